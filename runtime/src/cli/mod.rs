@@ -1,0 +1,52 @@
+//! Command-line surface: argument parsing, logging set-up and dispatch. Each
+//! command prints a human table by default and JSON with `--json`.
+
+mod demo;
+mod print;
+mod strategy;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// PQAP: Polymarket quantitative automation platform.
+#[derive(Debug, Parser)]
+#[command(name = "pqap", version, about)]
+struct Cli {
+    /// Log filter (tracing env-filter syntax), e.g. `info` or `pqap=debug`.
+    #[arg(long, global = true, env = "PQAP_LOG", default_value = "warn")]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create, build, validate and test strategy components.
+    #[command(subcommand)]
+    Strategy(strategy::StrategyCommand),
+    /// Run the example strategies side by side in their sandboxes on a seeded
+    /// synthetic market (offline, no credentials).
+    Demo(demo::DemoArgs),
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        Command::Strategy(cmd) => strategy::run(cmd),
+        Command::Demo(args) => demo::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

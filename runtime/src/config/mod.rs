@@ -1,0 +1,172 @@
+//! Configuration: YAML files (`configs/dev.yaml`, `configs/prod.yaml`) with
+//! `PQAP_*` environment overrides, validated once at start. Secrets never live in
+//! YAML; they come from the environment or from files named here.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::strategy::SandboxLimits;
+
+/// Which environment a configuration describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Environment {
+    Dev,
+    Prod,
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub environment: Environment,
+    /// SQLite database of this environment (journal, projections).
+    pub database: PathBuf,
+    /// Compiled-component cache; defaults to the user cache directory.
+    #[serde(default)]
+    pub compiled_cache: Option<PathBuf>,
+    /// Limits of every strategy sandbox.
+    #[serde(default)]
+    pub sandbox: SandboxLimits,
+}
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("environment override {var}={value}: {message}")]
+    Override {
+        var: String,
+        value: String,
+        message: String,
+    },
+    #[error("config {path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl Config {
+    /// Reads a YAML file, applies `PQAP_*` overrides from `env`, and validates.
+    pub fn load(
+        path: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut config: Config = serde_saphyr::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        for (var, value) in env {
+            config.apply_override(&var, &value)?;
+        }
+        config.validate().map_err(|message| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        })?;
+        Ok(config)
+    }
+
+    fn apply_override(&mut self, var: &str, value: &str) -> Result<(), ConfigError> {
+        let bad = |message: String| ConfigError::Override {
+            var: var.to_string(),
+            value: value.to_string(),
+            message,
+        };
+        let num = |v: &str| v.parse::<u64>().map_err(|e| bad(e.to_string()));
+        let s = &mut self.sandbox;
+        match var {
+            "PQAP_DATABASE" => self.database = PathBuf::from(value),
+            "PQAP_COMPILED_CACHE" => self.compiled_cache = Some(PathBuf::from(value)),
+            "PQAP_SANDBOX_FUEL_PER_CALL" => s.fuel_per_call = num(value)?,
+            "PQAP_SANDBOX_MEMORY_BYTES" => s.memory_bytes = num(value)? as usize,
+            "PQAP_SANDBOX_DEADLINE_MS" => s.deadline_ms = num(value)?,
+            "PQAP_SANDBOX_MAX_FAULTS" => {
+                s.max_faults = u32::try_from(num(value)?).map_err(|e| bad(e.to_string()))?
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let s = &self.sandbox;
+        if s.fuel_per_call == 0 || s.fuel_init == 0 {
+            return Err("sandbox fuel budgets must be positive".into());
+        }
+        // wasmtime keeps fuel as i64 internally; stay far below its range.
+        if s.fuel_per_call > 1 << 50 || s.fuel_init > 1 << 50 {
+            return Err("sandbox fuel budgets must be at most 2^50".into());
+        }
+        if s.memory_bytes < 1 << 20 {
+            return Err("sandbox.memory_bytes must be at least 1 MiB".into());
+        }
+        if s.max_faults == 0 {
+            return Err("sandbox.max_faults must be at least 1".into());
+        }
+        if s.snapshot_every_calls == 0 {
+            return Err("sandbox.snapshot_every_calls must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(text: &str) -> tempfile::NamedTempFile {
+        let f = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(f.path(), text).unwrap();
+        f
+    }
+
+    #[test]
+    fn repository_configs_load() {
+        for name in ["dev", "prod"] {
+            let path =
+                Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../configs/{name}.yaml"));
+            let c = Config::load(&path, []).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(c.sandbox.memory_bytes, 64 << 20);
+        }
+    }
+
+    #[test]
+    fn overrides_and_errors_name_their_input() {
+        let f = write("environment: dev\ndatabase: data/x.db\nsandbox:\n  fuel_per_call: 1000\n");
+        let c = Config::load(
+            f.path(),
+            [("PQAP_SANDBOX_DEADLINE_MS".to_string(), "7".to_string())],
+        )
+        .unwrap();
+        assert_eq!(c.sandbox.fuel_per_call, 1000);
+        assert_eq!(c.sandbox.deadline_ms, 7);
+        let e = Config::load(
+            f.path(),
+            [("PQAP_SANDBOX_DEADLINE_MS".to_string(), "soon".to_string())],
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("PQAP_SANDBOX_DEADLINE_MS=soon"),
+            "{e}"
+        );
+        let f = write("environment: dev\ndatabase: x\nsandbox:\n  fuel_per_cal: 1\n");
+        let e = Config::load(f.path(), []).unwrap_err();
+        assert!(e.to_string().contains("fuel_per_cal"), "{e}");
+        let f = write("environment: dev\ndatabase: x\nsandbox:\n  max_faults: 0\n");
+        assert!(
+            Config::load(f.path(), [])
+                .unwrap_err()
+                .to_string()
+                .contains("max_faults")
+        );
+    }
+}

@@ -1,0 +1,3 @@
+//! Market data: feeds, order books, quality checks and the archive.
+
+pub mod synthetic;

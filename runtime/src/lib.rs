@@ -1,0 +1,7 @@
+//! PQAP runtime: the host that owns market data, risk, execution and money, and
+//! runs untrusted strategies in wasm sandboxes. The modules follow the pipeline
+//! (data → strategy → risk → execution → portfolio → store); none reaches back up it.
+
+pub mod config;
+pub mod data;
+pub mod strategy;

@@ -1,0 +1,11 @@
+//! Host-side bindings for `pqap:strategy@0.1.0`, generated from `wit/`.
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "strategy",
+    additional_derives: [PartialEq, Eq],
+});
+
+pub use exports::pqap::strategy::callbacks;
+pub use pqap::strategy::host::LogLevel;
+pub use pqap::strategy::types;

@@ -1,0 +1,28 @@
+//! The sandbox host: runs untrusted strategy components under fuel, memory and
+//! deadline limits, validates and caches artifacts, and supervises instances
+//! through faults, restarts and quarantine.
+
+pub mod artifact;
+pub mod bindings;
+pub mod build;
+pub mod cache;
+pub mod engine;
+pub mod fault;
+pub mod host;
+pub mod instance;
+pub mod limits;
+pub mod output;
+mod rng;
+pub mod scaffold;
+pub mod supervisor;
+pub mod validate;
+mod wasi;
+
+pub use artifact::{Artifact, Manifest};
+pub use engine::{EngineOptions, SandboxEngine};
+pub use fault::{Fault, FaultKind};
+pub use host::{GuestOutput, HostView};
+pub use instance::{InstanceOptions, SandboxInstance};
+pub use limits::{ClockMode, SandboxLimits};
+pub use supervisor::{CallOutcome, RunState, SupervisedStrategy};
+pub use validate::{ArtifactError, ComponentKind, HOST_WIT_VERSION};

@@ -1,0 +1,279 @@
+//! Checks an uploaded strategy must pass before it is compiled or run: size, that it
+//! is a component (not a core module or precompiled code), its imports, its WIT
+//! version and its `describe` answer.
+
+use serde::Serialize;
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+use super::bindings::types::{ParamKind, ParamValue, StrategyInfo};
+use super::fault::Fault;
+use super::wasi::ALLOWED_WASI_PREFIXES;
+
+/// The WIT package version this host implements.
+pub const HOST_WIT_VERSION: &str = "0.1.0";
+/// Import and export names use this package.
+const PACKAGE: &str = "pqap:strategy";
+
+/// Why an artifact was refused. Messages name the problem and, where possible,
+/// what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum ArtifactError {
+    #[error("the file is empty")]
+    Empty,
+    #[error("{size} bytes is over the {limit} byte artifact limit")]
+    TooLarge { size: usize, limit: usize },
+    #[error(
+        "precompiled code is never accepted: upload the `.wasm` component and the host compiles it"
+    )]
+    Precompiled,
+    #[error("not a WebAssembly file (no `\\0asm` header)")]
+    NotWasm,
+    #[error(
+        "a core WebAssembly module, not a component: build it with `pqap strategy build`, which turns the module into a component"
+    )]
+    CoreModule,
+    #[error("invalid or truncated component: {0}")]
+    Invalid(String),
+    #[error(
+        "imports `{name}`, which strategies may not use (allowed: {PACKAGE}/host, {PACKAGE}/types and WASI clocks, random, cli and io, all without capabilities)"
+    )]
+    ForbiddenImport { name: String },
+    #[error("built against {PACKAGE}@{found}; this host supports {PACKAGE}@{HOST_WIT_VERSION}")]
+    UnsupportedWitVersion { found: String },
+    #[error("does not export `{PACKAGE}/callbacks@{HOST_WIT_VERSION}`; exports: {exports}")]
+    MissingExport { exports: String },
+    #[error("cannot be linked against the host interface: {0}")]
+    Link(String),
+    #[error("compilation failed: {0}")]
+    Compile(String),
+    #[error("the compiled-code cache failed: {0}")]
+    Cache(String),
+    #[error("`describe` failed: {0}")]
+    Describe(Fault),
+    #[error("`describe` answered something unusable: {0}")]
+    BadDescribe(String),
+}
+
+/// How a component reaches the outside world.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ComponentKind {
+    /// Imports only the PQAP host interface (`wasm32-unknown-unknown` + componentize).
+    Plain,
+    /// Also imports WASI, served by an empty, virtualised context (`wasm32-wasip2`).
+    Wasi,
+}
+
+/// Cheap byte-level checks, before any compilation.
+pub fn check_bytes(bytes: &[u8], max_bytes: usize) -> Result<(), ArtifactError> {
+    if bytes.is_empty() {
+        return Err(ArtifactError::Empty);
+    }
+    if bytes.len() > max_bytes {
+        return Err(ArtifactError::TooLarge {
+            size: bytes.len(),
+            limit: max_bytes,
+        });
+    }
+    if Engine::detect_precompiled(bytes).is_some() {
+        return Err(ArtifactError::Precompiled);
+    }
+    if !bytes.starts_with(b"\0asm") {
+        return Err(ArtifactError::NotWasm);
+    }
+    if wasmparser::Parser::is_core_wasm(bytes) {
+        return Err(ArtifactError::CoreModule);
+    }
+    if !wasmparser::Parser::is_component(bytes) {
+        return Err(ArtifactError::Invalid(
+            "unknown WebAssembly encoding version".to_string(),
+        ));
+    }
+    let mut validator = wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all());
+    validator
+        .validate_all(bytes)
+        .map_err(|e| ArtifactError::Invalid(e.to_string()))?;
+    Ok(())
+}
+
+/// Splits `pqap:strategy/host@0.1.0` into (`host`, `0.1.0`).
+fn pqap_interface(name: &str) -> Option<(&str, &str)> {
+    let rest = name.strip_prefix(PACKAGE)?.strip_prefix('/')?;
+    rest.split_once('@')
+}
+
+/// Whether a guest built against `version` links with this host: same major and,
+/// for 0.x, same minor (semver compatibility).
+fn wit_version_supported(version: &str) -> bool {
+    let parse = |v: &str| -> Option<(u64, u64)> {
+        let mut it = v.split('.');
+        Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+    };
+    match (parse(version), parse(HOST_WIT_VERSION)) {
+        (Some((0, minor)), Some((0, host_minor))) => minor == host_minor,
+        (Some((major, _)), Some((host_major, _))) => major == host_major,
+        _ => false,
+    }
+}
+
+/// What the import/export check learned.
+#[derive(Debug, Clone, Serialize)]
+pub struct InterfaceReport {
+    pub kind: ComponentKind,
+    pub wit_version: String,
+    pub imports: Vec<String>,
+    pub exports: Vec<String>,
+}
+
+/// Checks imports ⊆ allowed interfaces, the WIT version, and the callbacks export.
+pub fn check_interfaces(
+    engine: &Engine,
+    component: &Component,
+) -> Result<InterfaceReport, ArtifactError> {
+    let ty = component.component_type();
+    let imports: Vec<String> = ty.imports(engine).map(|(n, _)| n.to_string()).collect();
+    let exports: Vec<String> = ty.exports(engine).map(|(n, _)| n.to_string()).collect();
+    let mut kind = ComponentKind::Plain;
+    let mut wit_version: Option<String> = None;
+    for name in &imports {
+        if let Some((iface, version)) = pqap_interface(name) {
+            if !matches!(iface, "host" | "types") {
+                return Err(ArtifactError::ForbiddenImport { name: name.clone() });
+            }
+            if !wit_version_supported(version) {
+                return Err(ArtifactError::UnsupportedWitVersion {
+                    found: version.to_string(),
+                });
+            }
+            wit_version.get_or_insert_with(|| version.to_string());
+        } else if ALLOWED_WASI_PREFIXES.iter().any(|p| name.starts_with(p)) {
+            kind = ComponentKind::Wasi;
+        } else {
+            return Err(ArtifactError::ForbiddenImport { name: name.clone() });
+        }
+    }
+    let callbacks = exports.iter().find_map(|name| match pqap_interface(name) {
+        Some(("callbacks", v)) => Some(v.to_string()),
+        _ => None,
+    });
+    let Some(export_version) = callbacks else {
+        let names: Vec<&str> = exports.iter().map(String::as_str).collect();
+        return Err(ArtifactError::MissingExport {
+            exports: if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            },
+        });
+    };
+    if !wit_version_supported(&export_version) {
+        return Err(ArtifactError::UnsupportedWitVersion {
+            found: export_version,
+        });
+    }
+    Ok(InterfaceReport {
+        kind,
+        wit_version: wit_version.unwrap_or(export_version),
+        imports,
+        exports,
+    })
+}
+
+fn kind_matches(kind: ParamKind, value: &ParamValue) -> bool {
+    matches!(
+        (kind, value),
+        (ParamKind::Integer, ParamValue::Integer(_))
+            | (ParamKind::Decimal, ParamValue::Decimal(_))
+            | (ParamKind::Flag, ParamValue::Flag(_))
+            | (ParamKind::Text, ParamValue::Text(_))
+    )
+}
+
+/// Checks what `describe` returned: a usable name and version and a consistent
+/// parameter schema.
+pub fn check_describe(info: &StrategyInfo) -> Result<(), ArtifactError> {
+    let bad = |m: String| Err(ArtifactError::BadDescribe(m));
+    let name_ok = !info.name.is_empty()
+        && info.name.len() <= 64
+        && info
+            .name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if !name_ok {
+        return bad(format!(
+            "name `{}` must be 1-64 characters of a-z, 0-9, `_` or `-`",
+            info.name
+        ));
+    }
+    if info.version.is_empty() || info.version.len() > 32 {
+        return bad(format!(
+            "version `{}` must be 1-32 characters",
+            info.version
+        ));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for p in &info.params {
+        if p.name.is_empty() || p.name.len() > 64 {
+            return bad(format!(
+                "parameter name `{}` must be 1-64 characters",
+                p.name
+            ));
+        }
+        if !seen.insert(p.name.as_str()) {
+            return bad(format!("parameter `{}` is declared twice", p.name));
+        }
+        if !kind_matches(p.kind, &p.default) {
+            return bad(format!(
+                "parameter `{}` has a default of another kind than {:?}",
+                p.name, p.kind
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_checks_name_the_problem() {
+        assert!(matches!(check_bytes(b"", 10), Err(ArtifactError::Empty)));
+        assert!(matches!(
+            check_bytes(&[0u8; 11], 10),
+            Err(ArtifactError::TooLarge {
+                size: 11,
+                limit: 10
+            })
+        ));
+        assert!(matches!(
+            check_bytes(b"hello world", 100),
+            Err(ArtifactError::NotWasm)
+        ));
+        // Smallest valid core module: magic + version 1.
+        assert!(matches!(
+            check_bytes(b"\0asm\x01\0\0\0", 100),
+            Err(ArtifactError::CoreModule)
+        ));
+        // Component header cut short inside a section.
+        assert!(matches!(
+            check_bytes(b"\0asm\x0d\0\x01\0\x01\x05ab", 100),
+            Err(ArtifactError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn versions() {
+        assert!(wit_version_supported("0.1.0"));
+        assert!(wit_version_supported("0.1.7"));
+        assert!(!wit_version_supported("0.2.0"));
+        assert!(!wit_version_supported("1.1.0"));
+        assert!(!wit_version_supported("x"));
+        assert_eq!(
+            pqap_interface("pqap:strategy/host@0.1.0"),
+            Some(("host", "0.1.0"))
+        );
+        assert_eq!(pqap_interface("wasi:io/poll@0.2.6"), None);
+    }
+}

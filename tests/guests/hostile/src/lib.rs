@@ -1,0 +1,189 @@
+//! A strategy that misbehaves on purpose, for the sandbox's hostile-guest tests.
+//!
+//! Parameter `mode` picks the misbehaviour; `after` lets it behave for that many
+//! `on-events` calls first (placing one small bid per call, so a neighbour
+//! comparison has something to compare).
+
+use std::hint::black_box;
+
+use pqap_strategy_sdk::types::{
+    Action, Command, InitConfig, Interests, OrderRequest, Side, StrategyInfo, TimeInForce,
+};
+use pqap_strategy_sdk::{Ctx, ParamSchema, Params, Strategy, export_strategy};
+
+pub struct Hostile {
+    mode: String,
+    after: u64,
+    calls: u64,
+    instrument: u32,
+    hoard: Vec<Vec<u8>>,
+}
+
+#[allow(unconditional_recursion)] // the stack overflow is the point
+fn recurse(depth: u64) -> u64 {
+    // black_box keeps the optimiser from turning this into a loop.
+    black_box(depth) + recurse(black_box(depth + 1))
+}
+
+fn place(id: u64, instrument: u32, price: u32, size: u64) -> Command {
+    Command {
+        action: Action::Place(OrderRequest {
+            id,
+            instrument,
+            side: Side::Buy,
+            price,
+            size,
+            tif: TimeInForce::Gtc,
+            post_only: false,
+        }),
+        reason: "hostile".to_string(),
+        cause: None,
+    }
+}
+
+impl Hostile {
+    fn misbehave(&mut self, ctx: &mut Ctx) {
+        match self.mode.as_str() {
+            "loop" => loop {
+                black_box(&mut self.calls);
+            },
+            "grow" => loop {
+                // Reserve without filling: filling would cost fuel per byte and
+                // run out of fuel before memory.
+                let mut chunk = Vec::with_capacity(1 << 20);
+                chunk.push(1u8);
+                self.hoard.push(black_box(chunk));
+            },
+            "stack" => {
+                black_box(recurse(0));
+            }
+            "panic" => panic!("hostile strategy panicked on purpose"),
+            "flood" => {
+                for i in 0..1_000_000u64 {
+                    ctx.place(
+                        OrderRequest {
+                            id: i + 1,
+                            instrument: self.instrument,
+                            side: Side::Buy,
+                            price: 10_000,
+                            size: 1,
+                            tif: TimeInForce::Gtc,
+                            post_only: false,
+                        },
+                        "flood",
+                    );
+                }
+            }
+            "price_zero" => ctx.place(
+                match place(1, self.instrument, 0, 5_000_000).action {
+                    Action::Place(o) => o,
+                    _ => unreachable!(),
+                },
+                "bad",
+            ),
+            "price_high" => ctx.place(
+                match place(1, self.instrument, 1_500_000, 5_000_000).action {
+                    Action::Place(o) => o,
+                    _ => unreachable!(),
+                },
+                "bad",
+            ),
+            "size_zero" => ctx.place(
+                match place(1, self.instrument, 500_000, 0).action {
+                    Action::Place(o) => o,
+                    _ => unreachable!(),
+                },
+                "bad",
+            ),
+            "unknown_market" => {
+                ctx.cancel_all_in_market(999_999, "bad");
+            }
+            "unknown_instrument" => ctx.place(
+                match place(1, 999_999, 500_000, 5_000_000).action {
+                    Action::Place(o) => o,
+                    _ => unreachable!(),
+                },
+                "bad",
+            ),
+            "echo" => {
+                // Reports what the host view says, to prove queries see the
+                // current call's view.
+                let top = ctx.book_top(self.instrument);
+                let held = ctx.position(self.instrument).size;
+                let open = ctx.open_orders(None).len();
+                let msg = format!(
+                    "now={} bid={:?} held={held} open={open} random={}",
+                    ctx.now(),
+                    top.bid.map(|l| l.price),
+                    ctx.random()
+                );
+                ctx.info(&msg);
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Strategy for Hostile {
+    fn describe() -> StrategyInfo {
+        StrategyInfo {
+            name: "hostile".to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            description: "misbehaves on purpose (tests only)".to_string(),
+            params: ParamSchema::new()
+                .text("mode", "none", "which misbehaviour")
+                .integer("after", 0, "well-behaved calls before misbehaving")
+                .build(),
+            interests: Interests::QUOTES | Interests::TRADES,
+        }
+    }
+
+    fn init(_ctx: &mut Ctx, config: &InitConfig, params: &Params) -> Result<Self, String> {
+        let mode = params.text("mode")?.to_string();
+        match mode.as_str() {
+            "refuse_init" => return Err("refusing to start on purpose".to_string()),
+            "loop_init" => loop {
+                black_box(&mode);
+            },
+            _ => {}
+        }
+        Ok(Hostile {
+            mode,
+            after: u64::try_from(params.integer("after")?).map_err(|e| e.to_string())?,
+            calls: 0,
+            instrument: config.instruments.first().map_or(0, |i| i.id),
+            hoard: Vec::new(),
+        })
+    }
+
+    fn on_batch_end(&mut self, ctx: &mut Ctx) {
+        self.calls += 1;
+        if self.calls > self.after {
+            self.misbehave(ctx);
+        } else {
+            let id = self.calls;
+            ctx.place(
+                match place(id, self.instrument, 10_000, 5_000_000).action {
+                    Action::Place(o) => o,
+                    _ => unreachable!(),
+                },
+                "warmup",
+            );
+        }
+    }
+
+    fn snapshot_state(&self) -> Vec<u8> {
+        if self.mode == "big_state" {
+            return vec![7u8; 8 << 20];
+        }
+        self.calls.to_le_bytes().to_vec()
+    }
+
+    fn restore_state(&mut self, _ctx: &mut Ctx, state: &[u8]) -> Result<(), String> {
+        let bytes: [u8; 8] = state.try_into().map_err(|_| "state is not 8 bytes")?;
+        self.calls = u64::from_le_bytes(bytes);
+        Ok(())
+    }
+}
+
+export_strategy!(Hostile);
