@@ -4,4 +4,6 @@
 
 pub mod config;
 pub mod data;
+pub mod model;
 pub mod strategy;
+pub mod venue;

@@ -148,6 +148,16 @@ impl HostApi for SimHost {
 /// A binary market's two outcome tokens with Polymarket-like defaults: tick 0.01,
 /// minimum size 5 shares, no fees. `yes` and `no` are each other's complement.
 pub fn binary_market(market: u32, yes: u32, no: u32) -> [InstrumentInfo; 2] {
+    binary_market_with_fee(market, yes, no, 0)
+}
+
+/// Like [`binary_market`], with a taker fee rate in millionths (70_000 = 0.07).
+pub fn binary_market_with_fee(
+    market: u32,
+    yes: u32,
+    no: u32,
+    fee_rate: u32,
+) -> [InstrumentInfo; 2] {
     let make = |id: u32, other: u32, outcome: &str| InstrumentInfo {
         id,
         market,
@@ -157,7 +167,7 @@ pub fn binary_market(market: u32, yes: u32, no: u32) -> [InstrumentInfo; 2] {
         complement: Some(other),
         tick: 10_000,
         min_size: 5_000_000,
-        taker_fee_rate: 0,
+        taker_fee_rate: fee_rate,
     };
     [make(yes, no, "Yes"), make(no, yes, "No")]
 }
@@ -414,6 +424,58 @@ impl<S: Strategy> Harness<S> {
             fee: 0,
             liquidity: Liquidity::Maker,
             remaining: o.remaining - size,
+        })])
+    }
+
+    /// Fills `size` micro-shares of a placed order (pending or open) as a taker at
+    /// `price` with `fee` micro-dollars, the way a marketable order fills.
+    ///
+    /// # Panics
+    /// If the strategy never placed the order (a broken test script).
+    pub fn take_fill(&mut self, order: u64, price: u32, size: u64, fee: i64) -> Vec<Command> {
+        let (instrument, side, remaining) =
+            match (self.pending.get(&order), self.host.orders.get(&order)) {
+                (Some(o), _) => (o.instrument, o.side, o.size),
+                (None, Some(o)) => (o.instrument, o.side, o.remaining),
+                (None, None) => panic!("order {order} was never placed or is closed"),
+            };
+        if let Some(o) = self.pending.remove(&order) {
+            self.host.orders.insert(
+                order,
+                OpenOrder {
+                    id: o.id,
+                    instrument: o.instrument,
+                    side: o.side,
+                    price: o.price,
+                    remaining: o.size,
+                },
+            );
+        }
+        let size = size.min(remaining);
+        self.send(vec![EventKind::Fill(Fill {
+            order,
+            instrument,
+            side,
+            price,
+            size,
+            fee,
+            liquidity: Liquidity::Taker,
+            remaining: remaining - size,
+        })])
+    }
+
+    /// Reports that a fill-and-kill or fill-or-kill order stopped with its rest
+    /// unfilled (reason `unfilled`).
+    pub fn kill(&mut self, order: u64) -> Vec<Command> {
+        let unfilled = match (self.pending.remove(&order), self.host.orders.get(&order)) {
+            (Some(o), _) => o.size,
+            (None, Some(o)) => o.remaining,
+            (None, None) => 0,
+        };
+        self.send(vec![EventKind::OrderCancelled(OrderCancelled {
+            order,
+            reason: CancelReason::Unfilled,
+            unfilled,
         })])
     }
 

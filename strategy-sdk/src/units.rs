@@ -181,6 +181,8 @@ pub struct Size(u64);
 
 impl Size {
     pub const ZERO: Size = Size(0);
+    /// One whole share.
+    pub const ONE_SHARE: Size = Size(MICROS);
 
     /// A size from micro-shares.
     pub const fn from_micros(micros: u64) -> Size {

@@ -1,0 +1,129 @@
+//! Normalised market-data events: what the venue said, in exact units, before any
+//! book or quality logic. Venue adapters produce them; books, checks, the archive
+//! and the engine consume them.
+
+use serde::{Deserialize, Serialize};
+
+use super::ids::{ConditionId, TokenId};
+use super::{Price, Size};
+
+/// Side of a book level or a taker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    Buy,
+    Sell,
+}
+
+/// One price level: the total size resting at a price.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BookLevel {
+    pub price: Price,
+    pub size: Size,
+}
+
+/// A level's new total size (zero removes the level), as `price_change` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LevelChange {
+    pub token: TokenId,
+    pub side: Side,
+    pub price: Price,
+    pub size: Size,
+    /// The venue's best prices after the change, when it says.
+    pub best_bid: Option<Price>,
+    pub best_ask: Option<Price>,
+    /// The venue's book hash after the change, when it says.
+    pub hash: Option<String>,
+}
+
+/// A market-data message from the venue, normalised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MarketEvent {
+    /// Full book of one token.
+    Book {
+        token: TokenId,
+        market: ConditionId,
+        ts_ms: u64,
+        bids: Vec<BookLevel>,
+        asks: Vec<BookLevel>,
+        hash: Option<String>,
+        tick: Option<Price>,
+    },
+    /// Level changes, possibly across several tokens of one market.
+    PriceChange {
+        market: ConditionId,
+        ts_ms: u64,
+        changes: Vec<LevelChange>,
+    },
+    /// A trade printed.
+    LastTrade {
+        token: TokenId,
+        market: ConditionId,
+        ts_ms: u64,
+        price: Price,
+        size: Size,
+        side: Option<Side>,
+    },
+    /// The minimum price increment changed.
+    TickSize {
+        token: TokenId,
+        market: ConditionId,
+        ts_ms: u64,
+        old: Price,
+        new: Price,
+    },
+    /// The venue's own view of the top of book.
+    BestBidAsk {
+        token: TokenId,
+        market: ConditionId,
+        ts_ms: u64,
+        bid: Option<Price>,
+        ask: Option<Price>,
+    },
+    /// A market was created.
+    NewMarket {
+        market: ConditionId,
+        ts_ms: u64,
+        question: String,
+        slug: String,
+        tokens: Vec<TokenId>,
+        outcomes: Vec<String>,
+        tick: Option<Price>,
+    },
+    /// A market resolved.
+    Resolved {
+        market: ConditionId,
+        ts_ms: u64,
+        tokens: Vec<TokenId>,
+        winner: TokenId,
+        winning_outcome: String,
+    },
+}
+
+impl MarketEvent {
+    /// The venue timestamp in milliseconds.
+    pub fn ts_ms(&self) -> u64 {
+        match self {
+            MarketEvent::Book { ts_ms, .. }
+            | MarketEvent::PriceChange { ts_ms, .. }
+            | MarketEvent::LastTrade { ts_ms, .. }
+            | MarketEvent::TickSize { ts_ms, .. }
+            | MarketEvent::BestBidAsk { ts_ms, .. }
+            | MarketEvent::NewMarket { ts_ms, .. }
+            | MarketEvent::Resolved { ts_ms, .. } => *ts_ms,
+        }
+    }
+
+    /// Short name of the kind, as counters and logs use it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            MarketEvent::Book { .. } => "book",
+            MarketEvent::PriceChange { .. } => "price_change",
+            MarketEvent::LastTrade { .. } => "last_trade_price",
+            MarketEvent::TickSize { .. } => "tick_size_change",
+            MarketEvent::BestBidAsk { .. } => "best_bid_ask",
+            MarketEvent::NewMarket { .. } => "new_market",
+            MarketEvent::Resolved { .. } => "market_resolved",
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! Polymarket identifiers, validated once at the edge.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// Why an identifier was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    #[error("token id `{0}` is not a decimal uint256")]
+    Token(String),
+    #[error("condition id `{0}` is not 0x followed by 64 hex digits")]
+    Condition(String),
+}
+
+/// An outcome token (ERC-1155 position id): a uint256 as decimal text.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TokenId(Arc<str>);
+
+impl TokenId {
+    pub fn parse(text: &str) -> Result<TokenId, IdError> {
+        let ok = !text.is_empty()
+            && text.len() <= 78
+            && text.bytes().all(|b| b.is_ascii_digit())
+            && (text == "0" || !text.starts_with('0'));
+        if ok {
+            Ok(TokenId(Arc::from(text)))
+        } else {
+            Err(IdError::Token(text.chars().take(100).collect()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for TokenId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for TokenId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Token ids are 77 digits; the ends are enough to tell them apart in logs.
+        let s = &*self.0;
+        if s.len() > 16 {
+            write!(f, "TokenId({}…{})", &s[..6], &s[s.len() - 6..])
+        } else {
+            write!(f, "TokenId({s})")
+        }
+    }
+}
+
+/// A CTF condition id (Polymarket's "market" in CLOB terms).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConditionId(Arc<str>);
+
+impl ConditionId {
+    pub fn parse(text: &str) -> Result<ConditionId, IdError> {
+        let ok = text.len() == 66
+            && text.starts_with("0x")
+            && text[2..].bytes().all(|b| b.is_ascii_hexdigit());
+        if ok {
+            Ok(ConditionId(Arc::from(text.to_ascii_lowercase().as_str())))
+        } else {
+            Err(IdError::Condition(text.chars().take(100).collect()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ConditionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_ids() {
+        let real = "48331043336612883890938759509493159234755048973500640148014422747788308965732";
+        assert_eq!(TokenId::parse(real).unwrap().as_str(), real);
+        assert!(TokenId::parse("").is_err());
+        assert!(TokenId::parse("0x12").is_err());
+        assert!(TokenId::parse("0123").is_err());
+        assert!(TokenId::parse(&"9".repeat(79)).is_err());
+        assert!(format!("{:?}", TokenId::parse(real).unwrap()).contains('…'));
+    }
+
+    #[test]
+    fn condition_ids() {
+        let c = "0xDD22472e552920b8438158ea7238bfadfa4f736aa4cee91a6b86c39ead110917";
+        assert_eq!(
+            ConditionId::parse(c).unwrap().as_str(),
+            c.to_ascii_lowercase()
+        );
+        assert!(ConditionId::parse("0x1234").is_err());
+        assert!(ConditionId::parse(&c.replace('D', "g")).is_err());
+    }
+}

@@ -1,0 +1,3 @@
+//! Venue adapters: the real Polymarket and, next to it, the local simulator.
+
+pub mod polymarket;

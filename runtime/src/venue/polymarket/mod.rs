@@ -1,0 +1,4 @@
+//! The Polymarket venue adapter: wire formats and clients, split as `http/`,
+//! `websocket/` and (with live trading) `signing/` and `execution/`.
+
+pub mod websocket;
