@@ -1,3 +1,9 @@
-//! Market data: feeds, order books, quality checks and the archive.
+//! Market data: order books, quality checks and (next) feeds and the archive; plus
+//! the seeded synthetic market generator.
 
+pub mod book;
+pub mod books;
+pub mod feed;
+pub mod quality;
 pub mod synthetic;
+pub mod update;

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::ids::{ConditionId, TokenId};
+use super::units_serde::{opt_price, price, size};
 use super::{Price, Size};
 
 /// Side of a book level or a taker.
@@ -16,28 +17,36 @@ pub enum Side {
 }
 
 /// One price level: the total size resting at a price.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BookLevel {
+    #[serde(with = "price")]
     pub price: Price,
+    #[serde(with = "size")]
     pub size: Size,
 }
 
 /// A level's new total size (zero removes the level), as `price_change` reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LevelChange {
     pub token: TokenId,
     pub side: Side,
+    #[serde(with = "price")]
     pub price: Price,
+    #[serde(with = "size")]
     pub size: Size,
     /// The venue's best prices after the change, when it says.
+    #[serde(with = "opt_price")]
     pub best_bid: Option<Price>,
+    #[serde(with = "opt_price")]
     pub best_ask: Option<Price>,
     /// The venue's book hash after the change, when it says.
     pub hash: Option<String>,
 }
 
-/// A market-data message from the venue, normalised.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A market-data message from the venue, normalised. Serialised (for the archive)
+/// with prices and sizes as integer micro-units.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum MarketEvent {
     /// Full book of one token.
     Book {
@@ -47,6 +56,7 @@ pub enum MarketEvent {
         bids: Vec<BookLevel>,
         asks: Vec<BookLevel>,
         hash: Option<String>,
+        #[serde(with = "opt_price")]
         tick: Option<Price>,
     },
     /// Level changes, possibly across several tokens of one market.
@@ -60,7 +70,9 @@ pub enum MarketEvent {
         token: TokenId,
         market: ConditionId,
         ts_ms: u64,
+        #[serde(with = "price")]
         price: Price,
+        #[serde(with = "size")]
         size: Size,
         side: Option<Side>,
     },
@@ -69,7 +81,9 @@ pub enum MarketEvent {
         token: TokenId,
         market: ConditionId,
         ts_ms: u64,
+        #[serde(with = "price")]
         old: Price,
+        #[serde(with = "price")]
         new: Price,
     },
     /// The venue's own view of the top of book.
@@ -77,7 +91,9 @@ pub enum MarketEvent {
         token: TokenId,
         market: ConditionId,
         ts_ms: u64,
+        #[serde(with = "opt_price")]
         bid: Option<Price>,
+        #[serde(with = "opt_price")]
         ask: Option<Price>,
     },
     /// A market was created.
@@ -88,6 +104,7 @@ pub enum MarketEvent {
         slug: String,
         tokens: Vec<TokenId>,
         outcomes: Vec<String>,
+        #[serde(with = "opt_price")]
         tick: Option<Price>,
     },
     /// A market resolved.

@@ -4,8 +4,39 @@
 
 pub mod event;
 pub mod ids;
+pub mod units_serde;
 
 pub use event::{BookLevel, LevelChange, MarketEvent, Side};
 pub use ids::{ConditionId, IdError, TokenId};
 /// Exact micro-unit price and size: the same types strategies use.
 pub use pqap_strategy_sdk::{Price, Size, UnitError};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_roundtrip_through_json_in_micro_units() {
+        let token = TokenId::parse("123").unwrap();
+        let ev = MarketEvent::PriceChange {
+            market: ConditionId::parse(&format!("0x{}", "ab".repeat(32))).unwrap(),
+            ts_ms: 7,
+            changes: vec![LevelChange {
+                token,
+                side: Side::Sell,
+                price: Price::new(514_000).unwrap(),
+                size: Size::from_micros(21_574_080_000),
+                best_bid: None,
+                best_ask: Price::new(514_000),
+                hash: Some("h".into()),
+            }],
+        };
+        let json = serde_json::to_string(&ev).unwrap();
+        assert!(
+            json.contains(r#""kind":"price_change""#) && json.contains("514000"),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<MarketEvent>(&json).unwrap(), ev);
+        assert!(serde_json::from_str::<MarketEvent>(&json.replace("514000,", "1514000,")).is_err());
+    }
+}

@@ -1,3 +1,4 @@
 //! Venue adapters: the real Polymarket and, next to it, the local simulator.
 
 pub mod polymarket;
+pub mod sim;

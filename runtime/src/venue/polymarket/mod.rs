@@ -1,4 +1,5 @@
 //! The Polymarket venue adapter: wire formats and clients, split as `http/`,
 //! `websocket/` and (with live trading) `signing/` and `execution/`.
 
+pub mod http;
 pub mod websocket;

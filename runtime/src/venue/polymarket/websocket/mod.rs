@@ -1,3 +1,5 @@
-//! The Polymarket market WebSocket: frame decoding (and, next, the client).
+//! The Polymarket WebSockets: frame decoding, connection and the sharded client.
 
+pub mod client;
+pub mod connect;
 pub mod decode;

@@ -1,0 +1,5 @@
+//! Polymarket REST: response shapes and the rate-limited, retrying client.
+
+pub mod book;
+pub mod client;
+pub mod limits;

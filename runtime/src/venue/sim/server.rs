@@ -1,0 +1,147 @@
+//! Starts the simulator: binds 127.0.0.1, serves REST and the market channel, and
+//! steps the activity source on a timer, publishing each step to every socket.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post};
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+
+use super::faults::Faults;
+use super::rest::{self, AppState};
+use super::state::{Activity, SimState};
+use super::ws;
+use crate::model::MarketEvent;
+
+/// How to run the simulator.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Address to bind; port 0 picks a free one. Loopback only by default.
+    pub bind: SocketAddr,
+    /// Wall time between steps.
+    pub step_every: Duration,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            step_every: Duration::from_millis(200),
+        }
+    }
+}
+
+/// A running simulator. Dropping it stops it.
+pub struct SimServer {
+    pub addr: SocketAddr,
+    pub faults: Arc<Faults>,
+    pub state: Arc<Mutex<SimState>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// Why the simulator could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start the simulator on {addr}: {source}")]
+pub struct SimError {
+    pub addr: SocketAddr,
+    pub source: std::io::Error,
+}
+
+impl SimServer {
+    pub async fn start(config: SimConfig, activity: Activity) -> Result<SimServer, SimError> {
+        let state = Arc::new(Mutex::new(SimState::new(activity)));
+        let faults = Arc::new(Faults::default());
+        let (publish, _) = broadcast::channel::<Arc<Vec<MarketEvent>>>(1024);
+        let app_state = AppState {
+            sim: state.clone(),
+            faults: faults.clone(),
+        };
+        let app = Router::new()
+            .route("/ok", get(rest::ok))
+            .route("/time", get(rest::time))
+            .route("/version", get(rest::version))
+            .route("/book", get(rest::book))
+            .route("/books", get(rest::books_get).post(rest::books_post))
+            .route("/tick-size", get(rest::tick_size))
+            .route("/midpoint", get(rest::midpoint))
+            .route("/prices-history", get(rest::prices_history))
+            .route("/markets", get(rest::markets))
+            .route("/markets/{cid}", get(rest::market))
+            .route("/gamma/markets", get(rest::gamma_markets))
+            .route("/gamma/markets/keyset", get(rest::gamma_markets_keyset))
+            .route("/gamma/markets/{id}", get(rest::gamma_market_by_id))
+            .route("/ws/market", get(ws::upgrade))
+            .route("/_sim/faults", post(rest::inject_faults))
+            .layer(axum::Extension(publish.clone()))
+            .with_state(app_state);
+        let listener = tokio::net::TcpListener::bind(config.bind)
+            .await
+            .map_err(|source| SimError {
+                addr: config.bind,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| SimError {
+            addr: config.bind,
+            source,
+        })?;
+        let serve = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "simulator server stopped");
+            }
+        });
+        let stepper_state = state.clone();
+        let step_every = config.step_every;
+        let stepper = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(step_every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let events = {
+                    let mut s = stepper_state.lock().unwrap_or_else(|p| p.into_inner());
+                    if s.finished() {
+                        break;
+                    }
+                    s.step()
+                };
+                if !events.is_empty() {
+                    // No subscribers is fine: nobody is listening yet.
+                    let _ = publish.send(Arc::new(events));
+                }
+            }
+            tracing::info!("simulator activity finished");
+        });
+        tracing::info!(%addr, "simulator listening");
+        Ok(SimServer {
+            addr,
+            faults,
+            state,
+            tasks: vec![serve, stepper],
+        })
+    }
+
+    /// Base URL of the CLOB REST paths.
+    pub fn clob_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Base URL of the Gamma paths.
+    pub fn gamma_url(&self) -> String {
+        format!("http://{}/gamma", self.addr)
+    }
+
+    /// URL of the market channel.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws/market", self.addr)
+    }
+}
+
+impl Drop for SimServer {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}

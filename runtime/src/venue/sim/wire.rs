@@ -1,0 +1,271 @@
+//! Encodes normalised events and books back into the venue's exact JSON shapes
+//! (decimal strings, millisecond timestamps as strings, best level last).
+
+use serde_json::{Value, json};
+
+use crate::model::{BookLevel, LevelChange, MarketEvent, Side, TokenId};
+use crate::venue::polymarket::http::book::{OrderBookSummary, WireLevel};
+
+fn side(s: Side) -> &'static str {
+    match s {
+        Side::Buy => "BUY",
+        Side::Sell => "SELL",
+    }
+}
+
+fn levels(levels: &[BookLevel]) -> Vec<WireLevel> {
+    levels
+        .iter()
+        .map(|l| WireLevel {
+            price: l.price.to_string(),
+            size: l.size.to_string(),
+        })
+        .collect()
+}
+
+/// A book summary as `GET /book` returns it, with the venue's hash.
+pub fn summary(event: &MarketEvent, min_size: &str, last_trade: &str) -> Option<OrderBookSummary> {
+    let MarketEvent::Book {
+        token,
+        market,
+        ts_ms,
+        bids,
+        asks,
+        tick,
+        ..
+    } = event
+    else {
+        return None;
+    };
+    let mut bids = bids.clone();
+    let mut asks = asks.clone();
+    // The venue lists the best level last: bids ascending, asks descending.
+    bids.sort_by_key(|l| l.price);
+    asks.sort_by_key(|l| std::cmp::Reverse(l.price));
+    let mut s = OrderBookSummary {
+        market: market.to_string(),
+        asset_id: token.to_string(),
+        timestamp: ts_ms.to_string(),
+        hash: String::new(),
+        bids: levels(&bids),
+        asks: levels(&asks),
+        min_order_size: Some(min_size.to_string()),
+        tick_size: Some(tick.map_or_else(|| "0.01".to_string(), |t| t.to_string())),
+        neg_risk: Some(false),
+        last_trade_price: Some(last_trade.to_string()),
+    };
+    s.hash = s.venue_hash().unwrap_or_default();
+    Some(s)
+}
+
+fn change_json(c: &LevelChange) -> Value {
+    json!({
+        "asset_id": c.token.as_str(),
+        "price": c.price.to_string(),
+        "size": c.size.to_string(),
+        "side": side(c.side),
+        "hash": c.hash.clone().unwrap_or_default(),
+        "best_bid": c.best_bid.map(|p| p.to_string()).unwrap_or_default(),
+        "best_ask": c.best_ask.map(|p| p.to_string()).unwrap_or_default(),
+    })
+}
+
+/// One market-channel message for `event`, restricted to the `wanted` tokens;
+/// `None` when nothing in it concerns them.
+pub fn message(event: &MarketEvent, wanted: &dyn Fn(&TokenId) -> bool) -> Option<Value> {
+    match event {
+        MarketEvent::Book { token, .. } => {
+            if !wanted(token) {
+                return None;
+            }
+            let s = summary(event, "5", "0.5")?;
+            Some(json!({
+                "event_type": "book",
+                "asset_id": s.asset_id,
+                "market": s.market,
+                "timestamp": s.timestamp,
+                "hash": s.hash,
+                "bids": s.bids,
+                "asks": s.asks,
+                "tick_size": s.tick_size,
+            }))
+        }
+        MarketEvent::PriceChange {
+            market,
+            ts_ms,
+            changes,
+        } => {
+            let changes: Vec<Value> = changes
+                .iter()
+                .filter(|c| wanted(&c.token))
+                .map(change_json)
+                .collect();
+            (!changes.is_empty()).then(|| {
+                json!({
+                    "event_type": "price_change",
+                    "market": market.as_str(),
+                    "timestamp": ts_ms.to_string(),
+                    "price_changes": changes,
+                })
+            })
+        }
+        MarketEvent::LastTrade {
+            token,
+            market,
+            ts_ms,
+            price,
+            size,
+            side: s,
+        } => wanted(token).then(|| {
+            json!({
+                "event_type": "last_trade_price",
+                "asset_id": token.as_str(),
+                "market": market.as_str(),
+                "price": price.to_string(),
+                "size": size.to_string(),
+                "side": s.map(side).unwrap_or(""),
+                "fee_rate_bps": "0",
+                "timestamp": ts_ms.to_string(),
+            })
+        }),
+        MarketEvent::TickSize {
+            token,
+            market,
+            ts_ms,
+            old,
+            new,
+        } => wanted(token).then(|| {
+            json!({
+                "event_type": "tick_size_change",
+                "asset_id": token.as_str(),
+                "market": market.as_str(),
+                "old_tick_size": old.to_string(),
+                "new_tick_size": new.to_string(),
+                "timestamp": ts_ms.to_string(),
+            })
+        }),
+        MarketEvent::BestBidAsk {
+            token,
+            market,
+            ts_ms,
+            bid,
+            ask,
+        } => wanted(token).then(|| {
+            json!({
+                "event_type": "best_bid_ask",
+                "asset_id": token.as_str(),
+                "market": market.as_str(),
+                "best_bid": bid.map(|p| p.to_string()).unwrap_or_default(),
+                "best_ask": ask.map(|p| p.to_string()).unwrap_or_default(),
+                "timestamp": ts_ms.to_string(),
+            })
+        }),
+        MarketEvent::Resolved {
+            market,
+            ts_ms,
+            tokens,
+            winner,
+            winning_outcome,
+        } => tokens.iter().any(|t| wanted(t)).then(|| {
+            json!({
+                "event_type": "market_resolved",
+                "market": market.as_str(),
+                "assets_ids": tokens.iter().map(TokenId::as_str).collect::<Vec<_>>(),
+                "winning_asset_id": winner.as_str(),
+                "winning_outcome": winning_outcome,
+                "timestamp": ts_ms.to_string(),
+            })
+        }),
+        MarketEvent::NewMarket {
+            market,
+            ts_ms,
+            question,
+            slug,
+            tokens,
+            outcomes,
+            tick,
+        } => tokens.iter().any(|t| wanted(t)).then(|| {
+            json!({
+                "event_type": "new_market",
+                "market": market.as_str(),
+                "question": question,
+                "slug": slug,
+                "assets_ids": tokens.iter().map(TokenId::as_str).collect::<Vec<_>>(),
+                "outcomes": outcomes,
+                "order_price_min_tick_size": tick.map(|t| t.to_string()).unwrap_or_default(),
+                "timestamp": ts_ms.to_string(),
+            })
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::venue::polymarket::websocket::decode::decode_message;
+    use crate::venue::sim::generator::{Generator, GeneratorConfig};
+
+    #[test]
+    fn encoded_messages_decode_to_the_same_events() {
+        let mut g = Generator::new(
+            GeneratorConfig {
+                jump_ppm: 200_000,
+                resolve_after: Some(400),
+                ..GeneratorConfig::default()
+            },
+            1_700_000_000_000,
+        );
+        let all = |_: &TokenId| true;
+        let mut events: Vec<MarketEvent> = g.tokens().iter().filter_map(|t| g.book(t)).collect();
+        for _ in 0..400 {
+            events.extend(g.step());
+        }
+        for e in &events {
+            let json = message(e, &all)
+                .expect("every event is published")
+                .to_string();
+            let back = decode_message(&json).unwrap_or_else(|err| panic!("{err}: {json}"));
+            match (e, &back) {
+                // Snapshots come back with the venue's hash and ordering.
+                (
+                    MarketEvent::Book { bids, asks, .. },
+                    MarketEvent::Book {
+                        bids: b2, asks: a2, ..
+                    },
+                ) => {
+                    let sorted = |v: &[BookLevel]| {
+                        let mut v = v.to_vec();
+                        v.sort_by_key(|l| l.price);
+                        v
+                    };
+                    assert_eq!(sorted(bids), sorted(b2));
+                    assert_eq!(sorted(asks), sorted(a2));
+                }
+                (
+                    MarketEvent::PriceChange { changes, .. },
+                    MarketEvent::PriceChange { changes: c2, .. },
+                ) => {
+                    assert_eq!(changes.len(), c2.len());
+                    for (a, b) in changes.iter().zip(c2) {
+                        assert_eq!(
+                            (&a.token, a.side, a.price, a.size),
+                            (&b.token, b.side, b.price, b.size)
+                        );
+                    }
+                }
+                _ => assert_eq!(e, &back),
+            }
+        }
+    }
+
+    #[test]
+    fn summaries_carry_a_valid_hash_and_best_last() {
+        let g = Generator::new(GeneratorConfig::default(), 1);
+        let t = &g.tokens()[0];
+        let s = summary(&g.book(t).unwrap(), "5", "0.5").unwrap();
+        assert_eq!(s.hash_matches(), Some(true));
+        let p = |l: &WireLevel| l.price.parse::<crate::model::Price>().unwrap();
+        assert!(s.bids.windows(2).all(|w| p(&w[0]) < p(&w[1])));
+        assert!(s.asks.windows(2).all(|w| p(&w[0]) > p(&w[1])));
+    }
+}
