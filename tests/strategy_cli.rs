@@ -48,7 +48,20 @@ fn new_project_tests_builds_and_validates_without_edits() {
     }
 
     let tests = ok(&pqap(&["strategy", "test"], &project), "strategy test");
-    let _ = tests;
+    assert!(tests.contains("test result: ok"), "{tests}");
+    // The generated CI workflow lints with clippy; the template must pass it.
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let lint = Command::new(cargo)
+        .args(["clippy", "--all-targets", "--", "-D", "warnings"])
+        .current_dir(&project)
+        .env("CARGO_TARGET_DIR", common::repo().join("target/scaffold"))
+        .output()
+        .expect("run clippy");
+    assert!(
+        lint.status.success(),
+        "template is not clippy-clean:\n{}",
+        String::from_utf8_lossy(&lint.stderr)
+    );
 
     let built = ok(&pqap(&["strategy", "build", "--json"], &project), "build");
     let built: serde_json::Value = serde_json::from_str(&built).expect("build --json");

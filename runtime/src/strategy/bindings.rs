@@ -6,6 +6,6 @@ wasmtime::component::bindgen!({
     additional_derives: [PartialEq, Eq],
 });
 
-pub use exports::pqap::strategy::callbacks;
-pub use pqap::strategy::host::LogLevel;
-pub use pqap::strategy::types;
+pub use self::exports::pqap::strategy::callbacks;
+pub use self::pqap::strategy::host::LogLevel;
+pub use self::pqap::strategy::types;

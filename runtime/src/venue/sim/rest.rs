@@ -46,11 +46,11 @@ fn number(text: String) -> Box<RawValue> {
     })
 }
 
-fn token_param(q: &HashMap<String, String>, key: &str) -> Result<TokenId, Response> {
+fn token_param(q: &HashMap<String, String>, key: &str) -> Result<TokenId, Box<Response>> {
     let raw = q
         .get(key)
-        .ok_or_else(|| error(StatusCode::BAD_REQUEST, &format!("missing `{key}`")))?;
-    TokenId::parse(raw).map_err(|e| error(StatusCode::BAD_REQUEST, &e.to_string()))
+        .ok_or_else(|| Box::new(error(StatusCode::BAD_REQUEST, &format!("missing `{key}`"))))?;
+    TokenId::parse(raw).map_err(|e| Box::new(error(StatusCode::BAD_REQUEST, &e.to_string())))
 }
 
 fn book_json(sim: &SimState, token: &TokenId) -> Option<Value> {
@@ -84,7 +84,7 @@ pub async fn book(
     }
     let token = match token_param(&q, "token_id") {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match book_json(&app.sim(), &token) {
         Some(b) => Json(b).into_response(),
@@ -154,7 +154,7 @@ pub async fn tick_size(
 ) -> Response {
     let token = match token_param(&q, "token_id") {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let sim = app.sim();
     match sim.books.book(&token).and_then(|b| b.tick()) {
@@ -169,7 +169,7 @@ pub async fn midpoint(
 ) -> Response {
     let token = match token_param(&q, "token_id") {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match app.sim().books.book(&token).and_then(|b| b.mid()) {
         Some(m) => Json(json!({ "mid": m.to_string() })).into_response(),
@@ -186,7 +186,7 @@ pub async fn prices_history(
 ) -> Response {
     let token = match token_param(&q, "market") {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let parse = |k: &str| q.get(k).and_then(|v| v.parse::<u64>().ok());
     let start = parse("startTs").unwrap_or(0);

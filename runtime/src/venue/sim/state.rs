@@ -59,12 +59,8 @@ impl SimState {
                 MarketEvent::LastTrade { token, price, .. } => {
                     self.last_trade.insert(token.clone(), *price);
                 }
-                MarketEvent::Book { market, token, .. } => {
-                    // A replayed recording names its markets through its books.
-                    if !self.markets.iter().any(|m| &m.condition == market) {
-                        self.learn_market(market, token);
-                    }
-                }
+                // A replayed recording names its markets through its books.
+                MarketEvent::Book { market, token, .. } => self.learn_market(market, token),
                 _ => {}
             }
         }

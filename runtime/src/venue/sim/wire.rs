@@ -166,7 +166,7 @@ pub fn message(event: &MarketEvent, wanted: &dyn Fn(&TokenId) -> bool) -> Option
             tokens,
             winner,
             winning_outcome,
-        } => tokens.iter().any(|t| wanted(t)).then(|| {
+        } => tokens.iter().any(wanted).then(|| {
             json!({
                 "event_type": "market_resolved",
                 "market": market.as_str(),
@@ -184,7 +184,7 @@ pub fn message(event: &MarketEvent, wanted: &dyn Fn(&TokenId) -> bool) -> Option
             tokens,
             outcomes,
             tick,
-        } => tokens.iter().any(|t| wanted(t)).then(|| {
+        } => tokens.iter().any(wanted).then(|| {
             json!({
                 "event_type": "new_market",
                 "market": market.as_str(),
