@@ -2,7 +2,9 @@
 //! command prints a human table by default and JSON with `--json`.
 
 mod demo;
+mod duration;
 mod print;
+mod sim;
 mod strategy;
 
 use std::process::ExitCode;
@@ -28,6 +30,9 @@ enum Command {
     /// Run the example strategies side by side in their sandboxes on a seeded
     /// synthetic market (offline, no credentials).
     Demo(demo::DemoArgs),
+    /// Run a local, protocol-faithful Polymarket on 127.0.0.1 (REST + market
+    /// WebSocket) with optional fault injection.
+    Sim(sim::SimArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -41,6 +46,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Strategy(cmd) => strategy::run(cmd),
         Command::Demo(args) => demo::run(args),
+        Command::Sim(args) => sim::run(args),
     };
     match result {
         Ok(code) => code,

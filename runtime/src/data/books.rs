@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use super::book::{Applied, BookState, OrderBook};
-use super::quality::{Issue, QualityConfig, QualityMonitor, StatusChange, check_levels};
+use super::quality::{
+    Issue, QualityConfig, QualityMonitor, StatusChange, check_levels, check_price,
+};
 use crate::model::{ConditionId, MarketEvent, Price, Side, Size, TokenId};
 
 /// What applying an event changed.
@@ -113,17 +115,11 @@ impl Books {
                         touched.push(&ch.token);
                         self.quality.observe_time(&ch.token, *ts_ms);
                     }
-                    let book = self.books.entry(ch.token.clone()).or_default();
-                    if let Some(issue) = check_levels(
-                        ch.side,
-                        &[crate::model::BookLevel {
-                            price: ch.price,
-                            size: Size::from_micros(1),
-                        }],
-                        book.tick(),
-                    )
-                    .pop()
-                    {
+                    let book = match self.books.get_mut(&ch.token) {
+                        Some(b) => b,
+                        None => self.books.entry(ch.token.clone()).or_default(),
+                    };
+                    if let Some(issue) = check_price(ch.side, ch.price, book.tick()) {
                         self.quality.record(Some(&ch.token), &issue);
                     }
                     if book.apply_change(ch.side, ch.price, ch.size, *ts_ms) == Applied::Ignored {

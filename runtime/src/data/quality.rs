@@ -142,11 +142,27 @@ pub struct QualityMonitor {
     unknown_types: BTreeSet<String>,
 }
 
+/// Checks one price against the tick grid and the range [tick, 1 − tick].
+pub fn check_price(side: Side, price: Price, tick: Option<Price>) -> Option<Issue> {
+    let p = price.micros();
+    let lo = tick.map_or(1, |t| t.micros().max(1));
+    if p < lo || p > 1_000_000 - lo {
+        return Some(Issue::OutOfRange { side, price: p });
+    }
+    match tick {
+        Some(t) if !price.is_on_tick(t) => Some(Issue::OffTick {
+            side,
+            price: p,
+            tick: t.micros(),
+        }),
+        _ => None,
+    }
+}
+
 /// Checks a snapshot's levels against the tick grid and the price range.
 pub fn check_levels(side: Side, levels: &[BookLevel], tick: Option<Price>) -> Vec<Issue> {
     let mut issues = Vec::new();
     let mut seen = BTreeSet::new();
-    let tick_u = tick.map_or(0, Price::micros);
     for l in levels {
         let p = l.price.micros();
         if l.size.is_zero() {
@@ -155,18 +171,7 @@ pub fn check_levels(side: Side, levels: &[BookLevel], tick: Option<Price>) -> Ve
         if !seen.insert(p) {
             issues.push(Issue::DuplicateLevel { side, price: p });
         }
-        let lo = tick_u.max(1);
-        if p < lo || p > 1_000_000 - lo {
-            issues.push(Issue::OutOfRange { side, price: p });
-        } else if let Some(t) = tick
-            && !l.price.is_on_tick(t)
-        {
-            issues.push(Issue::OffTick {
-                side,
-                price: p,
-                tick: t.micros(),
-            });
-        }
+        issues.extend(check_price(side, l.price, tick));
     }
     issues
 }
@@ -199,7 +204,10 @@ impl QualityMonitor {
 
     /// Checks a venue timestamp for this token; returns the issue if it went back.
     pub fn observe_time(&mut self, token: &TokenId, venue_ts_ms: u64) -> Option<Issue> {
-        let q = self.tokens.entry(token.clone()).or_default();
+        let q = match self.tokens.get_mut(token) {
+            Some(q) => q,
+            None => self.tokens.entry(token.clone()).or_default(),
+        };
         let issue = (venue_ts_ms < q.last_venue_ts_ms).then_some(Issue::TimeWentBack {
             previous_ms: q.last_venue_ts_ms,
             got_ms: venue_ts_ms,
@@ -242,7 +250,10 @@ impl QualityMonitor {
                 self.record(Some(token), &i);
             }
         }
-        let q = self.tokens.entry(token.clone()).or_default();
+        let q = match self.tokens.get_mut(token) {
+            Some(q) => q,
+            None => self.tokens.entry(token.clone()).or_default(),
+        };
         q.last_update_ms = now_ms;
         Self::set_status(token, q, status)
     }

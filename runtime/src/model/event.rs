@@ -39,8 +39,6 @@ pub struct LevelChange {
     pub best_bid: Option<Price>,
     #[serde(with = "opt_price")]
     pub best_ask: Option<Price>,
-    /// The venue's book hash after the change, when it says.
-    pub hash: Option<String>,
 }
 
 /// A market-data message from the venue, normalised. Serialised (for the archive)

@@ -63,10 +63,12 @@ impl ConditionId {
         let ok = text.len() == 66
             && text.starts_with("0x")
             && text[2..].bytes().all(|b| b.is_ascii_hexdigit());
-        if ok {
+        if !ok {
+            Err(IdError::Condition(text.chars().take(100).collect()))
+        } else if text.bytes().any(|b| b.is_ascii_uppercase()) {
             Ok(ConditionId(Arc::from(text.to_ascii_lowercase().as_str())))
         } else {
-            Err(IdError::Condition(text.chars().take(100).collect()))
+            Ok(ConditionId(Arc::from(text)))
         }
     }
 

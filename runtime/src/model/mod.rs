@@ -28,7 +28,6 @@ mod tests {
                 size: Size::from_micros(21_574_080_000),
                 best_bid: None,
                 best_ask: Price::new(514_000),
-                hash: Some("h".into()),
             }],
         };
         let json = serde_json::to_string(&ev).unwrap();

@@ -342,7 +342,6 @@ impl Generator {
                 size,
                 best_bid: None,
                 best_ask: None,
-                hash: None,
             });
         };
         // Levels the fair price moved through are swept by informed takers.

@@ -64,7 +64,6 @@ fn change_json(c: &LevelChange) -> Value {
         "price": c.price.to_string(),
         "size": c.size.to_string(),
         "side": side(c.side),
-        "hash": c.hash.clone().unwrap_or_default(),
         "best_bid": c.best_bid.map(|p| p.to_string()).unwrap_or_default(),
         "best_ask": c.best_ask.map(|p| p.to_string()).unwrap_or_default(),
     })

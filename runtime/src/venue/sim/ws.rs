@@ -68,7 +68,6 @@ fn crossed_change(app: &AppState, subscribed: &BTreeSet<TokenId>) -> Option<Mark
             size: ask.size,
             best_bid: Some(price),
             best_ask: Some(ask.price),
-            hash: None,
         }],
     })
 }

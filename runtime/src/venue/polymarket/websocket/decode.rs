@@ -103,8 +103,6 @@ struct RawChange<'a> {
     #[serde(borrow)]
     side: Text<'a>,
     #[serde(borrow, default)]
-    hash: Option<Text<'a>>,
-    #[serde(borrow, default)]
     best_bid: Option<Text<'a>>,
     #[serde(borrow, default)]
     best_ask: Option<Text<'a>>,
@@ -186,19 +184,28 @@ pub fn decode_frame(text: &str) -> Frame {
 
 /// Decodes one JSON object into a market event.
 pub fn decode_message(json: &str) -> Result<MarketEvent, DecodeError> {
+    // Most of the stream is `price_change`: scan it without serde's overhead.
+    if let Some(raw) = fast::scan_price_change(json) {
+        return price_change(&raw);
+    }
+    decode_general(json)
+}
+
+/// The general path: serde into every known field, then convert.
+fn decode_general(json: &str) -> Result<MarketEvent, DecodeError> {
     let raw: RawMessage =
         serde_json::from_str(json).map_err(|e| DecodeError::NotJson(e.to_string()))?;
     let Some(kind) = raw.event_type.as_ref() else {
         return Err(DecodeError::NoEventType);
     };
     match &*kind.0 {
-        "book" => book(raw),
-        "price_change" => price_change(raw),
-        "last_trade_price" => last_trade(raw),
-        "tick_size_change" => tick_size(raw),
-        "best_bid_ask" => best_bid_ask(raw),
-        "new_market" => new_market(raw),
-        "market_resolved" => resolved(raw),
+        "book" => book(&raw),
+        "price_change" => price_change(&raw),
+        "last_trade_price" => last_trade(&raw),
+        "tick_size_change" => tick_size(&raw),
+        "best_bid_ask" => best_bid_ask(&raw),
+        "new_market" => new_market(&raw),
+        "market_resolved" => resolved(&raw),
         other => Err(DecodeError::UnknownEventType(
             other.chars().take(64).collect(),
         )),
@@ -293,7 +300,7 @@ impl Ctx {
     }
 }
 
-fn book(raw: RawMessage) -> Result<MarketEvent, DecodeError> {
+fn book(raw: &RawMessage) -> Result<MarketEvent, DecodeError> {
     let c = Ctx { event: "book" };
     Ok(MarketEvent::Book {
         token: c.token("asset_id", c.need("asset_id", &raw.asset_id)?)?,
@@ -301,12 +308,12 @@ fn book(raw: RawMessage) -> Result<MarketEvent, DecodeError> {
         ts_ms: c.ts(&raw.timestamp)?,
         bids: c.levels("bids", &raw.bids)?,
         asks: c.levels("asks", &raw.asks)?,
-        hash: raw.hash.map(|h| h.0.into_owned()),
+        hash: raw.hash.as_ref().map(|h| h.0.to_string()),
         tick: c.opt_price("tick_size", &raw.tick_size)?,
     })
 }
 
-fn price_change(raw: RawMessage) -> Result<MarketEvent, DecodeError> {
+fn price_change(raw: &RawMessage) -> Result<MarketEvent, DecodeError> {
     let c = Ctx {
         event: "price_change",
     };
@@ -320,13 +327,22 @@ fn price_change(raw: RawMessage) -> Result<MarketEvent, DecodeError> {
             size: c.size("size", &ch.size.0)?,
             best_bid: c.opt_price("best_bid", &ch.best_bid)?,
             best_ask: c.opt_price("best_ask", &ch.best_ask)?,
-            hash: ch.hash.as_ref().map(|h| h.0.to_string()),
         })
     };
     let changes = if let Some(list) = &raw.price_changes {
         let mut out = Vec::with_capacity(list.len());
+        // Consecutive changes usually name the same token: parse it once.
+        let mut last: Option<(&str, TokenId)> = None;
         for ch in list {
-            let token = c.token("asset_id", c.need("asset_id", &ch.asset_id)?)?;
+            let id = c.need("asset_id", &ch.asset_id)?;
+            let token = match &last {
+                Some((s, t)) if *s == id => t.clone(),
+                _ => {
+                    let t = c.token("asset_id", id)?;
+                    last = Some((id, t.clone()));
+                    t
+                }
+            };
             out.push(change(ch, &token)?);
         }
         out
@@ -346,7 +362,6 @@ fn price_change(raw: RawMessage) -> Result<MarketEvent, DecodeError> {
                 size: c.size("size", c.need("size", &raw.size)?)?,
                 best_bid: c.opt_price("best_bid", &raw.best_bid)?,
                 best_ask: c.opt_price("best_ask", &raw.best_ask)?,
-                hash: raw.hash.as_ref().map(|h| h.0.to_string()),
             }],
         }
     };
@@ -357,7 +372,7 @@ fn price_change(raw: RawMessage) -> Result<MarketEvent, DecodeError> {
     })
 }
 
-fn last_trade(raw: RawMessage) -> Result<MarketEvent, DecodeError> {
+fn last_trade(raw: &RawMessage) -> Result<MarketEvent, DecodeError> {
     let c = Ctx {
         event: "last_trade_price",
     };
@@ -375,7 +390,7 @@ fn last_trade(raw: RawMessage) -> Result<MarketEvent, DecodeError> {
     })
 }
 
-fn tick_size(raw: RawMessage) -> Result<MarketEvent, DecodeError> {
+fn tick_size(raw: &RawMessage) -> Result<MarketEvent, DecodeError> {
     let c = Ctx {
         event: "tick_size_change",
     };
@@ -394,7 +409,7 @@ fn tick_size(raw: RawMessage) -> Result<MarketEvent, DecodeError> {
     })
 }
 
-fn best_bid_ask(raw: RawMessage) -> Result<MarketEvent, DecodeError> {
+fn best_bid_ask(raw: &RawMessage) -> Result<MarketEvent, DecodeError> {
     let c = Ctx {
         event: "best_bid_ask",
     };
@@ -418,27 +433,35 @@ fn tokens(c: &Ctx, v: &Option<Vec<Text>>) -> Result<Vec<TokenId>, DecodeError> {
         .collect()
 }
 
-fn new_market(raw: RawMessage) -> Result<MarketEvent, DecodeError> {
+fn new_market(raw: &RawMessage) -> Result<MarketEvent, DecodeError> {
     let c = Ctx {
         event: "new_market",
     };
     Ok(MarketEvent::NewMarket {
         market: c.market(&raw.market)?,
         ts_ms: c.ts(&raw.timestamp)?,
-        question: raw.question.map(|q| q.0.into_owned()).unwrap_or_default(),
-        slug: raw.slug.map(|s| s.0.into_owned()).unwrap_or_default(),
+        question: raw
+            .question
+            .as_ref()
+            .map(|q| q.0.to_string())
+            .unwrap_or_default(),
+        slug: raw
+            .slug
+            .as_ref()
+            .map(|s| s.0.to_string())
+            .unwrap_or_default(),
         tokens: tokens(&c, &raw.assets_ids)?,
         outcomes: raw
             .outcomes
-            .unwrap_or_default()
-            .into_iter()
-            .map(|o| o.0.into_owned())
+            .iter()
+            .flatten()
+            .map(|o| o.0.to_string())
             .collect(),
         tick: c.opt_price("order_price_min_tick_size", &raw.order_price_min_tick_size)?,
     })
 }
 
-fn resolved(raw: RawMessage) -> Result<MarketEvent, DecodeError> {
+fn resolved(raw: &RawMessage) -> Result<MarketEvent, DecodeError> {
     let c = Ctx {
         event: "market_resolved",
     };
@@ -461,10 +484,13 @@ fn resolved(raw: RawMessage) -> Result<MarketEvent, DecodeError> {
         winner,
         winning_outcome: raw
             .winning_outcome
-            .map(|o| o.0.into_owned())
+            .as_ref()
+            .map(|o| o.0.to_string())
             .unwrap_or_default(),
     })
 }
+
+mod fast;
 
 #[cfg(test)]
 mod tests;

@@ -163,3 +163,101 @@ proptest! {
         let _ = decode_frame(&text);
     }
 }
+
+fn reorder_and_space(json: &str, seed: u64) -> String {
+    // Re-serialise with keys in a seed-dependent order and random whitespace.
+    fn next(seed: &mut u64) -> u64 {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        *seed
+    }
+    fn walk(v: &serde_json::Value, seed: &mut u64, out: &mut String) {
+        let pad = |n: u64| [" ", "", "\n", "\t "][(n % 4) as usize];
+        match v {
+            serde_json::Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                let n = keys.len();
+                for i in 0..n {
+                    let j = (next(seed) % n as u64) as usize;
+                    keys.swap(i, j);
+                }
+                out.push('{');
+                for (i, k) in keys.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(pad(next(seed)));
+                    out.push_str(&serde_json::to_string(k).unwrap());
+                    out.push_str(pad(next(seed)));
+                    out.push(':');
+                    walk(&m[*k], seed, out);
+                }
+                out.push('}');
+            }
+            serde_json::Value::Array(a) => {
+                out.push('[');
+                for (i, x) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    walk(x, seed, out);
+                }
+                out.push(']');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    let mut s = seed | 1;
+    let mut out = String::new();
+    walk(&v, &mut s, &mut out);
+    out
+}
+
+#[test]
+fn fast_path_agrees_with_the_general_path() {
+    let base = format!(
+        r#"{{"market":"{MARKET}","price_changes":[{{"asset_id":"{TOKEN}","price":"0.6","size":"3300","side":"BUY","hash":"h1","best_bid":"0.6","best_ask":"0.7"}},
+        {{"asset_id":"1","price":"0.7","size":"0","side":"SELL","best_bid":"0.6","best_ask":"","extra":{{"a":[1,"x\"y"]}}}}],"event_type":"price_change","timestamp":"1729084877448","unknown":[{{}}]}}"#
+    );
+    for seed in 0..200 {
+        let json = reorder_and_space(&base, seed);
+        assert_eq!(decode_message(&json), decode_general(&json), "{json}");
+    }
+    // Cases the scanner hands over: escapes, duplicates, other types, old shapes,
+    // missing type, trailing garbage.
+    for json in [
+        base.replace("\"h1\"", "\"h\\u0031\""),
+        base.replace("\"timestamp\"", "\"timestamp\":\"1\",\"timestamp\""),
+        base.replace("price_change\"", "book\""),
+        base.replace("\"event_type\":\"price_change\",", ""),
+        format!("{base}x"),
+        base.replace("\"price\":\"0.6\"", "\"price\":0.6"),
+    ] {
+        assert_eq!(decode_message(&json), decode_general(&json), "{json}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(5000))]
+
+    #[test]
+    fn fast_path_agrees_on_mutations(cut in 0usize..600, flip in 0usize..600, byte in any::<u8>()) {
+        let base = format!(
+            r#"{{"market":"{MARKET}","price_changes":[{{"asset_id":"{TOKEN}","price":"0.6","size":"3300","side":"BUY","hash":"h1","best_bid":"0.6","best_ask":"0.7"}}],"event_type":"price_change","timestamp":"1"}}"#
+        );
+        let mut bytes = base.into_bytes();
+        let i = flip % bytes.len();
+        bytes[i] = byte;
+        bytes.truncate(cut.max(1).min(bytes.len()));
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let fast = decode_message(&text);
+        let general = decode_general(&text);
+        // The scanner may hand over (then both are the general answer) but must
+        // never accept something the general path rejects, or disagree.
+        if fast.is_ok() || general.is_ok() {
+            prop_assert_eq!(fast, general);
+        }
+    }
+}

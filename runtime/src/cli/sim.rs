@@ -1,0 +1,168 @@
+//! `pqap sim`: runs the local Polymarket until interrupted (or for `--duration`).
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use pqap::venue::polymarket::websocket::client::now_ms;
+use pqap::venue::sim::faults::FaultRequest;
+use pqap::venue::sim::generator::{Generator, GeneratorConfig};
+use pqap::venue::sim::{Activity, SimConfig, SimServer};
+
+use super::duration;
+use super::print;
+
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Address to serve on (loopback unless --allow-remote).
+    #[arg(long, default_value = "127.0.0.1:8765")]
+    bind: SocketAddr,
+    /// Allow binding a non-loopback address.
+    #[arg(long)]
+    allow_remote: bool,
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    #[arg(long, default_value_t = 3)]
+    markets: u32,
+    /// Wall time between steps (each step is one venue update round).
+    #[arg(long, default_value = "1s", value_parser = duration::parse)]
+    step: Duration,
+    /// Resolve every market after this many steps.
+    #[arg(long)]
+    resolve_after: Option<u64>,
+    /// Stop after this long (e.g. 10m); default: until Ctrl-C.
+    #[arg(long, value_parser = duration::parse)]
+    duration: Option<Duration>,
+    /// Close every market socket this often.
+    #[arg(long, value_parser = duration::parse)]
+    drop_every: Option<Duration>,
+    /// Lose a few book updates this often.
+    #[arg(long, value_parser = duration::parse)]
+    gap_every: Option<Duration>,
+    /// Stop sending market data for 5 s this often.
+    #[arg(long, value_parser = duration::parse)]
+    stall_every: Option<Duration>,
+    /// Send a crossed book change this often.
+    #[arg(long, value_parser = duration::parse)]
+    crossed_every: Option<Duration>,
+    /// Send malformed frames this often.
+    #[arg(long, value_parser = duration::parse)]
+    malformed_every: Option<Duration>,
+    /// Print the endpoints as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        args.allow_remote || args.bind.ip().is_loopback(),
+        "--bind {} is not a loopback address; pass --allow-remote to expose the simulator",
+        args.bind
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(serve(args))
+}
+
+async fn serve(args: SimArgs) -> anyhow::Result<ExitCode> {
+    let generator = Generator::new(
+        GeneratorConfig {
+            seed: args.seed,
+            markets: args.markets,
+            step_ms: args.step.as_millis() as u64,
+            resolve_after: args.resolve_after,
+            ..GeneratorConfig::default()
+        },
+        now_ms(),
+    );
+    let sim = SimServer::start(
+        SimConfig {
+            bind: args.bind,
+            step_every: args.step,
+        },
+        Activity::Synthetic(generator),
+    )
+    .await?;
+    let endpoints = serde_json::json!({
+        "clob_url": sim.clob_url(),
+        "gamma_url": sim.gamma_url(),
+        "ws_url": sim.ws_url(),
+        "faults_url": format!("{}/_sim/faults", sim.clob_url()),
+    });
+    if args.json {
+        print::json(&endpoints)?;
+    } else {
+        println!("pqap sim on {}", sim.addr);
+        println!("  CLOB REST   {}", sim.clob_url());
+        println!("  Gamma REST  {}", sim.gamma_url());
+        println!("  market WS   {}", sim.ws_url());
+        println!("  faults      POST {}/_sim/faults", sim.clob_url());
+    }
+    let schedule: Vec<(Duration, FaultRequest)> = [
+        (
+            args.drop_every,
+            FaultRequest {
+                drop: true,
+                ..FaultRequest::default()
+            },
+        ),
+        (
+            args.gap_every,
+            FaultRequest {
+                gap: 5,
+                ..FaultRequest::default()
+            },
+        ),
+        (
+            args.stall_every,
+            FaultRequest {
+                stall_ms: 5_000,
+                ..FaultRequest::default()
+            },
+        ),
+        (
+            args.crossed_every,
+            FaultRequest {
+                crossed: true,
+                ..FaultRequest::default()
+            },
+        ),
+        (
+            args.malformed_every,
+            FaultRequest {
+                malformed: 3,
+                ..FaultRequest::default()
+            },
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(every, req)| every.map(|e| (e, req)))
+    .collect();
+    for (every, req) in schedule {
+        let faults = sim.faults.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                faults.inject(&req, now_ms());
+            }
+        });
+    }
+    match args.duration {
+        Some(d) => {
+            tokio::select! {
+                _ = tokio::time::sleep(d) => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        None => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
