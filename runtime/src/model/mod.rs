@@ -4,10 +4,14 @@
 
 pub mod event;
 pub mod ids;
+pub mod order;
 pub mod units_serde;
 
 pub use event::{BookLevel, LevelChange, MarketEvent, Side};
 pub use ids::{ConditionId, IdError, TokenId};
+pub use order::{
+    CancelCause, Fill, Liquidity, Order, OrderEvent, OrderKey, StrategyId, TimeInForce, VenueReject,
+};
 /// Exact micro-unit price and size: the same types strategies use.
 pub use pqap_strategy_sdk::{Price, Size, UnitError};
 

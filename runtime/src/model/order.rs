@@ -1,0 +1,136 @@
+//! Orders and fills as the host tracks them, for every venue (simulated or real).
+//! Money is exact: prices and sizes in micro-units, fees and cash in `Decimal`.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::ids::TokenId;
+use super::units_serde::{price, size};
+use super::{Price, Side, Size};
+
+/// A deployed strategy instance, numbered by the host.
+pub type StrategyId = u32;
+
+/// The host-wide identity of an order: the strategy and its own order id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct OrderKey {
+    pub strategy: StrategyId,
+    pub client_id: u64,
+}
+
+/// How long an order may work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "tif", rename_all = "snake_case")]
+pub enum TimeInForce {
+    Gtc,
+    /// Good till this host time (ns).
+    Gtd { until_ns: u64 },
+    Fok,
+    Fak,
+}
+
+/// A limit order after risk checks, ready for a venue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    pub key: OrderKey,
+    pub token: TokenId,
+    pub side: Side,
+    #[serde(with = "price")]
+    pub price: Price,
+    #[serde(with = "size")]
+    pub size: Size,
+    pub tif: TimeInForce,
+    pub post_only: bool,
+    /// Host time the strategy asked for it (ns).
+    pub created_ns: u64,
+}
+
+/// Who provided liquidity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Liquidity {
+    Maker,
+    Taker,
+}
+
+/// Why a venue refused an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum VenueReject {
+    /// A post-only order would have taken liquidity.
+    WouldCross,
+    /// Off the tick grid or outside [tick, 1 − tick].
+    BadPrice,
+    /// Below the market's minimum size.
+    BadSize,
+    /// The market does not accept orders (closed, resolved, unknown).
+    MarketClosed,
+    /// The venue said no for another reason.
+    Other { message: String },
+}
+
+/// Why a working order stopped without filling completely.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CancelCause {
+    Requested,
+    Expired,
+    /// FAK/FOK could not fill (further).
+    Unfilled,
+    /// The venue cancelled it (market closed, tick change, ...).
+    Venue,
+}
+
+/// One execution of (part of) an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fill {
+    pub key: OrderKey,
+    pub token: TokenId,
+    pub side: Side,
+    #[serde(with = "price")]
+    pub price: Price,
+    #[serde(with = "size")]
+    pub size: Size,
+    /// Fee in dollars; negative for a maker rebate.
+    pub fee: Decimal,
+    pub liquidity: Liquidity,
+    /// Size of the order still open after this fill.
+    #[serde(with = "size")]
+    pub remaining: Size,
+    /// Host time of the fill (ns).
+    pub ts_ns: u64,
+}
+
+/// What a venue reports about orders.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum OrderEvent {
+    Accepted {
+        key: OrderKey,
+        ts_ns: u64,
+    },
+    Rejected {
+        key: OrderKey,
+        reject: VenueReject,
+        ts_ns: u64,
+    },
+    Filled(Fill),
+    Cancelled {
+        key: OrderKey,
+        cause: CancelCause,
+        #[serde(with = "size")]
+        unfilled: Size,
+        ts_ns: u64,
+    },
+}
+
+impl OrderEvent {
+    pub fn key(&self) -> OrderKey {
+        match self {
+            OrderEvent::Accepted { key, .. }
+            | OrderEvent::Rejected { key, .. }
+            | OrderEvent::Cancelled { key, .. } => *key,
+            OrderEvent::Filled(f) => f.key,
+        }
+    }
+}
