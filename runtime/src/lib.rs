@@ -5,5 +5,7 @@
 pub mod config;
 pub mod data;
 pub mod model;
+pub mod portfolio;
+pub mod risk;
 pub mod strategy;
 pub mod venue;

@@ -24,7 +24,9 @@ pub struct OrderKey {
 pub enum TimeInForce {
     Gtc,
     /// Good till this host time (ns).
-    Gtd { until_ns: u64 },
+    Gtd {
+        until_ns: u64,
+    },
     Fok,
     Fak,
 }

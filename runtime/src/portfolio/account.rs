@@ -1,0 +1,206 @@
+//! One strategy's account: cash, positions per token with cost basis, realised
+//! PnL split into closed-early and held-to-resolution, and fees. All `Decimal`.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::model::{Fill, Price, Side, Size, TokenId};
+
+/// Precision (decimal places of a dollar) of cost allocated to part of a
+/// holding. Proportional cost can have endless decimals; rounding the allocated
+/// part, and keeping the exact remainder, keeps every sum exact.
+const COST_DP: u32 = 10;
+
+fn allocated_cost(cost: Decimal, part: Decimal, whole: Decimal) -> Decimal {
+    (cost * part / whole)
+        .round_dp_with_strategy(COST_DP, rust_decimal::RoundingStrategy::MidpointNearestEven)
+}
+
+/// Dollars for micro-units.
+pub fn dollars(micros: i64) -> Decimal {
+    Decimal::new(micros, 6)
+}
+
+/// Price × size in dollars, exactly.
+pub fn notional(price: Price, size: Size) -> Decimal {
+    Decimal::new(i64::from(price.micros()), 6) * shares(size)
+}
+
+/// A size in shares as a decimal.
+pub fn shares(size: Size) -> Decimal {
+    // Sizes above i64::MAX micro-shares (9.2 trillion shares) do not occur.
+    Decimal::new(i64::try_from(size.micros()).unwrap_or(i64::MAX), 6)
+}
+
+/// What can go wrong applying a fill.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PortfolioError {
+    #[error("sell of {sold} shares of {token} exceeds the {held} held (no short selling)")]
+    Oversell {
+        token: TokenId,
+        sold: Decimal,
+        held: Decimal,
+    },
+}
+
+/// Shares of one token held.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Holding {
+    #[serde(with = "crate::model::units_serde::size")]
+    pub size: Size,
+    /// Total cost of the shares held (excluding fees), dollars.
+    pub cost: Decimal,
+}
+
+impl Holding {
+    /// Average entry price, dollars per share.
+    pub fn avg_price(&self) -> Decimal {
+        if self.size.is_zero() {
+            Decimal::ZERO
+        } else {
+            self.cost / shares(self.size)
+        }
+    }
+}
+
+/// A strategy's money.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Account {
+    pub cash: Decimal,
+    pub holdings: BTreeMap<TokenId, Holding>,
+    /// Realised by selling (or merging) before resolution, after fees.
+    pub realized_closed: Decimal,
+    /// Realised by settlement at resolution.
+    pub realized_resolution: Decimal,
+    /// Fees paid (negative when rebates exceed them); already in `realized_closed`.
+    pub fees: Decimal,
+    /// Fills applied.
+    pub fills: u64,
+}
+
+impl Account {
+    pub fn holding(&self, token: &TokenId) -> Holding {
+        self.holdings.get(token).cloned().unwrap_or_default()
+    }
+
+    pub fn realized(&self) -> Decimal {
+        self.realized_closed + self.realized_resolution
+    }
+
+    /// Applies a fill: buys add shares at cost; sells realise against the
+    /// average cost. Fees are paid from cash and realised at once.
+    pub fn apply_fill(&mut self, fill: &Fill) -> Result<(), PortfolioError> {
+        let qty = shares(fill.size);
+        let value = notional(fill.price, fill.size);
+        match fill.side {
+            Side::Buy => {
+                let h = self.holdings.entry(fill.token.clone()).or_default();
+                h.size = h.size.checked_add(fill.size).unwrap_or(h.size);
+                h.cost += value;
+                self.cash -= value;
+            }
+            Side::Sell => {
+                // Checked before anything changes: a refused fill leaves no trace.
+                let held = self
+                    .holdings
+                    .get(&fill.token)
+                    .map_or(Size::ZERO, |h| h.size);
+                if fill.size > held {
+                    return Err(PortfolioError::Oversell {
+                        token: fill.token.clone(),
+                        sold: qty,
+                        held: shares(held),
+                    });
+                }
+                if let Some(h) = self.holdings.get_mut(&fill.token) {
+                    let cost_out = if fill.size == h.size {
+                        h.cost
+                    } else {
+                        allocated_cost(h.cost, qty, shares(h.size))
+                    };
+                    h.size = h.size.saturating_sub(fill.size);
+                    h.cost -= cost_out;
+                    self.realized_closed += value - cost_out;
+                    self.cash += value;
+                    if h.size.is_zero() {
+                        self.holdings.remove(&fill.token);
+                    }
+                }
+            }
+        }
+        self.cash -= fill.fee;
+        self.fees += fill.fee;
+        self.realized_closed -= fill.fee;
+        self.fills += 1;
+        Ok(())
+    }
+
+    /// Settles a resolved token at `payout` per share ($1 winner, $0 loser).
+    pub fn settle(&mut self, token: &TokenId, payout: Price) {
+        if let Some(h) = self.holdings.remove(token) {
+            let value = notional(payout, h.size);
+            self.cash += value;
+            self.realized_resolution += value - h.cost;
+        }
+    }
+
+    /// Complementary pairs held (YES + NO), each redeemable for $1 by merging.
+    pub fn mergeable(&self, yes: &TokenId, no: &TokenId) -> Size {
+        self.holding(yes).size.min(self.holding(no).size)
+    }
+
+    /// Merges `size` pairs into $1 each of cash, realising against both costs.
+    pub fn merge(&mut self, yes: &TokenId, no: &TokenId, size: Size) -> Size {
+        let size = size.min(self.mergeable(yes, no));
+        if size.is_zero() {
+            return size;
+        }
+        let qty = shares(size);
+        let mut cost_out = Decimal::ZERO;
+        for t in [yes, no] {
+            if let Some(h) = self.holdings.get_mut(t) {
+                let part = if size == h.size {
+                    h.cost
+                } else {
+                    allocated_cost(h.cost, qty, shares(h.size))
+                };
+                h.cost -= part;
+                h.size = h.size.saturating_sub(size);
+                cost_out += part;
+                if h.size.is_zero() {
+                    self.holdings.remove(t);
+                }
+            }
+        }
+        self.cash += qty;
+        self.realized_closed += qty - cost_out;
+        size
+    }
+
+    /// Market value of holdings with `mark` per token (`None` marks at cost).
+    pub fn holdings_value(&self, mark: &dyn Fn(&TokenId) -> Option<Price>) -> Decimal {
+        self.holdings
+            .iter()
+            .map(|(t, h)| match mark(t) {
+                Some(p) => notional(p, h.size),
+                None => h.cost,
+            })
+            .sum()
+    }
+
+    /// Unrealised PnL with `mark` per token.
+    pub fn unrealized(&self, mark: &dyn Fn(&TokenId) -> Option<Price>) -> Decimal {
+        let cost: Decimal = self.holdings.values().map(|h| h.cost).sum();
+        self.holdings_value(mark) - cost
+    }
+
+    /// Cash plus holdings at `mark`.
+    pub fn equity(&self, mark: &dyn Fn(&TokenId) -> Option<Price>) -> Decimal {
+        self.cash + self.holdings_value(mark)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,63 @@
+//! Risk limits (per strategy and global) and the global trading state.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// Limits one strategy (or, for the global set, all strategies together) must
+/// stay within. `None` means no limit of that kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RiskLimits {
+    /// Shares held plus open buys, per token.
+    pub max_position_shares: Option<Decimal>,
+    /// Dollars (at the order price) held plus open buys, per token.
+    pub max_position_notional: Option<Decimal>,
+    /// Dollars at cost held plus open buys, across all tokens.
+    pub max_total_exposure: Option<Decimal>,
+    pub max_open_orders: Option<u32>,
+    /// Orders submitted per rolling minute.
+    pub max_orders_per_minute: Option<u32>,
+    /// Shares per order.
+    pub max_order_shares: Option<Decimal>,
+    /// Furthest an order price may be from the mid, in dollars.
+    pub price_band: Option<Decimal>,
+    /// Loss (realised today + unrealised, marked to mid) that halts the strategy.
+    pub max_daily_loss: Option<Decimal>,
+}
+
+/// The global switch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TradingState {
+    /// Orders pass the other checks.
+    #[default]
+    Active,
+    /// Only orders that reduce a position pass.
+    Reducing,
+    /// No new orders.
+    Halted,
+}
+
+impl std::fmt::Display for TradingState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TradingState::Active => "active",
+            TradingState::Reducing => "reducing",
+            TradingState::Halted => "halted",
+        })
+    }
+}
+
+impl std::str::FromStr for TradingState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "active" | "resume" => Ok(TradingState::Active),
+            "reducing" | "reduce" => Ok(TradingState::Reducing),
+            "halted" | "halt" => Ok(TradingState::Halted),
+            other => Err(format!(
+                "trading state `{other}` is not one of active, reducing, halted"
+            )),
+        }
+    }
+}
