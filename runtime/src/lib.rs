@@ -7,5 +7,6 @@ pub mod data;
 pub mod model;
 pub mod portfolio;
 pub mod risk;
+pub mod store;
 pub mod strategy;
 pub mod venue;

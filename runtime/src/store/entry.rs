@@ -1,0 +1,101 @@
+//! What the journal records: every state-changing input and every decision.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{ConditionId, MarketEvent, Order, OrderEvent, OrderKey, StrategyId, TokenId};
+use crate::risk::TradingState;
+
+/// What a strategy asked for (after the sandbox's structural checks).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum CommandAction {
+    Place { order: Order },
+    Cancel { client_id: u64 },
+    CancelMarket { market: ConditionId },
+    Timer { id: u64, at_ns: u64 },
+}
+
+/// One journal entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Entry {
+    RunStarted {
+        run_id: String,
+        mode: String,
+        seed: u64,
+    },
+    StrategyStarted {
+        strategy: StrategyId,
+        name: String,
+        version: String,
+        sha256: String,
+        params: serde_json::Value,
+    },
+    /// A market event that led to a decision (kept so trades can be explained).
+    Market {
+        event: MarketEvent,
+    },
+    Command {
+        strategy: StrategyId,
+        reason: String,
+        /// Journal sequence of the market event that caused it.
+        cause: Option<i64>,
+        command: CommandAction,
+    },
+    RiskVerdict {
+        key: OrderKey,
+        accepted: bool,
+        rule: Option<String>,
+        message: Option<String>,
+    },
+    OrderSubmitted {
+        order: Order,
+    },
+    Order {
+        event: OrderEvent,
+    },
+    Settlement {
+        token: TokenId,
+        payout_micros: u32,
+    },
+    Fault {
+        strategy: StrategyId,
+        fault: serde_json::Value,
+    },
+    Snapshot {
+        strategy: StrategyId,
+        state_hex: String,
+    },
+    TradingState {
+        state: TradingState,
+        actor: String,
+    },
+    Mark {
+        strategy: StrategyId,
+        equity: Decimal,
+        cash: Decimal,
+        realized: Decimal,
+        unrealized: Decimal,
+    },
+}
+
+impl Entry {
+    /// The kind column of the journal.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Entry::RunStarted { .. } => "run_started",
+            Entry::StrategyStarted { .. } => "strategy_started",
+            Entry::Market { .. } => "market",
+            Entry::Command { .. } => "command",
+            Entry::RiskVerdict { .. } => "risk_verdict",
+            Entry::OrderSubmitted { .. } => "order_submitted",
+            Entry::Order { .. } => "order",
+            Entry::Settlement { .. } => "settlement",
+            Entry::Fault { .. } => "fault",
+            Entry::Snapshot { .. } => "snapshot",
+            Entry::TradingState { .. } => "trading_state",
+            Entry::Mark { .. } => "mark",
+        }
+    }
+}

@@ -1,0 +1,279 @@
+//! The append-only journal in SQLite (WAL): entries get a sequence number and a
+//! SHA-256 hash chained to the previous entry, are buffered, and become durable
+//! together in one transaction on `commit`. `verify` walks the whole chain.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+use super::entry::Entry;
+
+/// The hash before the first entry.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Why the journal failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("journal {path}: {message}")]
+    Open { path: String, message: String },
+    #[error("journal: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("journal entry {seq}: {message}")]
+    Corrupt { seq: i64, message: String },
+    #[error("journal entry could not be encoded: {0}")]
+    Encode(String),
+}
+
+/// An entry as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored {
+    pub seq: i64,
+    pub ts_ns: i64,
+    pub strategy: Option<i64>,
+    pub entry: Entry,
+    pub hash: String,
+}
+
+struct Pending {
+    seq: i64,
+    ts_ns: i64,
+    kind: &'static str,
+    strategy: Option<i64>,
+    body: String,
+    prev: String,
+    hash: String,
+}
+
+/// The chain hash of one entry.
+pub fn chain_hash(
+    prev: &str,
+    seq: i64,
+    ts_ns: i64,
+    kind: &str,
+    strategy: Option<i64>,
+    body: &str,
+) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        prev.as_bytes(),
+        seq.to_string().as_bytes(),
+        ts_ns.to_string().as_bytes(),
+        kind.as_bytes(),
+        strategy
+            .map(|s| s.to_string())
+            .unwrap_or_default()
+            .as_bytes(),
+        body.as_bytes(),
+    ] {
+        h.update(part);
+        h.update(b"\n");
+    }
+    hex::encode(h.finalize())
+}
+
+/// The outcome of a full chain check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifyReport {
+    pub entries: i64,
+    pub head_seq: i64,
+    pub head_hash: String,
+    /// The first broken entry, if any, and why.
+    pub broken: Option<(i64, String)>,
+}
+
+/// An open journal.
+pub struct Journal {
+    pool: SqlitePool,
+    next_seq: i64,
+    head_hash: String,
+    pending: Vec<Pending>,
+}
+
+impl Journal {
+    /// Opens (creating if needed) the journal database at `path`.
+    pub async fn open(path: &Path) -> Result<Journal, StoreError> {
+        let open_err = |message: String| StoreError::Open {
+            path: path.display().to_string(),
+            message,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
+        }
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+            .map_err(|e| open_err(e.to_string()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a committed fill survives power loss, not only a crash.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(std::time::Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|e| open_err(e.to_string()))?;
+        sqlx::migrate!("./migrations/store")
+            .run(&pool)
+            .await
+            .map_err(|e| open_err(format!("migrations: {e}")))?;
+        let head = sqlx::query("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&pool)
+            .await?;
+        let (next_seq, head_hash) = match head {
+            Some(r) => (
+                r.try_get::<i64, _>("seq")? + 1,
+                r.try_get::<String, _>("hash")?,
+            ),
+            None => (1, GENESIS.to_string()),
+        };
+        Ok(Journal {
+            pool,
+            next_seq,
+            head_hash,
+            pending: Vec::new(),
+        })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Sequence number the next entry will get.
+    pub fn next_seq(&self) -> i64 {
+        self.next_seq
+    }
+
+    /// Entries appended but not yet committed.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Appends an entry (buffered until `commit`) and returns its sequence number.
+    pub fn append(
+        &mut self,
+        ts_ns: u64,
+        strategy: Option<u32>,
+        entry: &Entry,
+    ) -> Result<i64, StoreError> {
+        let body = serde_json::to_string(entry).map_err(|e| StoreError::Encode(e.to_string()))?;
+        let seq = self.next_seq;
+        let ts_ns = i64::try_from(ts_ns).unwrap_or(i64::MAX);
+        let strategy = strategy.map(i64::from);
+        let kind = entry.kind();
+        let hash = chain_hash(&self.head_hash, seq, ts_ns, kind, strategy, &body);
+        self.pending.push(Pending {
+            seq,
+            ts_ns,
+            kind,
+            strategy,
+            body,
+            prev: std::mem::replace(&mut self.head_hash, hash.clone()),
+            hash,
+        });
+        self.next_seq += 1;
+        Ok(seq)
+    }
+
+    /// Makes every appended entry durable in one transaction.
+    pub async fn commit(&mut self) -> Result<(), StoreError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        for p in &self.pending {
+            sqlx::query(
+                "INSERT INTO journal (seq, ts_ns, kind, strategy, body, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(p.seq)
+            .bind(p.ts_ns)
+            .bind(p.kind)
+            .bind(p.strategy)
+            .bind(&p.body)
+            .bind(&p.prev)
+            .bind(&p.hash)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        self.pending.clear();
+        Ok(())
+    }
+
+    /// Reads committed entries with `seq >= from`, in order.
+    pub async fn read_from(&self, from: i64) -> Result<Vec<Stored>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, ts_ns, strategy, body, hash FROM journal WHERE seq >= ? ORDER BY seq",
+        )
+        .bind(from)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                let seq: i64 = r.try_get("seq")?;
+                let body: String = r.try_get("body")?;
+                let entry = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
+                    seq,
+                    message: format!("undecodable body: {e}"),
+                })?;
+                Ok(Stored {
+                    seq,
+                    ts_ns: r.try_get("ts_ns")?,
+                    strategy: r.try_get("strategy")?,
+                    entry,
+                    hash: r.try_get("hash")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Recomputes the whole chain from the stored rows.
+    pub async fn verify(&self) -> Result<VerifyReport, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, ts_ns, kind, strategy, body, prev_hash, hash FROM journal ORDER BY seq",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut prev = GENESIS.to_string();
+        let mut expect_seq = 1i64;
+        let mut broken = None;
+        for r in &rows {
+            let seq: i64 = r.try_get("seq")?;
+            let stored_prev: String = r.try_get("prev_hash")?;
+            let hash: String = r.try_get("hash")?;
+            let kind: String = r.try_get("kind")?;
+            let body: String = r.try_get("body")?;
+            let computed = chain_hash(
+                &prev,
+                seq,
+                r.try_get("ts_ns")?,
+                &kind,
+                r.try_get("strategy")?,
+                &body,
+            );
+            let problem = if seq != expect_seq {
+                Some(format!("sequence gap: expected {expect_seq}"))
+            } else if stored_prev != prev {
+                Some("previous-hash link broken".to_string())
+            } else if computed != hash {
+                Some("hash does not match the entry's content".to_string())
+            } else {
+                None
+            };
+            if let Some(p) = problem {
+                broken = Some((seq, p));
+                break;
+            }
+            prev = hash;
+            expect_seq += 1;
+        }
+        Ok(VerifyReport {
+            entries: rows.len() as i64,
+            head_seq: expect_seq - 1,
+            head_hash: prev,
+            broken,
+        })
+    }
+}

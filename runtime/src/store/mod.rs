@@ -1,0 +1,11 @@
+//! Persistence: the append-only, hash-chained journal (the source of truth) and,
+//! built from it, the projections that commands and reports read.
+
+pub mod entry;
+pub mod journal;
+
+pub use entry::{CommandAction, Entry};
+pub use journal::{GENESIS, Journal, StoreError, Stored, VerifyReport, chain_hash};
+
+#[cfg(test)]
+mod tests;
