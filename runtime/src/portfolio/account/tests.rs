@@ -80,7 +80,7 @@ fn complementary_pairs_merge_to_a_dollar() {
     // 6 × (1 − 0.47 − 0.51) = 0.12
     assert_eq!(a.realized_closed, dec!(0.12));
     assert_eq!(a.holding(&token(0)).size, Size::from_shares(4).unwrap());
-    assert!(a.holdings.get(&token(1)).is_none());
+    assert!(!a.holdings.contains_key(&token(1)));
 }
 
 #[test]
