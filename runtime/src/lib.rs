@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod data;
+pub mod engine;
 pub mod model;
 pub mod portfolio;
 pub mod risk;

@@ -4,6 +4,7 @@
 
 pub mod event;
 pub mod ids;
+pub mod money;
 pub mod order;
 pub mod units_serde;
 

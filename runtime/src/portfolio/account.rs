@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use crate::model::money::{notional, shares};
 use crate::model::{Fill, Price, Side, Size, TokenId};
 
 /// Precision (decimal places of a dollar) of cost allocated to part of a
@@ -16,22 +17,6 @@ const COST_DP: u32 = 10;
 fn allocated_cost(cost: Decimal, part: Decimal, whole: Decimal) -> Decimal {
     (cost * part / whole)
         .round_dp_with_strategy(COST_DP, rust_decimal::RoundingStrategy::MidpointNearestEven)
-}
-
-/// Dollars for micro-units.
-pub fn dollars(micros: i64) -> Decimal {
-    Decimal::new(micros, 6)
-}
-
-/// Price × size in dollars, exactly.
-pub fn notional(price: Price, size: Size) -> Decimal {
-    Decimal::new(i64::from(price.micros()), 6) * shares(size)
-}
-
-/// A size in shares as a decimal.
-pub fn shares(size: Size) -> Decimal {
-    // Sizes above i64::MAX micro-shares (9.2 trillion shares) do not occur.
-    Decimal::new(i64::try_from(size.micros()).unwrap_or(i64::MAX), 6)
 }
 
 /// What can go wrong applying a fill.

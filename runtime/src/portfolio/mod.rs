@@ -5,7 +5,7 @@ pub mod account;
 
 use std::collections::BTreeMap;
 
-pub use account::{Account, Holding, PortfolioError, dollars, notional, shares};
+pub use account::{Account, Holding, PortfolioError};
 
 use crate::model::{Fill, Price, StrategyId, TokenId};
 

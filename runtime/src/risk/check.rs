@@ -6,8 +6,8 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::limits::{RiskLimits, TradingState};
+use crate::model::money::{dollars, notional, shares};
 use crate::model::{Price, Side, Size};
-use crate::portfolio::{dollars, notional, shares};
 
 /// The order being judged.
 #[derive(Debug, Clone, Copy)]

@@ -1,0 +1,141 @@
+//! The markets a run trades and the dense instrument ids strategies see: tokens
+//! are numbered in market order (YES then NO), markets by position.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+
+use crate::model::{ConditionId, Price, Size, TokenId};
+use crate::strategy::bindings::types::InstrumentInfo;
+
+/// One binary market as the engine needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarketSpec {
+    pub condition: ConditionId,
+    pub question: String,
+    /// (token, outcome), YES first.
+    pub tokens: [(TokenId, String); 2],
+    pub tick: Price,
+    pub min_size: Size,
+    /// Taker fee rate (e.g. 0.07) and maker rebate share of taker fees.
+    pub taker_fee_rate: Decimal,
+    pub maker_rebate_share: Decimal,
+}
+
+/// Token ↔ instrument id ↔ market.
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    markets: Vec<MarketSpec>,
+    by_token: BTreeMap<TokenId, u32>,
+}
+
+impl Registry {
+    pub fn new(markets: Vec<MarketSpec>) -> Registry {
+        let mut by_token = BTreeMap::new();
+        for (m, spec) in markets.iter().enumerate() {
+            for (k, (t, _)) in spec.tokens.iter().enumerate() {
+                by_token.insert(t.clone(), (m * 2 + k) as u32);
+            }
+        }
+        Registry { markets, by_token }
+    }
+
+    pub fn markets(&self) -> &[MarketSpec] {
+        &self.markets
+    }
+
+    pub fn instrument(&self, token: &TokenId) -> Option<u32> {
+        self.by_token.get(token).copied()
+    }
+
+    pub fn token(&self, instrument: u32) -> Option<&TokenId> {
+        let m = self.markets.get((instrument / 2) as usize)?;
+        m.tokens.get((instrument % 2) as usize).map(|(t, _)| t)
+    }
+
+    /// The market of an instrument and its index.
+    pub fn market_of(&self, instrument: u32) -> Option<(u32, &MarketSpec)> {
+        let i = instrument / 2;
+        self.markets.get(i as usize).map(|m| (i, m))
+    }
+
+    pub fn market_by_index(&self, market: u32) -> Option<&MarketSpec> {
+        self.markets.get(market as usize)
+    }
+
+    pub fn spec_of_token(&self, token: &TokenId) -> Option<&MarketSpec> {
+        self.instrument(token)
+            .and_then(|i| self.market_of(i))
+            .map(|(_, m)| m)
+    }
+
+    pub fn tokens(&self) -> Vec<TokenId> {
+        self.by_token.keys().cloned().collect()
+    }
+
+    /// What strategies receive at `init`.
+    pub fn instrument_infos(&self) -> Vec<InstrumentInfo> {
+        let mut out = Vec::new();
+        for (m, spec) in self.markets.iter().enumerate() {
+            for (k, (token, outcome)) in spec.tokens.iter().enumerate() {
+                let id = (m * 2 + k) as u32;
+                let rate = (spec.taker_fee_rate * Decimal::from(1_000_000))
+                    .round()
+                    .try_into()
+                    .unwrap_or(0u32);
+                out.push(InstrumentInfo {
+                    id,
+                    market: m as u32,
+                    token: token.to_string(),
+                    outcome: outcome.clone(),
+                    question: spec.question.clone(),
+                    complement: Some(id ^ 1),
+                    tick: spec.tick.micros(),
+                    min_size: spec.min_size.micros(),
+                    taker_fee_rate: rate,
+                });
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(n: u32) -> MarketSpec {
+        MarketSpec {
+            condition: ConditionId::parse(&format!("0x{n:064x}")).unwrap(),
+            question: format!("q{n}"),
+            tokens: [
+                (
+                    TokenId::parse(&format!("{}", 100 + n * 2)).unwrap(),
+                    "Yes".into(),
+                ),
+                (
+                    TokenId::parse(&format!("{}", 101 + n * 2)).unwrap(),
+                    "No".into(),
+                ),
+            ],
+            tick: Price::new(10_000).unwrap(),
+            min_size: Size::from_shares(5).unwrap(),
+            taker_fee_rate: Decimal::new(7, 2),
+            maker_rebate_share: Decimal::new(2, 1),
+        }
+    }
+
+    #[test]
+    fn ids_are_dense_and_complementary() {
+        let r = Registry::new(vec![spec(0), spec(1)]);
+        let infos = r.instrument_infos();
+        assert_eq!(infos.len(), 4);
+        assert_eq!(infos[3].id, 3);
+        assert_eq!(infos[3].market, 1);
+        assert_eq!(infos[3].complement, Some(2));
+        assert_eq!(infos[0].taker_fee_rate, 70_000);
+        let t = r.token(3).unwrap().clone();
+        assert_eq!(r.instrument(&t), Some(3));
+        assert_eq!(r.token(4), None);
+    }
+}

@@ -1,0 +1,235 @@
+//! Turns host events into what strategies see: market events and book outputs
+//! into WIT events on instrument ids, top-of-book changes into quotes, venue order
+//! events into the owning strategy's order events. Interest filtering happens per
+//! strategy when batches are assembled.
+
+use std::collections::BTreeMap;
+
+use super::registry::Registry;
+use crate::data::books::{BookOutput, Books};
+use crate::model::{BookLevel, MarketEvent, OrderEvent, Side, StrategyId};
+use crate::strategy::bindings::types as wit;
+
+fn side(s: Side) -> wit::Side {
+    match s {
+        Side::Buy => wit::Side::Buy,
+        Side::Sell => wit::Side::Sell,
+    }
+}
+
+fn level(l: &BookLevel) -> wit::Level {
+    wit::Level {
+        price: l.price.micros(),
+        size: l.size.micros(),
+    }
+}
+
+/// Remembers the tops strategies were last told about.
+#[derive(Debug, Clone, Default)]
+pub struct Translator {
+    tops: BTreeMap<u32, wit::BookTop>,
+}
+
+impl Translator {
+    /// Strategy events for one market event and the book outputs it caused.
+    pub fn market(
+        &self,
+        registry: &Registry,
+        event: &MarketEvent,
+        outputs: &[BookOutput],
+        out: &mut Vec<wit::EventKind>,
+    ) {
+        match event {
+            MarketEvent::Book {
+                token, bids, asks, ..
+            } => {
+                if let Some(instrument) = registry.instrument(token) {
+                    let mut bids: Vec<wit::Level> = bids
+                        .iter()
+                        .filter(|l| !l.size.is_zero())
+                        .map(level)
+                        .collect();
+                    let mut asks: Vec<wit::Level> = asks
+                        .iter()
+                        .filter(|l| !l.size.is_zero())
+                        .map(level)
+                        .collect();
+                    bids.sort_by_key(|l| std::cmp::Reverse(l.price));
+                    asks.sort_by_key(|l| l.price);
+                    out.push(wit::EventKind::BookSnapshot(wit::BookSnapshot {
+                        instrument,
+                        bids,
+                        asks,
+                    }));
+                }
+            }
+            MarketEvent::PriceChange { changes, .. } => {
+                for c in changes {
+                    if let Some(instrument) = registry.instrument(&c.token) {
+                        out.push(wit::EventKind::BookChange(wit::BookChange {
+                            instrument,
+                            side: side(c.side),
+                            price: c.price.micros(),
+                            size: c.size.micros(),
+                        }));
+                    }
+                }
+            }
+            _ => {}
+        }
+        for o in outputs {
+            match o {
+                BookOutput::Trade {
+                    token,
+                    price,
+                    size,
+                    side: s,
+                } => {
+                    if let Some(instrument) = registry.instrument(token) {
+                        out.push(wit::EventKind::Trade(wit::TradePrint {
+                            instrument,
+                            price: price.micros(),
+                            size: size.micros(),
+                            aggressor: s.map(side),
+                        }));
+                    }
+                }
+                BookOutput::TickSize { token, old, new } => {
+                    if let Some(instrument) = registry.instrument(token) {
+                        out.push(wit::EventKind::TickSize(wit::TickSizeChange {
+                            instrument,
+                            old_tick: old.micros(),
+                            new_tick: new.micros(),
+                        }));
+                    }
+                }
+                BookOutput::Status(s) => {
+                    if let Some(instrument) = registry.instrument(&s.token) {
+                        out.push(wit::EventKind::MarketStatus(wit::MarketStatus {
+                            instrument,
+                            tradeable: s.untradeable.is_none(),
+                            reason: s.untradeable.map(|u| u.as_str()).unwrap_or("").to_string(),
+                        }));
+                    }
+                }
+                BookOutput::Resolved { winner, tokens, .. } => {
+                    for t in tokens {
+                        if let Some(instrument) = registry.instrument(t) {
+                            out.push(wit::EventKind::Resolved(wit::Resolution {
+                                instrument,
+                                payout: if t == winner { 1_000_000 } else { 0 },
+                            }));
+                        }
+                    }
+                }
+                BookOutput::Updated(_)
+                | BookOutput::NeedsSnapshot(_)
+                | BookOutput::Resynced { .. } => {}
+            }
+        }
+    }
+
+    /// A quote for every instrument whose best bid or ask changed since the last
+    /// call, in instrument order (sent after a batch's other events).
+    pub fn quotes(&mut self, registry: &Registry, books: &Books, out: &mut Vec<wit::EventKind>) {
+        for token in registry.tokens() {
+            let Some(instrument) = registry.instrument(&token) else {
+                continue;
+            };
+            let top = self.top_of(books, &token);
+            if self.tops.get(&instrument) != Some(&top) {
+                self.tops.insert(instrument, top);
+                out.push(wit::EventKind::Quote(wit::Quote {
+                    instrument,
+                    bid: top.bid,
+                    ask: top.ask,
+                }));
+            }
+        }
+    }
+
+    /// Best bid and ask of a token's book (empty if unknown or unusable).
+    pub fn top_of(&self, books: &Books, token: &crate::model::TokenId) -> wit::BookTop {
+        let book = books
+            .book(token)
+            .filter(|b| b.state() == crate::data::book::BookState::Live);
+        wit::BookTop {
+            bid: book.and_then(|b| b.best_bid()).map(|l| level(&l)),
+            ask: book.and_then(|b| b.best_ask()).map(|l| level(&l)),
+        }
+    }
+}
+
+/// The owning strategy and its view of a venue order event.
+pub fn order_event(registry: &Registry, ev: &OrderEvent) -> Option<(StrategyId, wit::EventKind)> {
+    let key = ev.key();
+    let kind = match ev {
+        OrderEvent::Accepted { .. } => wit::EventKind::OrderAccepted(wit::OrderAccepted {
+            order: key.client_id,
+        }),
+        OrderEvent::Rejected { reject, .. } => {
+            use crate::model::VenueReject as V;
+            let (reason, message) = match reject {
+                V::WouldCross => (
+                    wit::RejectReason::WouldCross,
+                    "post-only order would cross".to_string(),
+                ),
+                V::BadPrice => (
+                    wit::RejectReason::BadPrice,
+                    "price off tick or out of range".to_string(),
+                ),
+                V::BadSize => (
+                    wit::RejectReason::BadSize,
+                    "size below the market minimum".to_string(),
+                ),
+                V::MarketClosed => (
+                    wit::RejectReason::MarketUntradeable,
+                    "market not accepting orders".to_string(),
+                ),
+                V::Other { message } => (wit::RejectReason::Venue, message.clone()),
+            };
+            wit::EventKind::OrderRejected(wit::OrderRejected {
+                order: key.client_id,
+                reason,
+                message,
+            })
+        }
+        OrderEvent::Cancelled {
+            cause, unfilled, ..
+        } => {
+            use crate::model::CancelCause as C;
+            wit::EventKind::OrderCancelled(wit::OrderCancelled {
+                order: key.client_id,
+                reason: match cause {
+                    C::Requested => wit::CancelReason::Requested,
+                    C::Expired => wit::CancelReason::Expired,
+                    C::Unfilled => wit::CancelReason::Unfilled,
+                    C::Venue => wit::CancelReason::Venue,
+                },
+                unfilled: unfilled.micros(),
+            })
+        }
+        OrderEvent::Filled(f) => {
+            let instrument = registry.instrument(&f.token)?;
+            // Fees cross the boundary in micro-dollars (rebates negative).
+            let fee = (f.fee * rust_decimal::Decimal::from(1_000_000))
+                .round()
+                .try_into()
+                .unwrap_or(0i64);
+            wit::EventKind::Fill(wit::Fill {
+                order: key.client_id,
+                instrument,
+                side: side(f.side),
+                price: f.price.micros(),
+                size: f.size.micros(),
+                fee,
+                liquidity: match f.liquidity {
+                    crate::model::Liquidity::Maker => wit::Liquidity::Maker,
+                    crate::model::Liquidity::Taker => wit::Liquidity::Taker,
+                },
+                remaining: f.remaining.micros(),
+            })
+        }
+    };
+    Some((key.strategy, kind))
+}
