@@ -1,8 +1,13 @@
 //! The event loop shared by backtest, paper and live: feed → books → strategies
 //! (sandboxed) → risk → venue → portfolio → journal, in one total order.
 
+pub mod core;
 pub mod registry;
 pub mod translate;
+pub mod venue;
 
 pub use registry::{MarketSpec, Registry};
 pub use translate::Translator;
+pub use venue::Venue;
+
+pub use self::core::{Engine, EngineConfig, EngineError, StrategySetup};

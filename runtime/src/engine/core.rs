@@ -1,0 +1,664 @@
+//! The event loop: one total order of market updates, timers and venue events;
+//! strategies decide in their sandboxes; every command passes risk; every decision
+//! and order event is journaled; fills reach a strategy only after they are
+//! durable. The clock is whatever the caller says (simulated or wall).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+
+use super::registry::Registry;
+use super::translate::{Translator, order_event};
+use super::venue::Venue;
+use crate::data::books::{BookOutput, Books};
+use crate::data::update::FeedUpdate;
+use crate::model::money::notional;
+use crate::model::{MarketEvent, Order, OrderEvent, OrderKey, Side, Size, StrategyId, TimeInForce};
+use crate::portfolio::Portfolio;
+use crate::risk::{self, Exposure, Intent, MarketView, OrderRate, RiskInput, RiskLimits, TradingState};
+use crate::store::{CommandAction, Entry, Journal, StoreError};
+use crate::strategy::bindings::types as wit;
+use crate::strategy::{Artifact, CallOutcome, ClockMode, HostView, InstanceOptions, SandboxLimits, SupervisedStrategy};
+
+/// How the engine runs.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub run_id: String,
+    pub mode: ClockMode,
+    pub seed: u64,
+    pub sandbox: SandboxLimits,
+    pub global_limits: RiskLimits,
+}
+
+/// A strategy to run: its artifact, parameters and limits.
+pub struct StrategySetup {
+    pub artifact: Arc<Artifact>,
+    pub params: Vec<wit::Param>,
+    pub limits: RiskLimits,
+}
+
+/// Why the engine stopped working.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("strategy `{name}` failed to start: {fault}")]
+    Start { name: String, fault: crate::strategy::Fault },
+}
+
+struct Slot {
+    id: StrategyId,
+    name: String,
+    sup: SupervisedStrategy,
+    interests: wit::Interests,
+    limits: RiskLimits,
+    halted: bool,
+    /// Order events waiting for the strategy's next batch.
+    inbox: Vec<(wit::EventKind, Option<usize>)>,
+}
+
+/// An order the venue may still fill.
+#[derive(Debug, Clone)]
+struct Working {
+    order: Order,
+    remaining: Size,
+}
+
+/// The engine.
+pub struct Engine<V: Venue> {
+    config: EngineConfig,
+    registry: Registry,
+    books: Books,
+    translator: Translator,
+    slots: Vec<Slot>,
+    venue: V,
+    portfolio: Portfolio,
+    journal: Journal,
+    state: TradingState,
+    rate: OrderRate,
+    working: BTreeMap<OrderKey, Working>,
+    timers: BTreeSet<(u64, StrategyId, u64)>,
+    now_ns: u64,
+    next_seq: u64,
+}
+
+fn wanted(interests: wit::Interests, kind: &wit::EventKind) -> bool {
+    match kind {
+        wit::EventKind::BookSnapshot(_) => interests.contains(wit::Interests::BOOK_SNAPSHOTS),
+        wit::EventKind::BookChange(_) => interests.contains(wit::Interests::BOOK_CHANGES),
+        wit::EventKind::Quote(_) => interests.contains(wit::Interests::QUOTES),
+        wit::EventKind::Trade(_) => interests.contains(wit::Interests::TRADES),
+        _ => true,
+    }
+}
+
+impl<V: Venue> Engine<V> {
+    /// Starts every strategy (a refusal to start is an error) and journals the run.
+    pub async fn start(
+        config: EngineConfig,
+        registry: Registry,
+        venue: V,
+        mut journal: Journal,
+        setups: Vec<StrategySetup>,
+        start_ns: u64,
+    ) -> Result<Engine<V>, EngineError> {
+        journal.append(
+            start_ns,
+            None,
+            &Entry::RunStarted {
+                run_id: config.run_id.clone(),
+                mode: format!("{:?}", config.mode).to_lowercase(),
+                seed: config.seed,
+            },
+        )?;
+        let mut slots = Vec::new();
+        for (i, setup) in setups.into_iter().enumerate() {
+            let id = i as StrategyId + 1;
+            let info = &setup.artifact.info;
+            let init = wit::InitConfig {
+                run_id: config.run_id.clone(),
+                instruments: registry.instrument_infos(),
+                params: setup.params.clone(),
+            };
+            let options = InstanceOptions {
+                mode: config.mode,
+                seed: config.seed.wrapping_add(u64::from(id)),
+                limits: config.sandbox.clone(),
+            };
+            let mut view = HostView {
+                now: start_ns,
+                ..HostView::default()
+            };
+            let name = info.name.clone();
+            let sup = SupervisedStrategy::start(setup.artifact.clone(), init, options, &mut view)
+                .map_err(|fault| EngineError::Start {
+                    name: name.clone(),
+                    fault,
+                })?;
+            journal.append(
+                start_ns,
+                Some(id),
+                &Entry::StrategyStarted {
+                    strategy: id,
+                    name: name.clone(),
+                    version: info.version.clone(),
+                    sha256: setup.artifact.sha256.clone(),
+                    params: serde_json::to_value(
+                        setup
+                            .params
+                            .iter()
+                            .map(|p| (p.name.clone(), crate::strategy::artifact::param_value_text(&p.value)))
+                            .collect::<BTreeMap<_, _>>(),
+                    )
+                    .unwrap_or_default(),
+                },
+            )?;
+            slots.push(Slot {
+                id,
+                name,
+                interests: info.interests,
+                sup,
+                limits: setup.limits,
+                halted: false,
+                inbox: Vec::new(),
+            });
+        }
+        journal.commit().await?;
+        Ok(Engine {
+            config,
+            registry,
+            books: Books::default(),
+            translator: Translator::default(),
+            slots,
+            venue,
+            portfolio: Portfolio::default(),
+            journal,
+            state: TradingState::Active,
+            rate: OrderRate::default(),
+            working: BTreeMap::new(),
+            timers: BTreeSet::new(),
+            now_ns: start_ns,
+            next_seq: 1,
+        })
+    }
+
+    pub fn portfolio(&self) -> &Portfolio {
+        &self.portfolio
+    }
+
+    pub fn books(&self) -> &Books {
+        &self.books
+    }
+
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    pub fn trading_state(&self) -> TradingState {
+        self.state
+    }
+
+    /// Strategy ids and names.
+    pub fn strategies(&self) -> Vec<(StrategyId, String)> {
+        self.slots.iter().map(|s| (s.id, s.name.clone())).collect()
+    }
+
+    pub fn supervisor(&self, id: StrategyId) -> Option<&SupervisedStrategy> {
+        self.slots.iter().find(|s| s.id == id).map(|s| &s.sup)
+    }
+
+    /// Switches the global trading state (journaled).
+    pub async fn set_trading_state(&mut self, state: TradingState, actor: &str) -> Result<(), EngineError> {
+        self.state = state;
+        self.journal.append(
+            self.now_ns,
+            None,
+            &Entry::TradingState {
+                state,
+                actor: actor.to_string(),
+            },
+        )?;
+        self.journal.commit().await?;
+        Ok(())
+    }
+
+    /// Processes one feed update at host time `now_ns`.
+    pub async fn on_update(&mut self, update: &FeedUpdate, now_ns: u64) -> Result<(), EngineError> {
+        self.now_ns = self.now_ns.max(now_ns);
+        let mut shared: Vec<(wit::EventKind, Option<usize>)> = Vec::new();
+        let mut venue_events = Vec::new();
+        for (i, event) in update.events.iter().enumerate() {
+            let mut outputs = Vec::new();
+            let now_ms = self.now_ns / 1_000_000;
+            self.books.apply(event, now_ms, &mut outputs);
+            let mut kinds = Vec::new();
+            self.translator.market(&self.registry, event, &outputs, &mut kinds);
+            shared.extend(kinds.into_iter().map(|k| (k, Some(i))));
+            venue_events.extend(self.venue.on_market(event, self.now_ns, &self.books));
+            for o in &outputs {
+                if let BookOutput::Resolved { winner, tokens, .. } = o {
+                    self.settle(winner, tokens)?;
+                }
+            }
+        }
+        let mut quotes = Vec::new();
+        self.translator.quotes(&self.registry, &self.books, &mut quotes);
+        shared.extend(quotes.into_iter().map(|q| {
+            // A quote answers to the last event of this update on its instrument.
+            let cause = update.events.len().checked_sub(1);
+            (q, cause)
+        }));
+        venue_events.extend(self.venue.on_time(self.now_ns, &self.books));
+        self.handle_order_events(venue_events)?;
+        // Fills must be durable before any strategy hears of them.
+        self.journal.commit().await?;
+        for slot in 0..self.slots.len() {
+            self.deliver(slot, &shared, &update.events)?;
+        }
+        self.journal.commit().await?;
+        Ok(())
+    }
+
+    /// Fires timers due by `now_ns` and lets venue time pass.
+    pub async fn on_time(&mut self, now_ns: u64) -> Result<(), EngineError> {
+        self.now_ns = self.now_ns.max(now_ns);
+        let events = self.venue.on_time(self.now_ns, &self.books);
+        self.handle_order_events(events)?;
+        self.journal.commit().await?;
+        while let Some(&(at, strategy, id)) = self.timers.first() {
+            if at > self.now_ns {
+                break;
+            }
+            self.timers.remove(&(at, strategy, id));
+            if let Some(slot) = self.slots.iter().position(|s| s.id == strategy) {
+                let mut view = self.view(strategy);
+                let outcome = self.slots[slot].sup.on_timer(&mut view, id);
+                self.outcome(slot, outcome, &[], &[])?;
+            }
+        }
+        self.journal.commit().await?;
+        Ok(())
+    }
+
+    fn settle(&mut self, winner: &crate::model::TokenId, tokens: &[crate::model::TokenId]) -> Result<(), EngineError> {
+        for t in tokens {
+            let payout = if t == winner { crate::model::Price::ONE } else { crate::model::Price::ZERO };
+            self.portfolio.settle(t, payout);
+            self.journal.append(
+                self.now_ns,
+                None,
+                &Entry::Settlement {
+                    token: t.clone(),
+                    payout_micros: payout.micros(),
+                },
+            )?;
+        }
+        Ok(())
+    }
+
+    /// What a strategy's host queries answer with now.
+    fn view(&self, strategy: StrategyId) -> HostView {
+        let mut view = HostView {
+            now: self.now_ns,
+            ..HostView::default()
+        };
+        if let Some(account) = self.portfolio.account(strategy) {
+            for (token, h) in &account.holdings {
+                if let Some(instrument) = self.registry.instrument(token) {
+                    let avg = (h.avg_price() * Decimal::from(1_000_000)).round();
+                    view.positions.insert(
+                        instrument,
+                        wit::Position {
+                            instrument,
+                            size: h.size.micros(),
+                            avg_price: avg.try_into().unwrap_or(0u32),
+                            realized_pnl: 0,
+                        },
+                    );
+                }
+            }
+        }
+        for w in self.working.values().filter(|w| w.order.key.strategy == strategy) {
+            if let Some(instrument) = self.registry.instrument(&w.order.token) {
+                view.open_orders.push(wit::OpenOrder {
+                    id: w.order.key.client_id,
+                    instrument,
+                    side: match w.order.side {
+                        Side::Buy => wit::Side::Buy,
+                        Side::Sell => wit::Side::Sell,
+                    },
+                    price: w.order.price.micros(),
+                    remaining: w.remaining.micros(),
+                });
+            }
+        }
+        for token in self.registry.tokens() {
+            if let Some(i) = self.registry.instrument(&token) {
+                view.tops.insert(i, self.translator.top_of(&self.books, &token));
+            }
+        }
+        view
+    }
+
+    /// Sends a strategy its batch and acts on what it returns.
+    fn deliver(
+        &mut self,
+        slot: usize,
+        shared: &[(wit::EventKind, Option<usize>)],
+        sources: &[MarketEvent],
+    ) -> Result<(), EngineError> {
+        let interests = self.slots[slot].interests;
+        let mut batch: Vec<(wit::EventKind, Option<usize>)> = std::mem::take(&mut self.slots[slot].inbox);
+        batch.extend(shared.iter().filter(|(k, _)| wanted(interests, k)).cloned());
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut causes = Vec::with_capacity(batch.len());
+        let events: Vec<wit::Event> = batch
+            .into_iter()
+            .map(|(kind, source)| {
+                let seq = self.next_seq;
+                self.next_seq += 1;
+                causes.push((seq, source));
+                wit::Event {
+                    seq,
+                    ts: self.now_ns,
+                    kind,
+                }
+            })
+            .collect();
+        let strategy = self.slots[slot].id;
+        let mut view = self.view(strategy);
+        let outcome = self.slots[slot].sup.on_events(&mut view, &events);
+        self.outcome(slot, outcome, &causes, sources)
+    }
+
+    fn outcome(
+        &mut self,
+        slot: usize,
+        outcome: CallOutcome,
+        causes: &[(u64, Option<usize>)],
+        sources: &[MarketEvent],
+    ) -> Result<(), EngineError> {
+        let strategy = self.slots[slot].id;
+        match outcome {
+            CallOutcome::Commands(commands) => {
+                let mut journaled: BTreeMap<usize, i64> = BTreeMap::new();
+                for c in commands {
+                    let source = c
+                        .cause
+                        .and_then(|seq| causes.iter().find(|(s, _)| *s == seq))
+                        .and_then(|(_, src)| *src);
+                    let cause = match source {
+                        Some(i) => match journaled.get(&i) {
+                            Some(seq) => Some(*seq),
+                            None => match sources.get(i) {
+                                Some(event) => {
+                                    let seq = self.journal.append(
+                                        self.now_ns,
+                                        None,
+                                        &Entry::Market { event: event.clone() },
+                                    )?;
+                                    journaled.insert(i, seq);
+                                    Some(seq)
+                                }
+                                None => None,
+                            },
+                        },
+                        None => None,
+                    };
+                    self.command(slot, c, cause)?;
+                }
+            }
+            CallOutcome::Faulted(fault) => {
+                self.journal.append(
+                    self.now_ns,
+                    Some(strategy),
+                    &Entry::Fault {
+                        strategy,
+                        fault: serde_json::to_value(&fault).unwrap_or_default(),
+                    },
+                )?;
+                // The instance is gone: nothing it left working may stay.
+                let keys: Vec<OrderKey> = self.working.keys().filter(|k| k.strategy == strategy).copied().collect();
+                for key in keys {
+                    let events = self.venue.cancel(key, self.now_ns);
+                    self.handle_order_events(events)?;
+                }
+            }
+            CallOutcome::NotRunning(_) => {}
+        }
+        Ok(())
+    }
+
+    fn command(&mut self, slot: usize, c: wit::Command, cause: Option<i64>) -> Result<(), EngineError> {
+        let strategy = self.slots[slot].id;
+        let action = match &c.action {
+            wit::Action::Place(o) => {
+                let Some(token) = self.registry.token(o.instrument).cloned() else {
+                    return Ok(());
+                };
+                let (Some(price), size) = (crate::model::Price::new(o.price), Size::from_micros(o.size)) else {
+                    return Ok(());
+                };
+                CommandAction::Place {
+                    order: Order {
+                        key: OrderKey {
+                            strategy,
+                            client_id: o.id,
+                        },
+                        token,
+                        side: match o.side {
+                            wit::Side::Buy => Side::Buy,
+                            wit::Side::Sell => Side::Sell,
+                        },
+                        price,
+                        size,
+                        tif: match o.tif {
+                            wit::TimeInForce::Gtc => TimeInForce::Gtc,
+                            wit::TimeInForce::Gtd(until_ns) => TimeInForce::Gtd { until_ns },
+                            wit::TimeInForce::Fok => TimeInForce::Fok,
+                            wit::TimeInForce::Fak => TimeInForce::Fak,
+                        },
+                        post_only: o.post_only,
+                        created_ns: self.now_ns,
+                    },
+                }
+            }
+            wit::Action::Cancel(id) => CommandAction::Cancel { client_id: *id },
+            wit::Action::CancelAllInMarket(m) => match self.registry.market_by_index(*m) {
+                Some(spec) => CommandAction::CancelMarket {
+                    market: spec.condition.clone(),
+                },
+                None => return Ok(()),
+            },
+            wit::Action::SetTimer(t) => CommandAction::Timer { id: t.id, at_ns: t.at },
+        };
+        self.journal.append(
+            self.now_ns,
+            Some(strategy),
+            &Entry::Command {
+                strategy,
+                reason: c.reason.clone(),
+                cause,
+                command: action.clone(),
+            },
+        )?;
+        match action {
+            CommandAction::Place { order } => self.place(slot, order),
+            CommandAction::Cancel { client_id } => {
+                let events = self.venue.cancel(OrderKey { strategy, client_id }, self.now_ns);
+                self.handle_order_events(events)
+            }
+            CommandAction::CancelMarket { market } => {
+                let keys: Vec<OrderKey> = self
+                    .working
+                    .iter()
+                    .filter(|(k, w)| {
+                        k.strategy == strategy
+                            && self.registry.spec_of_token(&w.order.token).is_some_and(|s| s.condition == market)
+                    })
+                    .map(|(k, _)| *k)
+                    .collect();
+                for key in keys {
+                    let events = self.venue.cancel(key, self.now_ns);
+                    self.handle_order_events(events)?;
+                }
+                Ok(())
+            }
+            CommandAction::Timer { id, at_ns } => {
+                self.timers.insert((at_ns, strategy, id));
+                Ok(())
+            }
+        }
+    }
+
+    fn exposure(&mut self, strategy: Option<StrategyId>, order: &Order) -> Exposure {
+        let mine = |k: &OrderKey| strategy.is_none_or(|s| k.strategy == s);
+        let mut e = Exposure::default();
+        for account in self
+            .portfolio
+            .accounts()
+            .filter(|(id, _)| strategy.is_none_or(|s| **id == s))
+            .map(|(_, a)| a)
+        {
+            if let Some(h) = account.holdings.get(&order.token) {
+                e.held = e.held.checked_add(h.size).unwrap_or(e.held);
+            }
+            e.total_exposure += account.holdings.values().map(|h| h.cost).sum::<Decimal>();
+        }
+        for w in self.working.iter().filter(|(k, _)| mine(k)).map(|(_, w)| w) {
+            e.open_orders += 1;
+            if w.order.side == Side::Buy {
+                e.total_exposure += notional(w.order.price, w.remaining);
+            }
+            if w.order.token == order.token {
+                match w.order.side {
+                    Side::Buy => e.open_buys = e.open_buys.checked_add(w.remaining).unwrap_or(e.open_buys),
+                    Side::Sell => e.open_sells = e.open_sells.checked_add(w.remaining).unwrap_or(e.open_sells),
+                }
+            }
+        }
+        let (mine_rate, all_rate) = self.rate.count(order.key.strategy, self.now_ns);
+        e.orders_last_minute = if strategy.is_some() { mine_rate } else { all_rate };
+        e
+    }
+
+    fn place(&mut self, slot: usize, order: Order) -> Result<(), EngineError> {
+        let Some(spec) = self.registry.spec_of_token(&order.token).cloned() else {
+            return Ok(());
+        };
+        let book = self.books.book(&order.token);
+        let market = MarketView {
+            tick: book.and_then(|b| b.tick()).unwrap_or(spec.tick),
+            min_size: spec.min_size,
+            tradeable: match self.books.quality().status(&order.token) {
+                None => Ok(()),
+                Some(u) => Err(u.as_str().to_string()),
+            },
+            mid: book.and_then(|b| b.mid()),
+        };
+        let mine = self.exposure(Some(order.key.strategy), &order);
+        let everyone = self.exposure(None, &order);
+        let s = &self.slots[slot];
+        let verdict = risk::check(&RiskInput {
+            intent: Intent {
+                side: order.side,
+                price: order.price,
+                size: order.size,
+            },
+            market: &market,
+            strategy: &mine,
+            global: &everyone,
+            state: self.state,
+            strategy_halted: s.halted,
+            limits: &s.limits,
+            global_limits: &self.config.global_limits,
+        });
+        self.journal.append(
+            self.now_ns,
+            Some(order.key.strategy),
+            &Entry::RiskVerdict {
+                key: order.key,
+                accepted: verdict.is_ok(),
+                rule: verdict.as_ref().err().map(|r| r.rule.to_string()),
+                message: verdict.as_ref().err().map(|r| r.message.clone()),
+            },
+        )?;
+        if let Err(rejection) = verdict {
+            let reason = match rejection.rule {
+                "trading_state" | "daily_loss" => wit::RejectReason::TradingState,
+                "market_untradeable" => wit::RejectReason::MarketUntradeable,
+                "price" | "price_band" => wit::RejectReason::BadPrice,
+                "min_size" | "insufficient_position" => wit::RejectReason::BadSize,
+                "order_rate" => wit::RejectReason::RateLimited,
+                _ => wit::RejectReason::Risk,
+            };
+            self.slots[slot].inbox.push((
+                wit::EventKind::OrderRejected(wit::OrderRejected {
+                    order: order.key.client_id,
+                    reason,
+                    message: rejection.to_string(),
+                }),
+                None,
+            ));
+            return Ok(());
+        }
+        if self.working.contains_key(&order.key) {
+            self.slots[slot].inbox.push((
+                wit::EventKind::OrderRejected(wit::OrderRejected {
+                    order: order.key.client_id,
+                    reason: wit::RejectReason::DuplicateId,
+                    message: "order id already working".into(),
+                }),
+                None,
+            ));
+            return Ok(());
+        }
+        self.rate.record(order.key.strategy, self.now_ns);
+        self.journal.append(
+            self.now_ns,
+            Some(order.key.strategy),
+            &Entry::OrderSubmitted { order: order.clone() },
+        )?;
+        self.working.insert(
+            order.key,
+            Working {
+                remaining: order.size,
+                order: order.clone(),
+            },
+        );
+        let events = self.venue.submit(order, self.now_ns, &self.books);
+        self.handle_order_events(events)
+    }
+
+    fn handle_order_events(&mut self, events: Vec<OrderEvent>) -> Result<(), EngineError> {
+        for ev in events {
+            self.journal
+                .append(self.now_ns, Some(ev.key().strategy), &Entry::Order { event: ev.clone() })?;
+            match &ev {
+                OrderEvent::Filled(fill) => {
+                    if let Err(e) = self.portfolio.apply_fill(fill) {
+                        tracing::error!(error = %e, "fill refused by the portfolio");
+                    }
+                    if fill.remaining.is_zero() {
+                        self.working.remove(&fill.key);
+                    } else if let Some(w) = self.working.get_mut(&fill.key) {
+                        w.remaining = fill.remaining;
+                    }
+                }
+                OrderEvent::Rejected { key, .. } | OrderEvent::Cancelled { key, .. } => {
+                    self.working.remove(key);
+                }
+                OrderEvent::Accepted { .. } => {}
+            }
+            if let Some((strategy, kind)) = order_event(&self.registry, &ev)
+                && let Some(slot) = self.slots.iter_mut().find(|s| s.id == strategy)
+            {
+                slot.inbox.push((kind, None));
+            }
+        }
+        Ok(())
+    }
+}

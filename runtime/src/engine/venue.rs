@@ -1,0 +1,17 @@
+//! What the engine needs from a venue: the fill simulator (backtest, paper) and,
+//! later, the live CLOB implement it. Host time is passed in, never read.
+
+use crate::data::books::Books;
+use crate::model::{MarketEvent, Order, OrderEvent, OrderKey};
+
+/// A place orders go to and order events come from.
+pub trait Venue {
+    /// Sends an order; events that follow at once (accept, reject, taker fills).
+    fn submit(&mut self, order: Order, now_ns: u64, books: &Books) -> Vec<OrderEvent>;
+    /// Asks to cancel an order; an unknown key yields nothing.
+    fn cancel(&mut self, key: OrderKey, now_ns: u64) -> Vec<OrderEvent>;
+    /// Market activity (already applied to `books`) that may fill resting orders.
+    fn on_market(&mut self, event: &MarketEvent, now_ns: u64, books: &Books) -> Vec<OrderEvent>;
+    /// Time passing: latencies elapse, orders expire.
+    fn on_time(&mut self, now_ns: u64, books: &Books) -> Vec<OrderEvent>;
+}
