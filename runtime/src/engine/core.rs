@@ -16,10 +16,14 @@ use crate::data::update::FeedUpdate;
 use crate::model::money::notional;
 use crate::model::{MarketEvent, Order, OrderEvent, OrderKey, Side, Size, StrategyId, TimeInForce};
 use crate::portfolio::Portfolio;
-use crate::risk::{self, Exposure, Intent, MarketView, OrderRate, RiskInput, RiskLimits, TradingState};
+use crate::risk::{
+    self, Exposure, Intent, MarketView, OrderRate, RiskInput, RiskLimits, TradingState,
+};
 use crate::store::{CommandAction, Entry, Journal, StoreError};
 use crate::strategy::bindings::types as wit;
-use crate::strategy::{Artifact, CallOutcome, ClockMode, HostView, InstanceOptions, SandboxLimits, SupervisedStrategy};
+use crate::strategy::{
+    Artifact, CallOutcome, ClockMode, HostView, InstanceOptions, SandboxLimits, SupervisedStrategy,
+};
 
 /// How the engine runs.
 #[derive(Debug, Clone)]
@@ -44,7 +48,10 @@ pub enum EngineError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("strategy `{name}` failed to start: {fault}")]
-    Start { name: String, fault: crate::strategy::Fault },
+    Start {
+        name: String,
+        fault: crate::strategy::Fault,
+    },
 }
 
 struct Slot {
@@ -133,9 +140,9 @@ impl<V: Venue> Engine<V> {
             let name = info.name.clone();
             let sup = SupervisedStrategy::start(setup.artifact.clone(), init, options, &mut view)
                 .map_err(|fault| EngineError::Start {
-                    name: name.clone(),
-                    fault,
-                })?;
+                name: name.clone(),
+                fault,
+            })?;
             journal.append(
                 start_ns,
                 Some(id),
@@ -148,7 +155,12 @@ impl<V: Venue> Engine<V> {
                         setup
                             .params
                             .iter()
-                            .map(|p| (p.name.clone(), crate::strategy::artifact::param_value_text(&p.value)))
+                            .map(|p| {
+                                (
+                                    p.name.clone(),
+                                    crate::strategy::artifact::param_value_text(&p.value),
+                                )
+                            })
                             .collect::<BTreeMap<_, _>>(),
                     )
                     .unwrap_or_default(),
@@ -209,7 +221,11 @@ impl<V: Venue> Engine<V> {
     }
 
     /// Switches the global trading state (journaled).
-    pub async fn set_trading_state(&mut self, state: TradingState, actor: &str) -> Result<(), EngineError> {
+    pub async fn set_trading_state(
+        &mut self,
+        state: TradingState,
+        actor: &str,
+    ) -> Result<(), EngineError> {
         self.state = state;
         self.journal.append(
             self.now_ns,
@@ -233,7 +249,8 @@ impl<V: Venue> Engine<V> {
             let now_ms = self.now_ns / 1_000_000;
             self.books.apply(event, now_ms, &mut outputs);
             let mut kinds = Vec::new();
-            self.translator.market(&self.registry, event, &outputs, &mut kinds);
+            self.translator
+                .market(&self.registry, event, &outputs, &mut kinds);
             shared.extend(kinds.into_iter().map(|k| (k, Some(i))));
             venue_events.extend(self.venue.on_market(event, self.now_ns, &self.books));
             for o in &outputs {
@@ -243,7 +260,8 @@ impl<V: Venue> Engine<V> {
             }
         }
         let mut quotes = Vec::new();
-        self.translator.quotes(&self.registry, &self.books, &mut quotes);
+        self.translator
+            .quotes(&self.registry, &self.books, &mut quotes);
         shared.extend(quotes.into_iter().map(|q| {
             // A quote answers to the last event of this update on its instrument.
             let cause = update.events.len().checked_sub(1);
@@ -281,9 +299,17 @@ impl<V: Venue> Engine<V> {
         Ok(())
     }
 
-    fn settle(&mut self, winner: &crate::model::TokenId, tokens: &[crate::model::TokenId]) -> Result<(), EngineError> {
+    fn settle(
+        &mut self,
+        winner: &crate::model::TokenId,
+        tokens: &[crate::model::TokenId],
+    ) -> Result<(), EngineError> {
         for t in tokens {
-            let payout = if t == winner { crate::model::Price::ONE } else { crate::model::Price::ZERO };
+            let payout = if t == winner {
+                crate::model::Price::ONE
+            } else {
+                crate::model::Price::ZERO
+            };
             self.portfolio.settle(t, payout);
             self.journal.append(
                 self.now_ns,
@@ -319,7 +345,11 @@ impl<V: Venue> Engine<V> {
                 }
             }
         }
-        for w in self.working.values().filter(|w| w.order.key.strategy == strategy) {
+        for w in self
+            .working
+            .values()
+            .filter(|w| w.order.key.strategy == strategy)
+        {
             if let Some(instrument) = self.registry.instrument(&w.order.token) {
                 view.open_orders.push(wit::OpenOrder {
                     id: w.order.key.client_id,
@@ -335,7 +365,8 @@ impl<V: Venue> Engine<V> {
         }
         for token in self.registry.tokens() {
             if let Some(i) = self.registry.instrument(&token) {
-                view.tops.insert(i, self.translator.top_of(&self.books, &token));
+                view.tops
+                    .insert(i, self.translator.top_of(&self.books, &token));
             }
         }
         view
@@ -349,7 +380,8 @@ impl<V: Venue> Engine<V> {
         sources: &[MarketEvent],
     ) -> Result<(), EngineError> {
         let interests = self.slots[slot].interests;
-        let mut batch: Vec<(wit::EventKind, Option<usize>)> = std::mem::take(&mut self.slots[slot].inbox);
+        let mut batch: Vec<(wit::EventKind, Option<usize>)> =
+            std::mem::take(&mut self.slots[slot].inbox);
         batch.extend(shared.iter().filter(|(k, _)| wanted(interests, k)).cloned());
         if batch.is_empty() {
             return Ok(());
@@ -398,7 +430,9 @@ impl<V: Venue> Engine<V> {
                                     let seq = self.journal.append(
                                         self.now_ns,
                                         None,
-                                        &Entry::Market { event: event.clone() },
+                                        &Entry::Market {
+                                            event: event.clone(),
+                                        },
                                     )?;
                                     journaled.insert(i, seq);
                                     Some(seq)
@@ -421,7 +455,12 @@ impl<V: Venue> Engine<V> {
                     },
                 )?;
                 // The instance is gone: nothing it left working may stay.
-                let keys: Vec<OrderKey> = self.working.keys().filter(|k| k.strategy == strategy).copied().collect();
+                let keys: Vec<OrderKey> = self
+                    .working
+                    .keys()
+                    .filter(|k| k.strategy == strategy)
+                    .copied()
+                    .collect();
                 for key in keys {
                     let events = self.venue.cancel(key, self.now_ns);
                     self.handle_order_events(events)?;
@@ -432,14 +471,21 @@ impl<V: Venue> Engine<V> {
         Ok(())
     }
 
-    fn command(&mut self, slot: usize, c: wit::Command, cause: Option<i64>) -> Result<(), EngineError> {
+    fn command(
+        &mut self,
+        slot: usize,
+        c: wit::Command,
+        cause: Option<i64>,
+    ) -> Result<(), EngineError> {
         let strategy = self.slots[slot].id;
         let action = match &c.action {
             wit::Action::Place(o) => {
                 let Some(token) = self.registry.token(o.instrument).cloned() else {
                     return Ok(());
                 };
-                let (Some(price), size) = (crate::model::Price::new(o.price), Size::from_micros(o.size)) else {
+                let (Some(price), size) =
+                    (crate::model::Price::new(o.price), Size::from_micros(o.size))
+                else {
                     return Ok(());
                 };
                 CommandAction::Place {
@@ -473,7 +519,10 @@ impl<V: Venue> Engine<V> {
                 },
                 None => return Ok(()),
             },
-            wit::Action::SetTimer(t) => CommandAction::Timer { id: t.id, at_ns: t.at },
+            wit::Action::SetTimer(t) => CommandAction::Timer {
+                id: t.id,
+                at_ns: t.at,
+            },
         };
         self.journal.append(
             self.now_ns,
@@ -488,7 +537,13 @@ impl<V: Venue> Engine<V> {
         match action {
             CommandAction::Place { order } => self.place(slot, order),
             CommandAction::Cancel { client_id } => {
-                let events = self.venue.cancel(OrderKey { strategy, client_id }, self.now_ns);
+                let events = self.venue.cancel(
+                    OrderKey {
+                        strategy,
+                        client_id,
+                    },
+                    self.now_ns,
+                );
                 self.handle_order_events(events)
             }
             CommandAction::CancelMarket { market } => {
@@ -497,7 +552,10 @@ impl<V: Venue> Engine<V> {
                     .iter()
                     .filter(|(k, w)| {
                         k.strategy == strategy
-                            && self.registry.spec_of_token(&w.order.token).is_some_and(|s| s.condition == market)
+                            && self
+                                .registry
+                                .spec_of_token(&w.order.token)
+                                .is_some_and(|s| s.condition == market)
                     })
                     .map(|(k, _)| *k)
                     .collect();
@@ -535,13 +593,24 @@ impl<V: Venue> Engine<V> {
             }
             if w.order.token == order.token {
                 match w.order.side {
-                    Side::Buy => e.open_buys = e.open_buys.checked_add(w.remaining).unwrap_or(e.open_buys),
-                    Side::Sell => e.open_sells = e.open_sells.checked_add(w.remaining).unwrap_or(e.open_sells),
+                    Side::Buy => {
+                        e.open_buys = e.open_buys.checked_add(w.remaining).unwrap_or(e.open_buys)
+                    }
+                    Side::Sell => {
+                        e.open_sells = e
+                            .open_sells
+                            .checked_add(w.remaining)
+                            .unwrap_or(e.open_sells)
+                    }
                 }
             }
         }
         let (mine_rate, all_rate) = self.rate.count(order.key.strategy, self.now_ns);
-        e.orders_last_minute = if strategy.is_some() { mine_rate } else { all_rate };
+        e.orders_last_minute = if strategy.is_some() {
+            mine_rate
+        } else {
+            all_rate
+        };
         e
     }
 
@@ -620,7 +689,9 @@ impl<V: Venue> Engine<V> {
         self.journal.append(
             self.now_ns,
             Some(order.key.strategy),
-            &Entry::OrderSubmitted { order: order.clone() },
+            &Entry::OrderSubmitted {
+                order: order.clone(),
+            },
         )?;
         self.working.insert(
             order.key,
@@ -635,8 +706,11 @@ impl<V: Venue> Engine<V> {
 
     fn handle_order_events(&mut self, events: Vec<OrderEvent>) -> Result<(), EngineError> {
         for ev in events {
-            self.journal
-                .append(self.now_ns, Some(ev.key().strategy), &Entry::Order { event: ev.clone() })?;
+            self.journal.append(
+                self.now_ns,
+                Some(ev.key().strategy),
+                &Entry::Order { event: ev.clone() },
+            )?;
             match &ev {
                 OrderEvent::Filled(fill) => {
                     if let Err(e) = self.portfolio.apply_fill(fill) {

@@ -3,9 +3,11 @@
 
 pub mod entry;
 pub mod journal;
+pub mod projection;
 
 pub use entry::{CommandAction, Entry};
 pub use journal::{GENESIS, Journal, StoreError, Stored, VerifyReport, chain_hash};
+pub use projection::{FillRecord, OrderRecord, OrderStatus, Projections};
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,208 @@
+//! Projections rebuilt by replaying the journal: orders with their status and
+//! reason, fills, positions and PnL per strategy, risk verdicts, faults, the
+//! trading state. Replay is the definition; anything stored must equal it.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use super::entry::{CommandAction, Entry};
+use super::journal::Stored;
+use crate::model::{
+    CancelCause, Fill, Order, OrderEvent, OrderKey, Price, StrategyId, TokenId, VenueReject,
+};
+use crate::portfolio::{Portfolio, PortfolioError};
+use crate::risk::TradingState;
+
+/// Where an order stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum OrderStatus {
+    /// Sent; the venue has not answered (after a crash: unknown until reconciled).
+    Submitted,
+    Open,
+    Filled,
+    Cancelled {
+        cause: CancelCause,
+    },
+    Rejected {
+        reject: VenueReject,
+    },
+}
+
+/// An order with its history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrderRecord {
+    pub order: Order,
+    pub status: OrderStatus,
+    pub filled: Decimal,
+    /// Journal sequence of the command that asked for it, its reason and cause.
+    pub command_seq: Option<i64>,
+    pub reason: String,
+    pub cause_seq: Option<i64>,
+    pub submitted_seq: i64,
+}
+
+/// A fill with its journal sequence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FillRecord {
+    pub seq: i64,
+    pub fill: Fill,
+}
+
+/// Everything replay knows.
+#[derive(Debug, Clone, Default)]
+pub struct Projections {
+    pub strategies: BTreeMap<StrategyId, (String, String)>,
+    pub orders: BTreeMap<OrderKey, OrderRecord>,
+    pub fills: Vec<FillRecord>,
+    pub portfolio: Portfolio,
+    pub rejections: u64,
+    pub faults: Vec<(i64, StrategyId, serde_json::Value)>,
+    pub trading_state: TradingState,
+    pub last_seq: i64,
+    pub last_ts_ns: i64,
+    pub first_ts_ns: Option<i64>,
+    /// Problems replay found (a fill the portfolio refused, ...).
+    pub anomalies: Vec<String>,
+    pending_command: BTreeMap<OrderKey, (i64, String, Option<i64>)>,
+}
+
+impl Projections {
+    /// Replays entries in sequence order.
+    pub fn replay(entries: &[Stored]) -> Projections {
+        let mut p = Projections::default();
+        for e in entries {
+            p.apply(e);
+        }
+        p
+    }
+
+    pub fn apply(&mut self, stored: &Stored) {
+        self.last_seq = stored.seq;
+        self.last_ts_ns = stored.ts_ns;
+        self.first_ts_ns.get_or_insert(stored.ts_ns);
+        match &stored.entry {
+            Entry::StrategyStarted {
+                strategy,
+                name,
+                version,
+                ..
+            } => {
+                self.strategies
+                    .insert(*strategy, (name.clone(), version.clone()));
+            }
+            Entry::Command {
+                command: CommandAction::Place { order },
+                reason,
+                cause,
+                ..
+            } => {
+                self.pending_command
+                    .insert(order.key, (stored.seq, reason.clone(), *cause));
+            }
+            Entry::RiskVerdict {
+                accepted: false, ..
+            } => self.rejections += 1,
+            Entry::OrderSubmitted { order } => {
+                let (command_seq, reason, cause_seq) = match self.pending_command.remove(&order.key)
+                {
+                    Some((s, r, c)) => (Some(s), r, c),
+                    None => (None, String::new(), None),
+                };
+                self.orders.insert(
+                    order.key,
+                    OrderRecord {
+                        order: order.clone(),
+                        status: OrderStatus::Submitted,
+                        filled: Decimal::ZERO,
+                        command_seq,
+                        reason,
+                        cause_seq,
+                        submitted_seq: stored.seq,
+                    },
+                );
+            }
+            Entry::Order { event } => self.order_event(stored.seq, event),
+            Entry::Settlement {
+                token,
+                payout_micros,
+            } => {
+                if let Some(p) = Price::new(*payout_micros) {
+                    self.portfolio.settle(token, p);
+                }
+            }
+            Entry::Fault { strategy, fault } => {
+                self.faults.push((stored.seq, *strategy, fault.clone()))
+            }
+            Entry::TradingState { state, .. } => self.trading_state = *state,
+            _ => {}
+        }
+    }
+
+    fn order_event(&mut self, seq: i64, event: &OrderEvent) {
+        let key = event.key();
+        let record = self.orders.get_mut(&key);
+        match event {
+            OrderEvent::Accepted { .. } => {
+                if let Some(r) = record
+                    && r.status == OrderStatus::Submitted
+                {
+                    r.status = OrderStatus::Open;
+                }
+            }
+            OrderEvent::Rejected { reject, .. } => {
+                if let Some(r) = record {
+                    r.status = OrderStatus::Rejected {
+                        reject: reject.clone(),
+                    };
+                }
+            }
+            OrderEvent::Cancelled { cause, .. } => {
+                if let Some(r) = record {
+                    r.status = OrderStatus::Cancelled { cause: *cause };
+                }
+            }
+            OrderEvent::Filled(fill) => {
+                if let Some(r) = record {
+                    r.filled += crate::model::money::shares(fill.size);
+                    r.status = if fill.remaining.is_zero() {
+                        OrderStatus::Filled
+                    } else {
+                        OrderStatus::Open
+                    };
+                }
+                if let Err(PortfolioError::Oversell { token, sold, held }) =
+                    self.portfolio.apply_fill(fill)
+                {
+                    self.anomalies.push(format!(
+                        "entry {seq}: sell of {sold} {token} exceeds {held} held"
+                    ));
+                }
+                self.fills.push(FillRecord {
+                    seq,
+                    fill: fill.clone(),
+                });
+            }
+        }
+    }
+
+    /// Orders still working (or unknown).
+    pub fn open_orders(&self) -> impl Iterator<Item = &OrderRecord> {
+        self.orders
+            .values()
+            .filter(|r| matches!(r.status, OrderStatus::Submitted | OrderStatus::Open))
+    }
+
+    /// Holdings by strategy and token.
+    pub fn positions(&self) -> Vec<(StrategyId, TokenId, crate::portfolio::Holding)> {
+        let mut out = Vec::new();
+        for (id, a) in self.portfolio.accounts() {
+            for (t, h) in &a.holdings {
+                out.push((*id, t.clone(), h.clone()));
+            }
+        }
+        out
+    }
+}
