@@ -240,6 +240,7 @@ async fn run(seed: u64, dir: &std::path::Path) -> RunResult {
             max_total_exposure: Some(Decimal::from(5_000)),
             ..RiskLimits::default()
         },
+        mark_every_ns: 60_000_000_000,
     };
     let mut engine = Engine::start(
         config,

@@ -33,6 +33,8 @@ pub struct EngineConfig {
     pub seed: u64,
     pub sandbox: SandboxLimits,
     pub global_limits: RiskLimits,
+    /// Host time between equity marks in the journal (the equity curve).
+    pub mark_every_ns: u64,
 }
 
 /// A strategy to run: its artifact, parameters and limits.
@@ -61,6 +63,9 @@ struct Slot {
     interests: wit::Interests,
     limits: RiskLimits,
     halted: bool,
+    /// Realised PnL at the start of the current UTC day (daily loss baseline).
+    day: u64,
+    day_start_realized: Decimal,
     /// Order events waiting for the strategy's next batch.
     inbox: Vec<(wit::EventKind, Option<usize>)>,
 }
@@ -88,6 +93,7 @@ pub struct Engine<V: Venue> {
     timers: BTreeSet<(u64, StrategyId, u64)>,
     now_ns: u64,
     next_seq: u64,
+    last_mark_ns: u64,
 }
 
 fn wanted(interests: wit::Interests, kind: &wit::EventKind) -> bool {
@@ -173,6 +179,8 @@ impl<V: Venue> Engine<V> {
                 sup,
                 limits: setup.limits,
                 halted: false,
+                day: start_ns / 86_400_000_000_000,
+                day_start_realized: Decimal::ZERO,
                 inbox: Vec::new(),
             });
         }
@@ -192,6 +200,7 @@ impl<V: Venue> Engine<V> {
             timers: BTreeSet::new(),
             now_ns: start_ns,
             next_seq: 1,
+            last_mark_ns: start_ns,
         })
     }
 
@@ -269,6 +278,7 @@ impl<V: Venue> Engine<V> {
         }));
         venue_events.extend(self.venue.on_time(self.now_ns, &self.books));
         self.handle_order_events(venue_events)?;
+        self.risk_marks()?;
         // Fills must be durable before any strategy hears of them.
         self.journal.commit().await?;
         for slot in 0..self.slots.len() {
@@ -296,6 +306,72 @@ impl<V: Venue> Engine<V> {
             }
         }
         self.journal.commit().await?;
+        Ok(())
+    }
+
+    /// Mid price of a token, for marking.
+    fn mid(&self, token: &crate::model::TokenId) -> Option<crate::model::Price> {
+        self.books.book(token).and_then(|b| b.mid())
+    }
+
+    /// Daily-loss halts and periodic equity marks.
+    fn risk_marks(&mut self) -> Result<(), EngineError> {
+        let day = self.now_ns / 86_400_000_000_000;
+        let mark_due = self.now_ns.saturating_sub(self.last_mark_ns) >= self.config.mark_every_ns;
+        for i in 0..self.slots.len() {
+            let id = self.slots[i].id;
+            let Some(account) = self.portfolio.account(id) else {
+                continue;
+            };
+            let mark = |t: &crate::model::TokenId| self.mid(t);
+            let realized = account.realized();
+            let unrealized = account.unrealized(&mark);
+            let equity = account.equity(&mark);
+            let cash = account.cash;
+            if self.slots[i].day != day {
+                self.slots[i].day = day;
+                self.slots[i].day_start_realized = realized;
+                self.slots[i].halted = false;
+            }
+            let today = realized - self.slots[i].day_start_realized + unrealized;
+            if !self.slots[i].halted && risk::daily_loss_breached(&self.slots[i].limits, today) {
+                self.slots[i].halted = true;
+                self.journal.append(
+                    self.now_ns,
+                    Some(id),
+                    &Entry::StrategyHalted {
+                        strategy: id,
+                        reason: format!("daily loss {today} beyond the limit"),
+                    },
+                )?;
+            }
+            if mark_due {
+                self.journal.append(
+                    self.now_ns,
+                    Some(id),
+                    &Entry::Mark {
+                        strategy: id,
+                        equity,
+                        cash,
+                        realized,
+                        unrealized,
+                    },
+                )?;
+            }
+        }
+        if mark_due {
+            self.last_mark_ns = self.now_ns;
+        }
+        Ok(())
+    }
+
+    /// Applies operator requests queued in the database (`pqap risk ...`).
+    pub async fn poll_controls(&mut self) -> Result<(), EngineError> {
+        for req in crate::store::control::pending(self.journal.pool()).await? {
+            self.set_trading_state(req.state, &req.actor).await?;
+            let seq = self.journal.next_seq() - 1;
+            crate::store::control::mark_applied(self.journal.pool(), req.id, seq).await?;
+        }
         Ok(())
     }
 

@@ -71,6 +71,11 @@ pub enum Entry {
         state: TradingState,
         actor: String,
     },
+    /// A strategy stopped opening positions (daily loss limit).
+    StrategyHalted {
+        strategy: StrategyId,
+        reason: String,
+    },
     Mark {
         strategy: StrategyId,
         equity: Decimal,
@@ -95,6 +100,7 @@ impl Entry {
             Entry::Fault { .. } => "fault",
             Entry::Snapshot { .. } => "snapshot",
             Entry::TradingState { .. } => "trading_state",
+            Entry::StrategyHalted { .. } => "strategy_halted",
             Entry::Mark { .. } => "mark",
         }
     }

@@ -60,6 +60,9 @@ pub struct Projections {
     pub portfolio: Portfolio,
     pub rejections: u64,
     pub faults: Vec<(i64, StrategyId, serde_json::Value)>,
+    /// Equity marks (ts_ns, strategy, equity, realised, unrealised): the curve.
+    pub marks: Vec<(i64, StrategyId, Decimal, Decimal, Decimal)>,
+    pub halts: Vec<(i64, StrategyId, String)>,
     pub trading_state: TradingState,
     pub last_seq: i64,
     pub last_ts_ns: i64,
@@ -137,6 +140,18 @@ impl Projections {
                 self.faults.push((stored.seq, *strategy, fault.clone()))
             }
             Entry::TradingState { state, .. } => self.trading_state = *state,
+            Entry::Mark {
+                strategy,
+                equity,
+                realized,
+                unrealized,
+                ..
+            } => self
+                .marks
+                .push((stored.ts_ns, *strategy, *equity, *realized, *unrealized)),
+            Entry::StrategyHalted { strategy, reason } => {
+                self.halts.push((stored.seq, *strategy, reason.clone()));
+            }
             _ => {}
         }
     }
