@@ -333,3 +333,66 @@ async fn a_session_journals_replays_and_reproduces() {
         "same inputs, same journal hash"
     );
 }
+
+fn pqap(args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pqap"))
+        .args(args)
+        .output()
+        .expect("run pqap");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_commands_read_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    run(9, dir.path()).await;
+    let db = dir.path().join("journal.db");
+    let db = db.to_str().unwrap();
+
+    let (ok, out, err) = pqap(&["status", "--db", db, "--json"]);
+    assert!(ok, "{err}");
+    let status: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(status["trading_state"], "reducing");
+    assert_eq!(status["strategies"].as_array().unwrap().len(), 3);
+    assert!(status["fills"].as_u64().unwrap() > 0);
+
+    let (ok, out, _) = pqap(&["trades", "--db", db, "--last", "5", "--json"]);
+    assert!(ok);
+    let trades: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(trades.len(), 5);
+    // Explain a fill whose order came from a quote-driven command.
+    let seq = trades
+        .iter()
+        .find(|t| t["reason"].as_str().is_some_and(|r| r.starts_with("quote_") || r.starts_with("arb_")))
+        .map(|t| t["seq"].as_i64().unwrap())
+        .expect("a strategy fill among the latest");
+    let (ok, out, err) = pqap(&["trades", "--db", db, "--explain", &seq.to_string(), "--json"]);
+    assert!(ok, "{err}");
+    let story: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(story["command"]["entry"]["reason"].is_string(), "{story}");
+    assert!(story["cause"]["entry"]["event"]["kind"].is_string(), "fill → order → command → market event: {story}");
+
+    let (ok, out, _) = pqap(&["positions", "--db", db, "--json"]);
+    assert!(ok);
+    assert!(serde_json::from_str::<Vec<serde_json::Value>>(&out).is_ok());
+    let (ok, out, _) = pqap(&["performance", "--db", db, "--period", "1d", "--json"]);
+    assert!(ok);
+    let perf: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    assert!(perf.iter().any(|s| !s["by_reason"].as_array().unwrap().is_empty()));
+    let (ok, out, _) = pqap(&["journal", "verify", "--db", db, "--json"]);
+    assert!(ok);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap()["ok"], true);
+
+    let (ok, _, err) = pqap(&["risk", "halt", "--db", db]);
+    assert!(ok, "{err}");
+    let journal = Journal::open(&dir.path().join("journal.db")).await.unwrap();
+    assert_eq!(pqap::store::control::pending(journal.pool()).await.unwrap().len(), 1);
+    let (ok, _, err) = pqap(&["risk", "sideways", "--db", db]);
+    assert!(!ok && err.contains("sideways"), "{err}");
+    let (ok, _, err) = pqap(&["status", "--db", "/nonexistent/x.db"]);
+    assert!(!ok && err.contains("no database"), "{err}");
+}

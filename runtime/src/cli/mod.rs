@@ -4,6 +4,7 @@
 mod demo;
 mod duration;
 mod print;
+mod report;
 mod sim;
 mod strategy;
 
@@ -33,6 +34,19 @@ enum Command {
     /// Run a local, protocol-faithful Polymarket on 127.0.0.1 (REST + market
     /// WebSocket) with optional fault injection.
     Sim(sim::SimArgs),
+    /// The environment at a glance: run, trading state, orders, faults.
+    Status(report::Target),
+    /// Shares held per strategy and token.
+    Positions(report::Target),
+    /// Latest fills, or one fill explained back to its cause (`--explain SEQ`).
+    Trades(report::TradesArgs),
+    /// PnL, volume, fees and attribution by reason tag over a period.
+    Performance(report::PerformanceArgs),
+    /// The journal: verify its hash chain and projections.
+    #[command(subcommand)]
+    Journal(report::JournalCommand),
+    /// Switch the global trading state of the running engine: halt, reduce, resume.
+    Risk(report::RiskArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -47,6 +61,12 @@ pub fn main() -> ExitCode {
         Command::Strategy(cmd) => strategy::run(cmd),
         Command::Demo(args) => demo::run(args),
         Command::Sim(args) => sim::run(args),
+        Command::Status(t) => report::status(t),
+        Command::Positions(t) => report::positions(t),
+        Command::Trades(a) => report::trades(a),
+        Command::Performance(a) => report::performance(a),
+        Command::Journal(c) => report::journal(c),
+        Command::Risk(a) => report::risk(a),
     };
     match result {
         Ok(code) => code,

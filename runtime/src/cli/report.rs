@@ -1,0 +1,513 @@
+//! Read-side commands over an environment's journal: `status`, `positions`,
+//! `trades` (with `--explain`), `performance`, `journal verify`, and `risk`
+//! (which queues a trading-state change for the running engine).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use pqap::config::Config;
+use pqap::model::money::{notional, price_dollars, shares};
+use pqap::risk::TradingState;
+use pqap::store::{CommandAction, Entry, Journal, Projections, Stored};
+use rust_decimal::Decimal;
+use serde_json::json;
+
+use super::{duration, print};
+
+/// Which database to read.
+#[derive(Debug, Clone, Args)]
+pub struct Target {
+    /// Configuration naming the database.
+    #[arg(long, default_value = "configs/dev.yaml", global = true)]
+    config: PathBuf,
+    /// Read this database instead of the configured one.
+    #[arg(long, global = true)]
+    db: Option<PathBuf>,
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+impl Target {
+    fn db(&self) -> anyhow::Result<PathBuf> {
+        if let Some(db) = &self.db {
+            return Ok(db.clone());
+        }
+        Ok(Config::load(&self.config, std::env::vars())?.database)
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+async fn load(target: &Target) -> anyhow::Result<(Journal, Vec<Stored>, Projections)> {
+    let path = target.db()?;
+    anyhow::ensure!(
+        path.exists(),
+        "no database at {} (nothing has run in this environment yet)",
+        path.display()
+    );
+    let journal = Journal::open(&path).await?;
+    let entries = journal.read_from(1).await?;
+    let projections = Projections::replay(&entries);
+    Ok((journal, entries, projections))
+}
+
+fn short(token: &str) -> String {
+    if token.len() > 12 {
+        format!("{}…{}", &token[..5], &token[token.len() - 5..])
+    } else {
+        token.to_string()
+    }
+}
+
+fn time(ts_ns: i64) -> String {
+    let secs = ts_ns.div_euclid(1_000_000_000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since the epoch (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+pub fn status(target: Target) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(async {
+        let (journal, entries, p) = load(&target).await?;
+        let run = entries.iter().rev().find_map(|e| match &e.entry {
+            Entry::RunStarted { run_id, mode, .. } => Some((run_id.clone(), mode.clone())),
+            _ => None,
+        });
+        let doc = json!({
+            "database": target.db()?,
+            "run": run.as_ref().map(|r| &r.0),
+            "mode": run.as_ref().map(|r| &r.1),
+            "trading_state": p.trading_state.to_string(),
+            "journal_entries": entries.len(),
+            "next_seq": journal.next_seq(),
+            "strategies": p.strategies.iter().map(|(id, (n, v))| json!({"id": id, "name": n, "version": v})).collect::<Vec<_>>(),
+            "open_orders": p.open_orders().count(),
+            "fills": p.fills.len(),
+            "risk_rejections": p.rejections,
+            "faults": p.faults.len(),
+            "halts": p.halts.len(),
+            "last_activity": (p.last_seq > 0).then(|| time(p.last_ts_ns)),
+        });
+        if target.json {
+            print::json(&doc)?;
+        } else {
+            println!("database       {}", target.db()?.display());
+            if let Some((id, mode)) = &run {
+                println!("run            {id} ({mode})");
+            }
+            println!("trading state  {}", p.trading_state);
+            println!("journal        {} entries", entries.len());
+            println!(
+                "orders         {} open · {} fills · {} risk rejections",
+                p.open_orders().count(),
+                p.fills.len(),
+                p.rejections
+            );
+            println!("faults         {} · halts {}", p.faults.len(), p.halts.len());
+            for (id, (n, v)) in &p.strategies {
+                println!("strategy {id}     {n} {v}");
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+pub fn positions(target: Target) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(async {
+        let (_, _, p) = load(&target).await?;
+        let rows: Vec<serde_json::Value> = p
+            .positions()
+            .into_iter()
+            .map(|(s, t, h)| {
+                json!({
+                    "strategy": s,
+                    "strategy_name": p.strategies.get(&s).map(|x| x.0.clone()),
+                    "token": t.as_str(),
+                    "shares": shares(h.size),
+                    "avg_price": h.avg_price().round_dp(6),
+                    "cost": h.cost.round_dp(6),
+                })
+            })
+            .collect();
+        if target.json {
+            print::json(&rows)?;
+        } else {
+            let table: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| {
+                    vec![
+                        r["strategy_name"].as_str().unwrap_or("?").to_string(),
+                        short(r["token"].as_str().unwrap_or("")),
+                        r["shares"]
+                            .as_str()
+                            .map_or_else(|| r["shares"].to_string(), str::to_string),
+                        r["avg_price"]
+                            .as_str()
+                            .map_or_else(|| r["avg_price"].to_string(), str::to_string),
+                        r["cost"]
+                            .as_str()
+                            .map_or_else(|| r["cost"].to_string(), str::to_string),
+                    ]
+                })
+                .collect();
+            print::table(
+                &["strategy", "token", "shares", "avg price", "cost $"],
+                &table,
+            );
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+#[derive(Debug, Args)]
+pub struct TradesArgs {
+    /// How many of the latest fills.
+    #[arg(long, default_value_t = 50)]
+    last: usize,
+    /// Walk one fill (its journal sequence) back to the decision and market event.
+    #[arg(long)]
+    explain: Option<i64>,
+    #[command(flatten)]
+    target: Target,
+}
+
+pub fn trades(args: TradesArgs) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(async {
+        let (_, entries, p) = load(&args.target).await?;
+        if let Some(seq) = args.explain {
+            return explain(&args.target, &entries, &p, seq);
+        }
+        let fills: Vec<serde_json::Value> = p
+            .fills
+            .iter()
+            .rev()
+            .take(args.last)
+            .map(|f| {
+                let o = p.orders.get(&f.fill.key);
+                json!({
+                    "seq": f.seq,
+                    "time": time(f.fill.ts_ns as i64),
+                    "strategy": p.strategies.get(&f.fill.key.strategy).map(|x| x.0.clone()),
+                    "token": f.fill.token.as_str(),
+                    "side": f.fill.side,
+                    "price": price_dollars(f.fill.price),
+                    "shares": shares(f.fill.size),
+                    "fee": f.fill.fee,
+                    "liquidity": f.fill.liquidity,
+                    "reason": o.map(|o| o.reason.clone()),
+                })
+            })
+            .collect();
+        if args.target.json {
+            print::json(&fills)?;
+        } else {
+            let rows: Vec<Vec<String>> = fills
+                .iter()
+                .map(|f| {
+                    let s = |k: &str| {
+                        f[k].as_str()
+                            .map_or_else(|| f[k].to_string(), str::to_string)
+                    };
+                    vec![
+                        s("seq"),
+                        s("time"),
+                        s("strategy"),
+                        short(&s("token")),
+                        s("side"),
+                        s("price"),
+                        s("shares"),
+                        s("fee"),
+                        s("liquidity"),
+                        s("reason"),
+                    ]
+                })
+                .collect();
+            print::table(
+                &[
+                    "seq", "time", "strategy", "token", "side", "price", "shares", "fee", "liq",
+                    "reason",
+                ],
+                &rows,
+            );
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn explain(
+    target: &Target,
+    entries: &[Stored],
+    p: &Projections,
+    seq: i64,
+) -> anyhow::Result<ExitCode> {
+    let fill = p.fills.iter().find(|f| f.seq == seq).with_context(|| {
+        format!("journal entry {seq} is not a fill (see `pqap trades` for fill sequences)")
+    })?;
+    let order = p.orders.get(&fill.fill.key);
+    let find = |s: Option<i64>| s.and_then(|s| entries.iter().find(|e| e.seq == s));
+    let command = find(order.and_then(|o| o.command_seq));
+    let cause = find(order.and_then(|o| o.cause_seq));
+    let doc = json!({
+        "fill": { "seq": fill.seq, "fill": fill.fill },
+        "order": order.map(|o| json!({"order": o.order, "status": o.status, "submitted_seq": o.submitted_seq})),
+        "command": command.map(|c| json!({"seq": c.seq, "time": time(c.ts_ns), "entry": c.entry})),
+        "cause": cause.map(|c| json!({"seq": c.seq, "time": time(c.ts_ns), "entry": c.entry})),
+    });
+    if target.json {
+        print::json(&doc)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let f = &fill.fill;
+    println!(
+        "fill    #{seq} {} {:?} {} shares @ {} (fee {}, {:?})",
+        time(f.ts_ns as i64),
+        f.side,
+        shares(f.size),
+        price_dollars(f.price),
+        f.fee,
+        f.liquidity
+    );
+    match order {
+        Some(o) => println!(
+            "order   strategy {} order {:x}: {:?} {} @ {} {:?}{} — now {:?}",
+            o.order.key.strategy,
+            o.order.key.client_id,
+            o.order.side,
+            shares(o.order.size),
+            price_dollars(o.order.price),
+            o.order.tif,
+            if o.order.post_only { " post-only" } else { "" },
+            o.status
+        ),
+        None => println!("order   (not in the journal)"),
+    }
+    match command {
+        Some(c) => {
+            if let Entry::Command { reason, .. } = &c.entry {
+                println!("command #{} {} reason `{reason}`", c.seq, time(c.ts_ns));
+            }
+        }
+        None => println!("command (not in the journal)"),
+    }
+    match cause {
+        Some(c) => {
+            if let Entry::Market { event } = &c.entry {
+                println!(
+                    "cause   #{} {} market event `{}`: {}",
+                    c.seq,
+                    time(c.ts_ns),
+                    event.kind(),
+                    serde_json::to_string(event).unwrap_or_default()
+                );
+            }
+        }
+        None => println!("cause   (no market event recorded: a timer or an order event)"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Args)]
+pub struct PerformanceArgs {
+    /// Window ending at the latest journal entry, e.g. 7d or 12h.
+    #[arg(long, default_value = "7d", value_parser = duration::parse)]
+    period: Duration,
+    #[command(flatten)]
+    target: Target,
+}
+
+pub fn performance(args: PerformanceArgs) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(async {
+        let (_, _, p) = load(&args.target).await?;
+        let from = p.last_ts_ns - args.period.as_nanos().min(i64::MAX as u128) as i64;
+        let mut by_strategy: BTreeMap<u32, (u64, Decimal, Decimal)> = BTreeMap::new();
+        let mut by_reason: BTreeMap<(u32, String), (u64, Decimal)> = BTreeMap::new();
+        for f in p.fills.iter().filter(|f| f.fill.ts_ns as i64 >= from) {
+            let s = by_strategy.entry(f.fill.key.strategy).or_default();
+            s.0 += 1;
+            s.1 += notional(f.fill.price, f.fill.size);
+            s.2 += f.fill.fee;
+            let reason = p
+                .orders
+                .get(&f.fill.key)
+                .map(|o| o.reason.clone())
+                .unwrap_or_default();
+            let r = by_reason.entry((f.fill.key.strategy, reason)).or_default();
+            r.0 += 1;
+            r.1 += notional(f.fill.price, f.fill.size);
+        }
+        let strategies: Vec<serde_json::Value> = p
+            .strategies
+            .iter()
+            .map(|(id, (name, version))| {
+                let (fills, volume, fees) = by_strategy.get(id).cloned().unwrap_or_default();
+                let account = p.portfolio.account(*id);
+                let first_mark = p.marks.iter().find(|m| m.1 == *id && m.0 >= from);
+                let last_mark = p.marks.iter().rev().find(|m| m.1 == *id);
+                json!({
+                    "id": id,
+                    "name": name,
+                    "version": version,
+                    "fills": fills,
+                    "volume": volume,
+                    "fees": fees,
+                    "realized_total": account.map(|a| a.realized()),
+                    "realized_closed_early": account.map(|a| a.realized_closed),
+                    "realized_at_resolution": account.map(|a| a.realized_resolution),
+                    "equity_change": match (first_mark, last_mark) {
+                        (Some(a), Some(b)) => Some(b.2 - a.2),
+                        _ => None,
+                    },
+                    "by_reason": by_reason.iter().filter(|((s, _), _)| s == id)
+                        .map(|((_, r), (n, v))| json!({"reason": r, "fills": n, "volume": v}))
+                        .collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        if args.target.json {
+            print::json(&strategies)?;
+        } else {
+            let rows: Vec<Vec<String>> = strategies
+                .iter()
+                .map(|s| {
+                    let v = |k: &str| {
+                        s[k].as_str()
+                            .map_or_else(|| s[k].to_string(), str::to_string)
+                    };
+                    vec![
+                        v("name"),
+                        v("fills"),
+                        v("volume"),
+                        v("fees"),
+                        v("realized_total"),
+                        v("equity_change"),
+                    ]
+                })
+                .collect();
+            println!("period: {:?} up to {}", args.period, time(p.last_ts_ns));
+            print::table(
+                &[
+                    "strategy",
+                    "fills",
+                    "volume $",
+                    "fees $",
+                    "realized $",
+                    "equity Δ $",
+                ],
+                &rows,
+            );
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JournalCommand {
+    /// Check the hash chain and replay the projections.
+    Verify(Target),
+}
+
+pub fn journal(cmd: JournalCommand) -> anyhow::Result<ExitCode> {
+    let JournalCommand::Verify(target) = cmd;
+    runtime()?.block_on(async {
+        let (journal, entries, p) = load(&target).await?;
+        let report = journal.verify().await?;
+        let ok = report.broken.is_none() && p.anomalies.is_empty();
+        let commands = entries
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e.entry,
+                    Entry::Command {
+                        command: CommandAction::Place { .. },
+                        ..
+                    }
+                )
+            })
+            .count();
+        if target.json {
+            print::json(&json!({
+                "ok": ok,
+                "chain": report,
+                "anomalies": p.anomalies,
+                "orders": p.orders.len(),
+                "fills": p.fills.len(),
+                "place_commands": commands,
+            }))?;
+        } else {
+            println!("entries   {}", report.entries);
+            println!("head      #{} {}", report.head_seq, report.head_hash);
+            match &report.broken {
+                None => println!("chain     intact"),
+                Some((seq, why)) => println!("chain     BROKEN at #{seq}: {why}"),
+            }
+            if p.anomalies.is_empty() {
+                println!(
+                    "replay    consistent ({} orders, {} fills)",
+                    p.orders.len(),
+                    p.fills.len()
+                );
+            } else {
+                for a in &p.anomalies {
+                    println!("replay    anomaly: {a}");
+                }
+            }
+        }
+        Ok(if ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        })
+    })
+}
+
+#[derive(Debug, Args)]
+pub struct RiskArgs {
+    /// halt, reduce or resume.
+    action: String,
+    /// Who asks (recorded in the journal).
+    #[arg(long, default_value = "cli")]
+    actor: String,
+    #[command(flatten)]
+    target: Target,
+}
+
+pub fn risk(args: RiskArgs) -> anyhow::Result<ExitCode> {
+    let state: TradingState = args.action.parse().map_err(anyhow::Error::msg)?;
+    runtime()?.block_on(async {
+        let path = args.target.db()?;
+        let journal = Journal::open(&path).await?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let id = pqap::store::control::request(journal.pool(), state, &args.actor, now).await?;
+        if args.target.json {
+            print::json(&json!({"request": id, "trading_state": state.to_string()}))?;
+        } else {
+            println!("requested trading state {state} (request {id}); the running engine applies it at its next step");
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
