@@ -367,14 +367,28 @@ async fn operator_commands_read_the_journal() {
     // Explain a fill whose order came from a quote-driven command.
     let seq = trades
         .iter()
-        .find(|t| t["reason"].as_str().is_some_and(|r| r.starts_with("quote_") || r.starts_with("arb_")))
+        .find(|t| {
+            t["reason"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("quote_") || r.starts_with("arb_"))
+        })
         .map(|t| t["seq"].as_i64().unwrap())
         .expect("a strategy fill among the latest");
-    let (ok, out, err) = pqap(&["trades", "--db", db, "--explain", &seq.to_string(), "--json"]);
+    let (ok, out, err) = pqap(&[
+        "trades",
+        "--db",
+        db,
+        "--explain",
+        &seq.to_string(),
+        "--json",
+    ]);
     assert!(ok, "{err}");
     let story: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!(story["command"]["entry"]["reason"].is_string(), "{story}");
-    assert!(story["cause"]["entry"]["event"]["kind"].is_string(), "fill → order → command → market event: {story}");
+    assert!(
+        story["cause"]["entry"]["event"]["kind"].is_string(),
+        "fill → order → command → market event: {story}"
+    );
 
     let (ok, out, _) = pqap(&["positions", "--db", db, "--json"]);
     assert!(ok);
@@ -382,15 +396,27 @@ async fn operator_commands_read_the_journal() {
     let (ok, out, _) = pqap(&["performance", "--db", db, "--period", "1d", "--json"]);
     assert!(ok);
     let perf: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
-    assert!(perf.iter().any(|s| !s["by_reason"].as_array().unwrap().is_empty()));
+    assert!(
+        perf.iter()
+            .any(|s| !s["by_reason"].as_array().unwrap().is_empty())
+    );
     let (ok, out, _) = pqap(&["journal", "verify", "--db", db, "--json"]);
     assert!(ok);
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap()["ok"], true);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()["ok"],
+        true
+    );
 
     let (ok, _, err) = pqap(&["risk", "halt", "--db", db]);
     assert!(ok, "{err}");
     let journal = Journal::open(&dir.path().join("journal.db")).await.unwrap();
-    assert_eq!(pqap::store::control::pending(journal.pool()).await.unwrap().len(), 1);
+    assert_eq!(
+        pqap::store::control::pending(journal.pool())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     let (ok, _, err) = pqap(&["risk", "sideways", "--db", db]);
     assert!(!ok && err.contains("sideways"), "{err}");
     let (ok, _, err) = pqap(&["status", "--db", "/nonexistent/x.db"]);

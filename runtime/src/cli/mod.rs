@@ -1,9 +1,11 @@
 //! Command-line surface: argument parsing, logging set-up and dispatch. Each
 //! command prints a human table by default and JSON with `--json`.
 
+mod data;
 mod demo;
 mod duration;
 mod print;
+mod record;
 mod report;
 mod sim;
 mod strategy;
@@ -34,6 +36,11 @@ enum Command {
     /// Run a local, protocol-faithful Polymarket on 127.0.0.1 (REST + market
     /// WebSocket) with optional fault injection.
     Sim(sim::SimArgs),
+    /// Record market data (payloads as received, plus decoded events) into the
+    /// day-partitioned archive.
+    Record(record::RecordArgs),
+    /// The market-data archive: list, check, import, compact.
+    Data(data::DataArgs),
     /// The environment at a glance: run, trading state, orders, faults.
     Status(report::Target),
     /// Shares held per strategy and token.
@@ -61,6 +68,8 @@ pub fn main() -> ExitCode {
         Command::Strategy(cmd) => strategy::run(cmd),
         Command::Demo(args) => demo::run(args),
         Command::Sim(args) => sim::run(args),
+        Command::Record(args) => record::run(args),
+        Command::Data(args) => data::run(args),
         Command::Status(t) => report::status(t),
         Command::Positions(t) => report::positions(t),
         Command::Trades(a) => report::trades(a),

@@ -50,6 +50,12 @@ pub struct SimArgs {
     /// Send malformed frames this often.
     #[arg(long, value_parser = duration::parse)]
     malformed_every: Option<Duration>,
+    /// Replay a recorded day (YYYY-MM-DD) from the archive instead of the
+    /// synthetic generator, one recorded payload per step.
+    #[arg(long)]
+    replay: Option<String>,
+    #[arg(long, default_value = "data/archive")]
+    archive: std::path::PathBuf,
     /// Print the endpoints as JSON.
     #[arg(long)]
     json: bool,
@@ -69,22 +75,28 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(args: SimArgs) -> anyhow::Result<ExitCode> {
-    let generator = Generator::new(
-        GeneratorConfig {
-            seed: args.seed,
-            markets: args.markets,
-            step_ms: args.step.as_millis() as u64,
-            resolve_after: args.resolve_after,
-            ..GeneratorConfig::default()
-        },
-        now_ms(),
-    );
+    let activity = match &args.replay {
+        Some(day) => {
+            let archive = pqap::data::archive::Archive::open(&args.archive).await?;
+            Activity::Replay(archive.replay(day).await?.into())
+        }
+        None => Activity::Synthetic(Generator::new(
+            GeneratorConfig {
+                seed: args.seed,
+                markets: args.markets,
+                step_ms: args.step.as_millis() as u64,
+                resolve_after: args.resolve_after,
+                ..GeneratorConfig::default()
+            },
+            now_ms(),
+        )),
+    };
     let sim = SimServer::start(
         SimConfig {
             bind: args.bind,
             step_every: args.step,
         },
-        Activity::Synthetic(generator),
+        activity,
     )
     .await?;
     let endpoints = serde_json::json!({

@@ -6,6 +6,7 @@ pub mod event;
 pub mod ids;
 pub mod money;
 pub mod order;
+pub mod time;
 pub mod units_serde;
 
 pub use event::{BookLevel, LevelChange, MarketEvent, Side};

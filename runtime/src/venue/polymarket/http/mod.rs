@@ -3,3 +3,4 @@
 pub mod book;
 pub mod client;
 pub mod limits;
+pub mod markets;

@@ -1,0 +1,164 @@
+//! `pqap data list|check|import|compact` over the market-data archive.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use pqap::data::archive::Archive;
+use pqap::data::quality::QualityConfig;
+use pqap::model::time::utc_day;
+
+use super::print;
+
+#[derive(Debug, Args)]
+pub struct DataArgs {
+    /// Archive directory.
+    #[arg(long, default_value = "data/archive", global = true)]
+    dir: PathBuf,
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: DataCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum DataCommand {
+    /// Partitions (UTC days) in the archive.
+    List,
+    /// Quality report of one day; exit code 1 if it is not clean.
+    Check {
+        #[arg(long)]
+        date: String,
+        /// Seconds without an update before a book counts as stale.
+        #[arg(long, default_value_t = 60)]
+        stale_after: u64,
+    },
+    /// Load recorded market-channel JSONL (`--ws`) or a prices series.
+    Import {
+        #[arg(long, conflicts_with = "prices_history")]
+        ws: Option<PathBuf>,
+        /// A `/prices-history` JSON (needs --token) or a prices CSV.
+        #[arg(long)]
+        prices_history: Option<PathBuf>,
+        #[arg(long)]
+        token: Option<String>,
+    },
+    /// zstd-compress a finished day (replay still works).
+    Compact {
+        #[arg(long)]
+        date: String,
+    },
+}
+
+pub fn run(args: DataArgs) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async {
+        let archive = Archive::open(&args.dir).await?;
+        match args.command {
+            DataCommand::List => {
+                let parts = archive.list().await?;
+                if args.json {
+                    print::json(&parts)?;
+                } else {
+                    let rows: Vec<Vec<String>> = parts
+                        .iter()
+                        .map(|p| {
+                            vec![
+                                p.day.clone(),
+                                p.payloads.to_string(),
+                                p.events.to_string(),
+                                p.tokens.to_string(),
+                                pqap::model::time::utc_datetime(p.first_ms * 1_000_000),
+                                pqap::model::time::utc_datetime(p.last_ms * 1_000_000),
+                                p.bytes.to_string(),
+                                if p.compressed { "zstd" } else { "" }.to_string(),
+                            ]
+                        })
+                        .collect();
+                    print::table(
+                        &[
+                            "day", "payloads", "events", "tokens", "first", "last", "bytes", "",
+                        ],
+                        &rows,
+                    );
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            DataCommand::Check { date, stale_after } => {
+                let report = archive
+                    .check(
+                        &date,
+                        QualityConfig {
+                            stale_after_ms: stale_after * 1_000,
+                        },
+                    )
+                    .await?;
+                if args.json {
+                    print::json(&report)?;
+                } else {
+                    println!(
+                        "{}: {} payloads, {}",
+                        date,
+                        report.payloads,
+                        if report.clean { "clean" } else { "NOT clean" }
+                    );
+                    for (k, n) in &report.events {
+                        println!("  event   {k:<20} {n}");
+                    }
+                    for (k, n) in &report.issues {
+                        println!("  issue   {k:<20} {n}");
+                    }
+                    for (k, n) in &report.warnings {
+                        println!("  warning {k:<20} {n}");
+                    }
+                }
+                Ok(if report.clean {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                })
+            }
+            DataCommand::Import {
+                ws,
+                prices_history,
+                token,
+            } => {
+                let report = match (ws, prices_history) {
+                    (Some(path), _) => archive.import_ws_jsonl(&path).await?,
+                    (None, Some(path)) => archive.import_prices(&path, token.as_deref()).await?,
+                    (None, None) => anyhow::bail!("give --ws FILE or --prices-history FILE"),
+                };
+                if args.json {
+                    print::json(&report)?;
+                } else {
+                    println!(
+                        "{} lines: {} imported ({} events), {} bad",
+                        report.lines, report.imported, report.events, report.bad
+                    );
+                    for (line, why) in &report.first_bad {
+                        println!("  line {line}: {why}");
+                    }
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            DataCommand::Compact { date } => {
+                let today = utc_day(
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_millis() as i64),
+                );
+                let bytes = archive.compact(&date, &today).await?;
+                if args.json {
+                    print::json(&serde_json::json!({"day": date, "compressed_bytes": bytes}))?;
+                } else {
+                    println!("{date} compacted to {bytes} bytes");
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+        }
+    })
+}

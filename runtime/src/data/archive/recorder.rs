@@ -1,0 +1,212 @@
+//! Writes feed updates into day partitions in batched transactions and keeps the
+//! index current. A failed batch leaves earlier committed data untouched.
+
+use std::collections::{BTreeMap, HashMap};
+
+use sqlx::SqlitePool;
+
+use super::{Archive, ArchiveError, open_db, sql_err};
+use crate::data::update::FeedUpdate;
+use crate::model::MarketEvent;
+use crate::model::time::utc_day;
+
+/// Buffers updates and commits them per day.
+pub struct Recorder {
+    archive: Archive,
+    buffer: Vec<FeedUpdate>,
+    pools: HashMap<String, SqlitePool>,
+    batch: usize,
+    recorded: u64,
+}
+
+/// (token, market) an event concerns, for the index and lookups.
+fn keys(e: &MarketEvent) -> Vec<(Option<String>, Option<String>)> {
+    match e {
+        MarketEvent::Book { token, market, .. }
+        | MarketEvent::LastTrade { token, market, .. }
+        | MarketEvent::TickSize { token, market, .. }
+        | MarketEvent::BestBidAsk { token, market, .. } => {
+            vec![(Some(token.to_string()), Some(market.to_string()))]
+        }
+        MarketEvent::PriceChange {
+            market, changes, ..
+        } => {
+            let mut v: Vec<_> = changes
+                .iter()
+                .map(|c| (Some(c.token.to_string()), Some(market.to_string())))
+                .collect();
+            v.dedup();
+            v
+        }
+        MarketEvent::NewMarket { market, .. } | MarketEvent::Resolved { market, .. } => {
+            vec![(None, Some(market.to_string()))]
+        }
+    }
+}
+
+impl Recorder {
+    pub(super) fn new(archive: Archive) -> Recorder {
+        Recorder {
+            archive,
+            buffer: Vec::new(),
+            pools: HashMap::new(),
+            batch: 500,
+            recorded: 0,
+        }
+    }
+
+    /// Updates committed so far.
+    pub fn recorded(&self) -> u64 {
+        self.recorded
+    }
+
+    /// Sets how many updates are committed together (default 500).
+    pub fn with_batch(mut self, batch: usize) -> Recorder {
+        self.batch = batch.max(1);
+        self
+    }
+
+    /// Buffers an update; commits when the batch is full.
+    pub async fn record(&mut self, update: &FeedUpdate) -> Result<(), ArchiveError> {
+        self.buffer.push(update.clone());
+        if self.buffer.len() >= self.batch {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    async fn pool(&mut self, day: &str) -> Result<SqlitePool, ArchiveError> {
+        if let Some(p) = self.pools.get(day) {
+            return Ok(p.clone());
+        }
+        if self.archive.compressed_path(day).exists() {
+            return Err(ArchiveError::Refused(format!(
+                "{day} is compacted; it cannot take new data"
+            )));
+        }
+        let pool = open_db(&self.archive.partition_path(day), true, false).await?;
+        self.pools.insert(day.to_string(), pool.clone());
+        Ok(pool)
+    }
+
+    /// Commits everything buffered.
+    pub async fn flush(&mut self) -> Result<(), ArchiveError> {
+        let buffer = std::mem::take(&mut self.buffer);
+        let mut by_day: BTreeMap<String, Vec<FeedUpdate>> = BTreeMap::new();
+        for u in buffer {
+            by_day
+                .entry(utc_day(i64::try_from(u.received_ms).unwrap_or(i64::MAX)))
+                .or_default()
+                .push(u);
+        }
+        for (day, updates) in by_day {
+            let pool = self.pool(&day).await?;
+            let path = self.archive.partition_path(&day);
+            let mut tx = pool.begin().await.map_err(sql_err(&path))?;
+            let mut events = 0i64;
+            let mut tokens: BTreeMap<String, (Option<String>, i64, i64, i64)> = BTreeMap::new();
+            let (mut first, mut last) = (i64::MAX, i64::MIN);
+            for u in &updates {
+                let ms = i64::try_from(u.received_ms).unwrap_or(i64::MAX);
+                first = first.min(ms);
+                last = last.max(ms);
+                let (source, shard) = Archive::source_text(u.source);
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO payloads (received_ms, source, shard, raw) VALUES (?, ?, ?, ?) RETURNING id",
+                )
+                .bind(ms)
+                .bind(source)
+                .bind(shard)
+                .bind(&u.raw)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(sql_err(&path))?;
+                for e in &u.events {
+                    let body = serde_json::to_string(e)
+                        .map_err(|err| super::io_err(&path, format!("encoding an event: {err}")))?;
+                    let k = keys(e);
+                    let (token, market) = k.first().cloned().unwrap_or((None, None));
+                    sqlx::query(
+                        "INSERT INTO events (payload_id, ts_ms, kind, token, market, body) VALUES (?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(id)
+                    .bind(i64::try_from(e.ts_ms()).unwrap_or(i64::MAX))
+                    .bind(e.kind())
+                    .bind(&token)
+                    .bind(&market)
+                    .bind(body)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(sql_err(&path))?;
+                    events += 1;
+                    for (t, m) in k {
+                        if let Some(t) = t {
+                            let entry = tokens.entry(t).or_insert((m, ms, ms, 0));
+                            entry.1 = entry.1.min(ms);
+                            entry.2 = entry.2.max(ms);
+                            entry.3 += 1;
+                        }
+                    }
+                }
+            }
+            tx.commit().await.map_err(sql_err(&path))?;
+            self.index(&day, first, last, updates.len() as i64, events, tokens)
+                .await?;
+            self.recorded += updates.len() as u64;
+        }
+        Ok(())
+    }
+
+    async fn index(
+        &self,
+        day: &str,
+        first: i64,
+        last: i64,
+        payloads: i64,
+        events: i64,
+        tokens: BTreeMap<String, (Option<String>, i64, i64, i64)>,
+    ) -> Result<(), ArchiveError> {
+        let path = self.archive.dir().join("index.sqlite");
+        let mut tx = self.archive.index().begin().await.map_err(sql_err(&path))?;
+        sqlx::query(
+            "INSERT INTO partitions (day, first_ms, last_ms, payloads, events) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (day) DO UPDATE SET first_ms = MIN(first_ms, excluded.first_ms), \
+             last_ms = MAX(last_ms, excluded.last_ms), payloads = payloads + excluded.payloads, \
+             events = events + excluded.events",
+        )
+        .bind(day)
+        .bind(first)
+        .bind(last)
+        .bind(payloads)
+        .bind(events)
+        .execute(&mut *tx)
+        .await
+        .map_err(sql_err(&path))?;
+        for (token, (market, f, l, n)) in tokens {
+            sqlx::query(
+                "INSERT INTO partition_tokens (day, token, market, first_ms, last_ms, events) VALUES (?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (day, token) DO UPDATE SET first_ms = MIN(first_ms, excluded.first_ms), \
+                 last_ms = MAX(last_ms, excluded.last_ms), events = events + excluded.events",
+            )
+            .bind(day)
+            .bind(token)
+            .bind(market)
+            .bind(f)
+            .bind(l)
+            .bind(n)
+            .execute(&mut *tx)
+            .await
+            .map_err(sql_err(&path))?;
+        }
+        tx.commit().await.map_err(sql_err(&path))
+    }
+
+    /// Commits what is buffered and closes the partitions.
+    pub async fn finish(mut self) -> Result<u64, ArchiveError> {
+        self.flush().await?;
+        for (_, pool) in self.pools.drain() {
+            pool.close().await;
+        }
+        Ok(self.recorded)
+    }
+}

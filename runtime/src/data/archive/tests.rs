@@ -1,0 +1,169 @@
+//! Recording across midnight, listing, replay, quality reports, compaction.
+
+use super::*;
+use crate::data::books::Books;
+use crate::data::quality::QualityConfig;
+use crate::model::TokenId;
+use crate::venue::sim::generator::{Generator, GeneratorConfig};
+use crate::venue::sim::wire;
+
+const MIDNIGHT_MS: u64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+
+/// A synthetic session as WS frames, starting 100 s before midnight.
+fn session(steps: u64) -> Vec<FeedUpdate> {
+    let start = MIDNIGHT_MS - 100_000;
+    let mut g = Generator::new(
+        GeneratorConfig {
+            seed: 4,
+            markets: 2,
+            ..GeneratorConfig::default()
+        },
+        start,
+    );
+    let all = |_: &TokenId| true;
+    let mut out = Vec::new();
+    let mut push = |ms: u64, events: Vec<crate::model::MarketEvent>| {
+        for e in events {
+            if let Some(json) = wire::message(&e, &all)
+                && let Some(u) = FeedUpdate::from_frame(ms, 0, json.to_string())
+            {
+                out.push(u);
+            }
+        }
+    };
+    let books: Vec<_> = g.tokens().iter().filter_map(|t| g.book(t)).collect();
+    push(start, books);
+    for _ in 0..steps {
+        let events = g.step();
+        push(g.now_ms(), events);
+    }
+    out
+}
+
+#[tokio::test]
+async fn record_list_replay_check_compact() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = Archive::open(dir.path()).await.unwrap();
+    let updates = session(200);
+    let mut rec = archive.recorder().with_batch(64);
+    for u in &updates {
+        rec.record(u).await.unwrap();
+    }
+    assert_eq!(rec.finish().await.unwrap(), updates.len() as u64);
+
+    let parts = archive.list().await.unwrap();
+    let days: Vec<&str> = parts.iter().map(|p| p.day.as_str()).collect();
+    assert_eq!(days, vec!["2025-12-31", "2026-01-01"]);
+    assert_eq!(
+        parts.iter().map(|p| p.payloads).sum::<i64>(),
+        updates.len() as i64
+    );
+    assert_eq!(parts[0].tokens, 4);
+
+    // Replay of both days equals what was recorded, in order.
+    let mut replayed = archive.replay("2025-12-31").await.unwrap();
+    replayed.extend(archive.replay("2026-01-01").await.unwrap());
+    assert_eq!(replayed, updates);
+
+    let report = archive
+        .check("2025-12-31", QualityConfig::default())
+        .await
+        .unwrap();
+    assert!(report.clean, "{report:?}");
+    assert!(report.events["price_change"] > 0);
+
+    // Compaction keeps replay identical and refuses today's partition.
+    let before = archive.replay("2025-12-31").await.unwrap();
+    let bytes = archive.compact("2025-12-31", "2026-01-01").await.unwrap();
+    assert!(bytes > 0);
+    assert!(!archive.partition_path("2025-12-31").exists());
+    assert_eq!(archive.replay("2025-12-31").await.unwrap(), before);
+    assert!(archive.list().await.unwrap()[0].compressed);
+    assert!(matches!(
+        archive.compact("2026-01-01", "2026-01-01").await,
+        Err(ArchiveError::Refused(_))
+    ));
+    assert!(matches!(
+        archive.compact("2025-12-31", "2026-01-01").await,
+        Err(ArchiveError::Refused(_))
+    ));
+    // A compacted day takes no new data.
+    let mut rec = archive.recorder().with_batch(1);
+    assert!(matches!(
+        rec.record(&before[0]).await,
+        Err(ArchiveError::Refused(_))
+    ));
+
+    assert!(matches!(
+        archive.replay("2026-13-01").await,
+        Err(ArchiveError::BadDay(_))
+    ));
+    assert!(matches!(
+        archive.replay("2020-01-01").await,
+        Err(ArchiveError::NoPartition(_))
+    ));
+
+    // Books rebuilt from the replay equal books fed directly.
+    let mut direct = Books::default();
+    let mut from_archive = Books::default();
+    let mut out = Vec::new();
+    for u in &updates {
+        for e in &u.events {
+            direct.apply(e, 0, &mut out);
+        }
+    }
+    for u in archive
+        .replay("2025-12-31")
+        .await
+        .unwrap()
+        .iter()
+        .chain(&archive.replay("2026-01-01").await.unwrap())
+    {
+        for e in &u.events {
+            from_archive.apply(e, 0, &mut out);
+        }
+    }
+    for t in direct.tokens() {
+        assert_eq!(
+            direct.book(t).unwrap().levels(),
+            from_archive.book(t).unwrap().levels()
+        );
+    }
+}
+
+#[tokio::test]
+async fn imports_report_bad_lines_by_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = Archive::open(&dir.path().join("a")).await.unwrap();
+    let good: Vec<String> = session(20).iter().map(|u| u.raw.clone()).collect();
+    let mut lines = good.clone();
+    lines.insert(3, "{not json".into());
+    lines.insert(7, r#"{"event_type":"book","asset_id":"1"}"#.into());
+    let file = dir.path().join("ws.jsonl");
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let report = archive.import_ws_jsonl(&file).await.unwrap();
+    assert_eq!(report.imported, good.len() as u64);
+    assert_eq!(report.bad, 2);
+    assert_eq!(
+        report.first_bad.iter().map(|b| b.0).collect::<Vec<_>>(),
+        vec![4, 8]
+    );
+
+    let json = dir.path().join("history.json");
+    std::fs::write(
+        &json,
+        r#"{"history":[{"t":1700000000,"p":0.515},{"t":1700000060,"p":1.5}]}"#,
+    )
+    .unwrap();
+    let r = archive.import_prices(&json, Some("123")).await.unwrap();
+    assert_eq!((r.imported, r.bad), (1, 1));
+    assert!(archive.import_prices(&json, None).await.is_err());
+    let csv = dir.path().join("prices.csv");
+    std::fs::write(
+        &csv,
+        "market_id,token_id,outcome,question,timestamp,price\n1,55,Yes,\"Will A, B?\",2023-01-01 00:00:05,0.25\n1,55,Yes,q,bad,0.3\n",
+    )
+    .unwrap();
+    let r = archive.import_prices(&csv, None).await.unwrap();
+    assert_eq!((r.imported, r.bad), (1, 1));
+}

@@ -1,0 +1,150 @@
+//! Market discovery from Gamma: the binary markets open for trading, with their
+//! tokens, outcomes, tick and minimum size (Gamma double-encodes its arrays as
+//! JSON strings; both forms are accepted).
+
+use serde_json::Value;
+
+use super::client::{HttpError, PolymarketHttp};
+use super::limits::Family;
+use crate::model::{ConditionId, Price, Size, TokenId};
+
+/// A tradable binary market as Gamma describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoveredMarket {
+    pub condition: ConditionId,
+    pub slug: String,
+    pub question: String,
+    pub tokens: [(TokenId, String); 2],
+    pub tick: Price,
+    pub min_size: Size,
+    pub closed: bool,
+}
+
+/// A string array that may arrive double-encoded (`"[\"a\",\"b\"]"`).
+fn string_array(v: Option<&Value>) -> Option<Vec<String>> {
+    match v? {
+        Value::String(s) => serde_json::from_str::<Vec<String>>(s).ok(),
+        Value::Array(a) => a.iter().map(|x| x.as_str().map(str::to_string)).collect(),
+        _ => None,
+    }
+}
+
+/// A decimal that may arrive as a number or a string, parsed exactly.
+fn decimal_text(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Reads one Gamma market object; `Err` says which field is unusable.
+pub fn parse_market(v: &Value) -> Result<DiscoveredMarket, String> {
+    let field = |k: &str| v.get(k);
+    let condition = field("conditionId")
+        .and_then(Value::as_str)
+        .ok_or("no `conditionId`")?;
+    let condition = ConditionId::parse(condition).map_err(|e| e.to_string())?;
+    let ids = string_array(field("clobTokenIds")).ok_or("no usable `clobTokenIds`")?;
+    let outcomes = string_array(field("outcomes")).ok_or("no usable `outcomes`")?;
+    let [a, b] = ids.as_slice() else {
+        return Err(format!("{} tokens, not a binary market", ids.len()));
+    };
+    if outcomes.len() != 2 {
+        return Err(format!("{} outcomes, not a binary market", outcomes.len()));
+    }
+    let tick = decimal_text(field("orderPriceMinTickSize")).map_or(
+        Ok(Price::new(10_000).unwrap_or(Price::ZERO)),
+        |t| {
+            t.parse::<Price>()
+                .map_err(|e| format!("`orderPriceMinTickSize`: {e}"))
+        },
+    )?;
+    let min_size =
+        decimal_text(field("orderMinSize")).map_or(Ok(Size::from_micros(5_000_000)), |t| {
+            t.parse::<Size>()
+                .map_err(|e| format!("`orderMinSize`: {e}"))
+        })?;
+    Ok(DiscoveredMarket {
+        condition,
+        slug: field("slug")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        question: field("question")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        tokens: [
+            (
+                TokenId::parse(a).map_err(|e| e.to_string())?,
+                outcomes[0].clone(),
+            ),
+            (
+                TokenId::parse(b).map_err(|e| e.to_string())?,
+                outcomes[1].clone(),
+            ),
+        ],
+        tick,
+        min_size,
+        closed: field("closed").and_then(Value::as_bool).unwrap_or(false),
+    })
+}
+
+/// Open binary markets from Gamma's `/markets` (active, not closed); markets that
+/// do not parse are skipped with a warning.
+pub async fn open_markets(
+    http: &PolymarketHttp,
+    limit: usize,
+) -> Result<Vec<DiscoveredMarket>, HttpError> {
+    let list: Value = http
+        .gamma_get(
+            Family::GammaMarkets,
+            "/markets",
+            &[
+                ("active", "true".into()),
+                ("closed", "false".into()),
+                ("limit", limit.to_string()),
+            ],
+        )
+        .await?;
+    let items = list.as_array().cloned().unwrap_or_default();
+    let mut out = Vec::new();
+    for item in &items {
+        match parse_market(item) {
+            Ok(m) if !m.closed => out.push(m),
+            Ok(_) => {}
+            Err(why) => tracing::warn!(market = ?item.get("id"), %why, "skipping market"),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_encodings_of_the_arrays() {
+        let c = format!("0x{}", "ab".repeat(32));
+        let encoded = serde_json::json!({
+            "conditionId": c, "slug": "s", "question": "q?",
+            "clobTokenIds": "[\"11\", \"22\"]", "outcomes": "[\"Yes\", \"No\"]",
+            "orderPriceMinTickSize": 0.001, "orderMinSize": 5
+        });
+        let m = parse_market(&encoded).unwrap();
+        assert_eq!(m.tokens[1].0.as_str(), "22");
+        assert_eq!(m.tick.micros(), 1_000);
+        let plain = serde_json::json!({
+            "conditionId": c, "clobTokenIds": ["11", "22"], "outcomes": ["Up", "Down"]
+        });
+        assert_eq!(parse_market(&plain).unwrap().tokens[0].1, "Up");
+        let three = serde_json::json!({"conditionId": c, "clobTokenIds": ["1","2","3"], "outcomes": ["a","b","c"]});
+        assert!(parse_market(&three).unwrap_err().contains("3 tokens"));
+        assert!(
+            parse_market(&serde_json::json!({}))
+                .unwrap_err()
+                .contains("conditionId")
+        );
+    }
+}
