@@ -2,4 +2,5 @@
 //! `websocket/` and (with live trading) `signing/` and `execution/`.
 
 pub mod http;
+pub mod rtds;
 pub mod websocket;

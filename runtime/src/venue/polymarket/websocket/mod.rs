@@ -3,3 +3,4 @@
 pub mod client;
 pub mod connect;
 pub mod decode;
+pub mod user;
