@@ -159,5 +159,53 @@ fn generated_session(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, decode_and_apply, generated_session);
+fn recorder_throughput(c: &mut Criterion) {
+    // Frames of a synthetic session, recorded (raw + decoded events) in batches of
+    // 500 per transaction into a fresh archive.
+    let mut g = Generator::new(
+        GeneratorConfig {
+            markets: 8,
+            ..GeneratorConfig::default()
+        },
+        1_700_000_000_000,
+    );
+    let all = |_: &TokenId| true;
+    let mut updates = Vec::new();
+    while updates.len() < 10_000 {
+        let now = g.now_ms();
+        for e in g.step() {
+            if let Some(json) = wire::message(&e, &all)
+                && let Some(u) = FeedUpdate::from_frame(now, 0, json.to_string())
+            {
+                updates.push(u);
+            }
+        }
+    }
+    updates.truncate(10_000);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut group = c.benchmark_group("archive");
+    group.throughput(Throughput::Elements(updates.len() as u64));
+    group.sample_size(10);
+    group.bench_function("record_10k_updates", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let dir = tempfile::tempdir().expect("tempdir");
+                let archive = pqap::data::archive::Archive::open(dir.path())
+                    .await
+                    .expect("archive");
+                let mut rec = archive.recorder();
+                for u in &updates {
+                    rec.record(u).await.expect("record");
+                }
+                black_box(rec.finish().await.expect("finish"))
+            })
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, decode_and_apply, generated_session, recorder_throughput);
 criterion_main!(benches);
