@@ -766,8 +766,14 @@ fn recorded_day_samples() {
     assert!(ts.windows(2).all(|w| w[0] < w[1]), "unique and in order");
     let values: Vec<Decimal> = data.iter().map(|row| row[1].parse().unwrap()).collect();
     // Exact values; the README quotes them to the cent.
-    assert_eq!(values.iter().min().unwrap().round_dp(2).to_string(), "63676.34");
-    assert_eq!(values.iter().max().unwrap().round_dp(2).to_string(), "65756.86");
+    assert_eq!(
+        values.iter().min().unwrap().round_dp(2).to_string(),
+        "63676.34"
+    );
+    assert_eq!(
+        values.iter().max().unwrap().round_dp(2).to_string(),
+        "65756.86"
+    );
 }
 
 #[tokio::test]

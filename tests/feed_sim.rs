@@ -345,6 +345,20 @@ async fn sim_serves_the_venue_rest_shapes() {
         .await
         .unwrap();
     assert!(history["history"].as_array().is_some_and(|h| !h.is_empty()));
+    use pqap::venue::polymarket::http::markets;
+    let keyset = markets::gamma_markets_keyset(&http, &[], 5).await.unwrap();
+    assert_eq!(keyset.len(), 3);
+    assert_eq!(markets::gamma_events(&http, &[]).await.unwrap().len(), 3);
+    let open = markets::open_markets(&http, 100).await.unwrap();
+    assert_eq!(open.len(), 3);
+    assert_eq!(markets::clob_markets(&http, 5).await.unwrap().len(), 3);
+    // 0.01, or 0.001 if the market drifted near an edge meanwhile.
+    let tick = markets::tick_size(&http, &t[0]).await.unwrap().micros();
+    assert!(tick == 10_000 || tick == 1_000, "{tick}");
+    let points = markets::prices_history(&http, &t[0], 0, u64::MAX / 2, 1)
+        .await
+        .unwrap();
+    assert!(!points.is_empty());
     let err = http
         .clob_get::<serde_json::Value>(
             pqap::venue::polymarket::http::limits::Family::ClobBook,

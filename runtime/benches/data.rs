@@ -207,5 +207,10 @@ fn recorder_throughput(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, decode_and_apply, generated_session, recorder_throughput);
+criterion_group!(
+    benches,
+    decode_and_apply,
+    generated_session,
+    recorder_throughput
+);
 criterion_main!(benches);

@@ -236,6 +236,10 @@ impl State {
                     let mut events = Vec::new();
                     let mut errors = Vec::new();
                     for s in summaries {
+                        // Only checkable when the venue sent every hashed field.
+                        if s.hash_matches() == Some(false) {
+                            self.books.record_issue(&Issue::HashMismatch);
+                        }
                         match s.to_event() {
                             Ok(e) => events.push(e),
                             Err(e) => errors.push(DecodeError::NotJson(e.to_string())),

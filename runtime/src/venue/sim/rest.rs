@@ -320,6 +320,27 @@ pub async fn gamma_markets_keyset(State(app): State<AppState>) -> Json<Value> {
     Json(json!({ "markets": markets }))
 }
 
+pub async fn gamma_events(State(app): State<AppState>) -> Json<Value> {
+    let sim = app.sim();
+    let events: Vec<Value> = sim
+        .markets
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            json!({
+                "id": (i + 1).to_string(),
+                "slug": m.slug,
+                "title": m.question,
+                "active": !m.closed,
+                "closed": m.closed,
+                "negRisk": false,
+                "markets": [gamma_market(i, m, &sim)],
+            })
+        })
+        .collect();
+    Json(Value::Array(events))
+}
+
 pub async fn gamma_market_by_id(State(app): State<AppState>, Path(id): Path<String>) -> Response {
     let sim = app.sim();
     let found = id

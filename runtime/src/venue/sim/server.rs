@@ -73,6 +73,7 @@ impl SimServer {
             .route("/gamma/markets", get(rest::gamma_markets))
             .route("/gamma/markets/keyset", get(rest::gamma_markets_keyset))
             .route("/gamma/markets/{id}", get(rest::gamma_market_by_id))
+            .route("/gamma/events", get(rest::gamma_events))
             .route("/ws/market", get(ws::upgrade))
             .route("/_sim/faults", post(rest::inject_faults))
             .layer(axum::Extension(publish.clone()))

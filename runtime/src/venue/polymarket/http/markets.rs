@@ -148,3 +148,123 @@ mod tests {
         );
     }
 }
+
+/// Every market from Gamma's keyset endpoint (`/markets/keyset`), following
+/// `next_cursor` (passed back as `after_cursor`) until it is missing or empty.
+pub async fn gamma_markets_keyset(
+    http: &PolymarketHttp,
+    query: &[(&str, String)],
+    max_pages: usize,
+) -> Result<Vec<Value>, HttpError> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..max_pages {
+        let mut q: Vec<(&str, String)> = query.to_vec();
+        if let Some(c) = &cursor {
+            q.push(("after_cursor", c.clone()));
+        }
+        let page: Value = http
+            .gamma_get(Family::GammaMarkets, "/markets/keyset", &q)
+            .await?;
+        out.extend(page["markets"].as_array().cloned().unwrap_or_default());
+        match page["next_cursor"].as_str() {
+            Some(c) if !c.is_empty() && c != "LTE=" => cursor = Some(c.to_string()),
+            _ => break,
+        }
+    }
+    Ok(out)
+}
+
+/// Gamma events (`/events`), each with its markets.
+pub async fn gamma_events(
+    http: &PolymarketHttp,
+    query: &[(&str, String)],
+) -> Result<Vec<Value>, HttpError> {
+    let v: Value = http
+        .gamma_get(Family::GammaEvents, "/events", query)
+        .await?;
+    Ok(v.as_array().cloned().unwrap_or_default())
+}
+
+/// Every CLOB market (`/markets`), following the cursor from `MA==` to `LTE=`.
+pub async fn clob_markets(
+    http: &PolymarketHttp,
+    max_pages: usize,
+) -> Result<Vec<Value>, HttpError> {
+    let mut out = Vec::new();
+    let mut cursor = "MA==".to_string();
+    for _ in 0..max_pages {
+        let page: Value = http
+            .clob_get(
+                Family::ClobGeneral,
+                "/markets",
+                &[("next_cursor", cursor.clone())],
+            )
+            .await?;
+        out.extend(page["data"].as_array().cloned().unwrap_or_default());
+        match page["next_cursor"].as_str() {
+            Some(c) if !c.is_empty() && c != "LTE=" => cursor = c.to_string(),
+            _ => break,
+        }
+    }
+    Ok(out)
+}
+
+/// `/tick-size` of a token.
+pub async fn tick_size(http: &PolymarketHttp, token: &TokenId) -> Result<Price, HttpError> {
+    let v: Value = http
+        .clob_get(
+            Family::ClobTickSize,
+            "/tick-size",
+            &[("token_id", token.to_string())],
+        )
+        .await?;
+    decimal_text(v.get("minimum_tick_size"))
+        .and_then(|t| t.parse().ok())
+        .ok_or_else(|| HttpError::Decode {
+            url: "/tick-size".into(),
+            message: format!("no usable minimum_tick_size in {v}"),
+        })
+}
+
+/// One point of `/prices-history`: unix seconds and the price as exact text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryPoint {
+    pub t: u64,
+    pub price: Price,
+}
+
+/// `/prices-history` of a token between two unix times, `fidelity` minutes apart.
+pub async fn prices_history(
+    http: &PolymarketHttp,
+    token: &TokenId,
+    start: u64,
+    end: u64,
+    fidelity_minutes: u32,
+) -> Result<Vec<HistoryPoint>, HttpError> {
+    let v: Value = http
+        .clob_get(
+            Family::ClobPricesHistory,
+            "/prices-history",
+            &[
+                ("market", token.to_string()),
+                ("startTs", start.to_string()),
+                ("endTs", end.to_string()),
+                ("fidelity", fidelity_minutes.to_string()),
+            ],
+        )
+        .await?;
+    let mut out = Vec::new();
+    for p in v["history"].as_array().into_iter().flatten() {
+        let (Some(t), Some(price)) = (p["t"].as_u64(), decimal_text(p.get("p"))) else {
+            continue;
+        };
+        // Prices with more than six decimals are rounded by the venue's own
+        // 6-decimal precision; anything unparseable is skipped with a warning.
+        match price.parse::<Price>() {
+            Ok(price) => out.push(HistoryPoint { t, price }),
+            Err(e) => tracing::warn!(%price, error = %e, "unusable history point"),
+        }
+    }
+    Ok(out)
+}
