@@ -5,6 +5,7 @@
 pub mod config;
 pub mod data;
 pub mod engine;
+pub mod execution;
 pub mod model;
 pub mod portfolio;
 pub mod risk;
