@@ -49,6 +49,10 @@ fn fill(
 }
 
 impl Venue for TouchVenue {
+    fn reconcile(&mut self, key: OrderKey, _now: u64) -> Option<Size> {
+        self.resting.get(&key).map(|(_, left)| *left)
+    }
+
     fn submit(&mut self, order: Order, now: u64, books: &Books) -> Vec<OrderEvent> {
         let book = books.book(&order.token);
         let touch = match order.side {

@@ -4,6 +4,7 @@
 mod data;
 mod demo;
 mod duration;
+mod paper;
 mod print;
 mod record;
 mod report;
@@ -30,9 +31,12 @@ enum Command {
     /// Create, build, validate and test strategy components.
     #[command(subcommand)]
     Strategy(strategy::StrategyCommand),
-    /// Run the example strategies side by side in their sandboxes on a seeded
-    /// synthetic market (offline, no credentials).
+    /// Paper trade the example strategies for a minute against an in-process
+    /// simulator (offline, no credentials).
     Demo(demo::DemoArgs),
+    /// Paper trade strategies on live data (an in-process simulator unless the
+    /// config names a venue) through the fill simulator; resumes after a restart.
+    Paper(paper::PaperArgs),
     /// Run a local, protocol-faithful Polymarket on 127.0.0.1 (REST + market
     /// WebSocket) with optional fault injection.
     Sim(sim::SimArgs),
@@ -67,6 +71,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Strategy(cmd) => strategy::run(cmd),
         Command::Demo(args) => demo::run(args),
+        Command::Paper(args) => paper::run(args),
         Command::Sim(args) => sim::run(args),
         Command::Record(args) => record::run(args),
         Command::Data(args) => data::run(args),

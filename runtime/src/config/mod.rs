@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::execution::FillConfig;
+use crate::risk::RiskLimits;
 use crate::strategy::SandboxLimits;
 
 /// Which environment a configuration describes.
@@ -29,6 +31,48 @@ pub struct Config {
     /// Limits of every strategy sandbox.
     #[serde(default)]
     pub sandbox: SandboxLimits,
+    /// Pre-trade risk limits.
+    #[serde(default)]
+    pub risk: RiskConfig,
+    /// Where market data and orders go.
+    #[serde(default)]
+    pub venue: VenueConfig,
+    /// The fill simulator used by paper trading and backtests.
+    #[serde(default)]
+    pub execution: FillConfig,
+}
+
+/// Limits for each strategy and for all of them together.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RiskConfig {
+    pub strategy: RiskLimits,
+    pub global: RiskLimits,
+}
+
+/// Venue endpoints. With none set, commands that need a venue start an
+/// in-process simulator (`pqap sim`) seeded with `sim_seed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VenueConfig {
+    pub clob_url: Option<String>,
+    pub gamma_url: Option<String>,
+    pub ws_url: Option<String>,
+    pub sim_seed: u64,
+    /// Milliseconds between simulator steps.
+    pub sim_step_ms: u64,
+}
+
+impl Default for VenueConfig {
+    fn default() -> Self {
+        VenueConfig {
+            clob_url: None,
+            gamma_url: None,
+            ws_url: None,
+            sim_seed: 7,
+            sim_step_ms: 250,
+        }
+    }
 }
 
 /// Why a configuration could not be loaded.
@@ -86,6 +130,10 @@ impl Config {
         match var {
             "PQAP_DATABASE" => self.database = PathBuf::from(value),
             "PQAP_COMPILED_CACHE" => self.compiled_cache = Some(PathBuf::from(value)),
+            "PQAP_VENUE_CLOB_URL" => self.venue.clob_url = Some(value.to_string()),
+            "PQAP_VENUE_GAMMA_URL" => self.venue.gamma_url = Some(value.to_string()),
+            "PQAP_VENUE_WS_URL" => self.venue.ws_url = Some(value.to_string()),
+            "PQAP_VENUE_SIM_SEED" => self.venue.sim_seed = num(value)?,
             "PQAP_SANDBOX_FUEL_PER_CALL" => s.fuel_per_call = num(value)?,
             "PQAP_SANDBOX_MEMORY_BYTES" => s.memory_bytes = num(value)? as usize,
             "PQAP_SANDBOX_DEADLINE_MS" => s.deadline_ms = num(value)?,
@@ -114,6 +162,20 @@ impl Config {
         }
         if s.snapshot_every_calls == 0 {
             return Err("sandbox.snapshot_every_calls must be at least 1".into());
+        }
+        let v = &self.venue;
+        let set = [&v.clob_url, &v.gamma_url, &v.ws_url]
+            .iter()
+            .filter(|u| u.is_some())
+            .count();
+        if set != 0 && set != 3 {
+            return Err(
+                "venue: set all of clob_url, gamma_url and ws_url, or none (in-process simulator)"
+                    .into(),
+            );
+        }
+        if v.sim_step_ms == 0 {
+            return Err("venue.sim_step_ms must be at least 1".into());
         }
         Ok(())
     }

@@ -6,5 +6,4 @@ pub mod book;
 pub mod books;
 pub mod feed;
 pub mod quality;
-pub mod synthetic;
 pub mod update;

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
 
 use super::registry::Registry;
 use super::translate::{Translator, order_event};
@@ -14,12 +15,14 @@ use super::venue::Venue;
 use crate::data::books::{BookOutput, Books};
 use crate::data::update::FeedUpdate;
 use crate::model::money::notional;
-use crate::model::{MarketEvent, Order, OrderEvent, OrderKey, Side, Size, StrategyId, TimeInForce};
+use crate::model::{
+    CancelCause, MarketEvent, Order, OrderEvent, OrderKey, Side, Size, StrategyId, TimeInForce,
+};
 use crate::portfolio::Portfolio;
 use crate::risk::{
     self, Exposure, Intent, MarketView, OrderRate, RiskInput, RiskLimits, TradingState,
 };
-use crate::store::{CommandAction, Entry, Journal, StoreError};
+use crate::store::{CommandAction, Entry, Journal, Projections, StoreError, Stored};
 use crate::strategy::bindings::types as wit;
 use crate::strategy::{
     Artifact, CallOutcome, ClockMode, HostView, InstanceOptions, SandboxLimits, SupervisedStrategy,
@@ -63,6 +66,8 @@ struct Slot {
     interests: wit::Interests,
     limits: RiskLimits,
     halted: bool,
+    /// Restart points already written to the journal.
+    snapshots_journaled: u64,
     /// Realised PnL at the start of the current UTC day (daily loss baseline).
     day: u64,
     day_start_realized: Decimal,
@@ -90,10 +95,27 @@ pub struct Engine<V: Venue> {
     state: TradingState,
     rate: OrderRate,
     working: BTreeMap<OrderKey, Working>,
+    /// Every order key ever sent to the venue: a key is never sent twice.
+    used_keys: BTreeSet<OrderKey>,
     timers: BTreeSet<(u64, StrategyId, u64)>,
     now_ns: u64,
     next_seq: u64,
     last_mark_ns: u64,
+}
+
+const DAY_NS: u64 = 86_400_000_000_000;
+
+/// The strategy-facing reason for a risk rule's rejection.
+fn reject_reason(rule: &str) -> wit::RejectReason {
+    match rule {
+        "trading_state" | "daily_loss" => wit::RejectReason::TradingState,
+        "market_untradeable" => wit::RejectReason::MarketUntradeable,
+        "price" | "price_band" => wit::RejectReason::BadPrice,
+        "min_size" | "insufficient_position" => wit::RejectReason::BadSize,
+        "order_rate" => wit::RejectReason::RateLimited,
+        "duplicate_id" => wit::RejectReason::DuplicateId,
+        _ => wit::RejectReason::Risk,
+    }
 }
 
 fn wanted(interests: wit::Interests, kind: &wit::EventKind) -> bool {
@@ -108,6 +130,11 @@ fn wanted(interests: wit::Interests, kind: &wit::EventKind) -> bool {
 
 impl<V: Venue> Engine<V> {
     /// Starts every strategy (a refusal to start is an error) and journals the run.
+    /// A journal that already holds runs is a restart: the portfolio, trading
+    /// state and timers come back from replay, strategies keep their ids (by
+    /// name) and resume from their last snapshot with the order events journaled
+    /// since re-delivered, and every order the journal left working is
+    /// reconciled with the venue before anything else happens.
     pub async fn start(
         config: EngineConfig,
         registry: Registry,
@@ -116,92 +143,281 @@ impl<V: Venue> Engine<V> {
         setups: Vec<StrategySetup>,
         start_ns: u64,
     ) -> Result<Engine<V>, EngineError> {
+        let history = journal.read_from(1).await?;
+        let prior = Projections::replay(&history);
+        // A restarted strategy must not regenerate the order ids of the previous
+        // run, so each run has its own seed (run 0 keeps the configured one).
+        let seed = config
+            .seed
+            .wrapping_add(prior.runs.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let now_ns = start_ns.max(u64::try_from(prior.last_ts_ns).unwrap_or(0));
         journal.append(
-            start_ns,
+            now_ns,
             None,
             &Entry::RunStarted {
                 run_id: config.run_id.clone(),
                 mode: format!("{:?}", config.mode).to_lowercase(),
-                seed: config.seed,
+                seed,
             },
         )?;
-        let mut slots = Vec::new();
-        for (i, setup) in setups.into_iter().enumerate() {
-            let id = i as StrategyId + 1;
-            let info = &setup.artifact.info;
-            let init = wit::InitConfig {
-                run_id: config.run_id.clone(),
-                instruments: registry.instrument_infos(),
-                params: setup.params.clone(),
-            };
-            let options = InstanceOptions {
-                mode: config.mode,
-                seed: config.seed.wrapping_add(u64::from(id)),
-                limits: config.sandbox.clone(),
-            };
-            let mut view = HostView {
-                now: start_ns,
-                ..HostView::default()
-            };
-            let name = info.name.clone();
-            let sup = SupervisedStrategy::start(setup.artifact.clone(), init, options, &mut view)
-                .map_err(|fault| EngineError::Start {
-                name: name.clone(),
-                fault,
-            })?;
-            journal.append(
-                start_ns,
-                Some(id),
-                &Entry::StrategyStarted {
-                    strategy: id,
-                    name: name.clone(),
-                    version: info.version.clone(),
-                    sha256: setup.artifact.sha256.clone(),
-                    params: serde_json::to_value(
-                        setup
-                            .params
-                            .iter()
-                            .map(|p| {
-                                (
-                                    p.name.clone(),
-                                    crate::strategy::artifact::param_value_text(&p.value),
-                                )
-                            })
-                            .collect::<BTreeMap<_, _>>(),
-                    )
-                    .unwrap_or_default(),
-                },
-            )?;
-            slots.push(Slot {
-                id,
-                name,
-                interests: info.interests,
-                sup,
-                limits: setup.limits,
-                halted: false,
-                day: start_ns / 86_400_000_000_000,
-                day_start_realized: Decimal::ZERO,
-                inbox: Vec::new(),
-            });
-        }
-        journal.commit().await?;
-        Ok(Engine {
+        let next_seq = prior
+            .snapshots
+            .values()
+            .map(|(_, _, event_seq)| event_seq + 1)
+            .max()
+            .unwrap_or(1);
+        let timers = prior
+            .timers
+            .iter()
+            .filter(|(_, at)| **at > u64::try_from(prior.last_ts_ns).unwrap_or(0))
+            .map(|((strategy, id), at)| (*at, *strategy, *id))
+            .collect();
+        let mut engine = Engine {
             config,
             registry,
             books: Books::default(),
             translator: Translator::default(),
-            slots,
+            slots: Vec::new(),
             venue,
-            portfolio: Portfolio::default(),
+            portfolio: prior.portfolio.clone(),
             journal,
-            state: TradingState::Active,
+            state: prior.trading_state,
             rate: OrderRate::default(),
             working: BTreeMap::new(),
-            timers: BTreeSet::new(),
-            now_ns: start_ns,
-            next_seq: 1,
-            last_mark_ns: start_ns,
-        })
+            used_keys: prior.orders.keys().copied().collect(),
+            timers,
+            now_ns,
+            next_seq,
+            last_mark_ns: now_ns,
+        };
+        let mut next_id = prior.strategies.keys().max().copied().unwrap_or(0) + 1;
+        for setup in setups {
+            let name = &setup.artifact.info.name;
+            let taken: BTreeSet<StrategyId> = engine.slots.iter().map(|s| s.id).collect();
+            let id = match prior
+                .strategies
+                .iter()
+                .find(|(id, (n, _))| n == name && !taken.contains(id))
+            {
+                Some((id, _)) => *id,
+                None => {
+                    next_id += 1;
+                    next_id - 1
+                }
+            };
+            engine.launch(id, setup, seed, &prior, &history)?;
+        }
+        engine.reconcile(&prior)?;
+        engine.journal.commit().await?;
+        Ok(engine)
+    }
+
+    /// Starts one strategy under `id`, restoring it when the journal has a
+    /// snapshot for it.
+    fn launch(
+        &mut self,
+        id: StrategyId,
+        setup: StrategySetup,
+        seed: u64,
+        prior: &Projections,
+        history: &[Stored],
+    ) -> Result<(), EngineError> {
+        let info = &setup.artifact.info;
+        let init = wit::InitConfig {
+            run_id: self.config.run_id.clone(),
+            instruments: self.registry.instrument_infos(),
+            params: setup.params.clone(),
+        };
+        let options = InstanceOptions {
+            mode: self.config.mode,
+            seed: seed.wrapping_add(u64::from(id)),
+            limits: self.config.sandbox.clone(),
+        };
+        let mut view = self.view(id);
+        let name = info.name.clone();
+        let mut sup = SupervisedStrategy::start(setup.artifact.clone(), init, options, &mut view)
+            .map_err(|fault| EngineError::Start {
+            name: name.clone(),
+            fault,
+        })?;
+        self.journal.append(
+            self.now_ns,
+            Some(id),
+            &Entry::StrategyStarted {
+                strategy: id,
+                name: name.clone(),
+                version: info.version.clone(),
+                sha256: setup.artifact.sha256.clone(),
+                params: serde_json::to_value(
+                    setup
+                        .params
+                        .iter()
+                        .map(|p| {
+                            (
+                                p.name.clone(),
+                                crate::strategy::artifact::param_value_text(&p.value),
+                            )
+                        })
+                        .collect::<BTreeMap<_, _>>(),
+                )
+                .unwrap_or_default(),
+            },
+        )?;
+        let mut inbox = Vec::new();
+        if let Some((snapshot_seq, state, _)) = prior.snapshots.get(&id) {
+            match sup.restore(&mut view, state.clone()) {
+                Ok(()) => {
+                    // What the strategy had not yet heard when it was snapshotted.
+                    for stored in history.iter().filter(|e| e.seq > *snapshot_seq) {
+                        match &stored.entry {
+                            Entry::Order { event } if event.key().strategy == id => {
+                                if let Some((_, kind)) = order_event(&self.registry, event) {
+                                    inbox.push((kind, None));
+                                }
+                            }
+                            Entry::RiskVerdict {
+                                key,
+                                accepted: false,
+                                rule,
+                                message,
+                            } if key.strategy == id => {
+                                inbox.push((
+                                    wit::EventKind::OrderRejected(wit::OrderRejected {
+                                        order: key.client_id,
+                                        reason: reject_reason(rule.as_deref().unwrap_or("")),
+                                        message: message.clone().unwrap_or_default(),
+                                    }),
+                                    None,
+                                ));
+                            }
+                            _ => {}
+                        }
+                    }
+                    self.journal.append(
+                        self.now_ns,
+                        Some(id),
+                        &Entry::Restored {
+                            strategy: id,
+                            snapshot_seq: *snapshot_seq,
+                            redelivered: inbox.len() as u32,
+                        },
+                    )?;
+                }
+                Err(fault) => {
+                    self.journal.append(
+                        self.now_ns,
+                        Some(id),
+                        &Entry::Fault {
+                            strategy: id,
+                            fault: serde_json::to_value(&fault).unwrap_or_default(),
+                        },
+                    )?;
+                }
+            }
+        }
+        let realized = self
+            .portfolio
+            .account(id)
+            .map_or(Decimal::ZERO, |a| a.realized());
+        let today = self.now_ns / DAY_NS;
+        let day_start_realized = match prior.day_start.get(&id) {
+            Some((day, before)) if *day == today => *before,
+            _ => realized,
+        };
+        self.slots.push(Slot {
+            id,
+            name,
+            interests: info.interests,
+            snapshots_journaled: sup.snapshots_taken(),
+            sup,
+            limits: setup.limits,
+            halted: false,
+            day: today,
+            day_start_realized,
+            inbox,
+        });
+        Ok(())
+    }
+
+    /// Asks the venue about every order the journal left working or unknown;
+    /// what the venue does not know is over (journaled as a venue cancel), what
+    /// it knows keeps working.
+    fn reconcile(&mut self, prior: &Projections) -> Result<(), EngineError> {
+        let open: Vec<(Order, Size)> = prior
+            .open_orders()
+            .map(|r| {
+                let filled = (r.filled * Decimal::from(1_000_000))
+                    .trunc()
+                    .to_u64()
+                    .unwrap_or(0);
+                (
+                    r.order.clone(),
+                    r.order.size.saturating_sub(Size::from_micros(filled)),
+                )
+            })
+            .collect();
+        for (order, remaining) in open {
+            let key = order.key;
+            let working = self.venue.reconcile(key, self.now_ns);
+            self.journal.append(
+                self.now_ns,
+                Some(key.strategy),
+                &Entry::Reconciled {
+                    key,
+                    working_micros: working.map(|s| s.micros()),
+                },
+            )?;
+            self.working.insert(
+                key,
+                Working {
+                    remaining: working.unwrap_or(remaining),
+                    order,
+                },
+            );
+            if working.is_none() {
+                self.handle_order_events(vec![OrderEvent::Cancelled {
+                    key,
+                    cause: CancelCause::Venue,
+                    unfilled: remaining,
+                    ts_ns: self.now_ns,
+                }])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes a restart point of every running strategy and makes the journal
+    /// durable (a graceful stop).
+    pub async fn shutdown(&mut self) -> Result<(), EngineError> {
+        for slot in 0..self.slots.len() {
+            let id = self.slots[slot].id;
+            let mut view = self.view(id);
+            if self.slots[slot].sup.snapshot_now(&mut view).is_ok() {
+                self.journal_snapshot(slot)?;
+            }
+        }
+        self.journal.commit().await?;
+        Ok(())
+    }
+
+    /// Journals the strategy's newest restart point if it has not been yet.
+    fn journal_snapshot(&mut self, slot: usize) -> Result<(), EngineError> {
+        let s = &mut self.slots[slot];
+        if s.sup.snapshots_taken() <= s.snapshots_journaled {
+            return Ok(());
+        }
+        s.snapshots_journaled = s.sup.snapshots_taken();
+        let Some(state) = s.sup.last_snapshot() else {
+            return Ok(());
+        };
+        let entry = Entry::Snapshot {
+            strategy: s.id,
+            state_hex: hex::encode(state),
+            event_seq: self.next_seq.saturating_sub(1),
+        };
+        let id = s.id;
+        self.journal.append(self.now_ns, Some(id), &entry)?;
+        Ok(())
     }
 
     pub fn portfolio(&self) -> &Portfolio {
@@ -294,6 +510,20 @@ impl<V: Venue> Engine<V> {
         let events = self.venue.on_time(self.now_ns, &self.books);
         self.handle_order_events(events)?;
         self.journal.commit().await?;
+        // Books that went quiet become untradeable; strategies hear it.
+        let mut outputs = Vec::new();
+        self.books.sweep(self.now_ns / 1_000_000, &mut outputs);
+        if !outputs.is_empty() {
+            let mut kinds = Vec::new();
+            self.translator
+                .outputs(&self.registry, &outputs, &mut kinds);
+            let shared: Vec<(wit::EventKind, Option<usize>)> =
+                kinds.into_iter().map(|k| (k, None)).collect();
+            for slot in 0..self.slots.len() {
+                self.deliver(slot, &shared, &[])?;
+            }
+            self.journal.commit().await?;
+        }
         while let Some(&(at, strategy, id)) = self.timers.first() {
             if at > self.now_ns {
                 break;
@@ -316,7 +546,7 @@ impl<V: Venue> Engine<V> {
 
     /// Daily-loss halts and periodic equity marks.
     fn risk_marks(&mut self) -> Result<(), EngineError> {
-        let day = self.now_ns / 86_400_000_000_000;
+        let day = self.now_ns / DAY_NS;
         let mark_due = self.now_ns.saturating_sub(self.last_mark_ns) >= self.config.mark_every_ns;
         for i in 0..self.slots.len() {
             let id = self.slots[i].id;
@@ -492,6 +722,9 @@ impl<V: Venue> Engine<V> {
         let strategy = self.slots[slot].id;
         match outcome {
             CallOutcome::Commands(commands) => {
+                // The restart point reflects this call; its decisions follow it
+                // in the journal, so a restore re-delivers their order events.
+                self.journal_snapshot(slot)?;
                 let mut journaled: BTreeMap<usize, i64> = BTreeMap::new();
                 for c in commands {
                     let source = c
@@ -704,6 +937,31 @@ impl<V: Venue> Engine<V> {
             },
             mid: book.and_then(|b| b.mid()),
         };
+        if self.used_keys.contains(&order.key) {
+            // Sending a key twice could double an order at a real venue.
+            self.journal.append(
+                self.now_ns,
+                Some(order.key.strategy),
+                &Entry::RiskVerdict {
+                    key: order.key,
+                    accepted: false,
+                    rule: Some("duplicate_id".into()),
+                    message: Some(format!(
+                        "order id {:x} was already used",
+                        order.key.client_id
+                    )),
+                },
+            )?;
+            self.slots[slot].inbox.push((
+                wit::EventKind::OrderRejected(wit::OrderRejected {
+                    order: order.key.client_id,
+                    reason: wit::RejectReason::DuplicateId,
+                    message: "order id already used".into(),
+                }),
+                None,
+            ));
+            return Ok(());
+        }
         let mine = self.exposure(Some(order.key.strategy), &order);
         let everyone = self.exposure(None, &order);
         let s = &self.slots[slot];
@@ -732,14 +990,7 @@ impl<V: Venue> Engine<V> {
             },
         )?;
         if let Err(rejection) = verdict {
-            let reason = match rejection.rule {
-                "trading_state" | "daily_loss" => wit::RejectReason::TradingState,
-                "market_untradeable" => wit::RejectReason::MarketUntradeable,
-                "price" | "price_band" => wit::RejectReason::BadPrice,
-                "min_size" | "insufficient_position" => wit::RejectReason::BadSize,
-                "order_rate" => wit::RejectReason::RateLimited,
-                _ => wit::RejectReason::Risk,
-            };
+            let reason = reject_reason(rejection.rule);
             self.slots[slot].inbox.push((
                 wit::EventKind::OrderRejected(wit::OrderRejected {
                     order: order.key.client_id,
@@ -750,18 +1001,8 @@ impl<V: Venue> Engine<V> {
             ));
             return Ok(());
         }
-        if self.working.contains_key(&order.key) {
-            self.slots[slot].inbox.push((
-                wit::EventKind::OrderRejected(wit::OrderRejected {
-                    order: order.key.client_id,
-                    reason: wit::RejectReason::DuplicateId,
-                    message: "order id already working".into(),
-                }),
-                None,
-            ));
-            return Ok(());
-        }
         self.rate.record(order.key.strategy, self.now_ns);
+        self.used_keys.insert(order.key);
         self.journal.append(
             self.now_ns,
             Some(order.key.strategy),

@@ -77,6 +77,16 @@ impl Translator {
             }
             _ => {}
         }
+        self.outputs(registry, outputs, out);
+    }
+
+    /// Strategy events for book outputs (trades, tick changes, status, resolution).
+    pub fn outputs(
+        &self,
+        registry: &Registry,
+        outputs: &[BookOutput],
+        out: &mut Vec<wit::EventKind>,
+    ) {
         for o in outputs {
             match o {
                 BookOutput::Trade {

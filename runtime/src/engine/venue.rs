@@ -2,7 +2,7 @@
 //! later, the live CLOB implement it. Host time is passed in, never read.
 
 use crate::data::books::Books;
-use crate::model::{MarketEvent, Order, OrderEvent, OrderKey};
+use crate::model::{MarketEvent, Order, OrderEvent, OrderKey, Size};
 
 /// A place orders go to and order events come from.
 pub trait Venue {
@@ -14,4 +14,7 @@ pub trait Venue {
     fn on_market(&mut self, event: &MarketEvent, now_ns: u64, books: &Books) -> Vec<OrderEvent>;
     /// Time passing: latencies elapse, orders expire.
     fn on_time(&mut self, now_ns: u64, books: &Books) -> Vec<OrderEvent>;
+    /// After a restart: is this order still working, and with how much left?
+    /// `None` means the venue does not know it (never arrived, or gone).
+    fn reconcile(&mut self, key: OrderKey, now_ns: u64) -> Option<Size>;
 }

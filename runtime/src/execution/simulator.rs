@@ -440,6 +440,12 @@ impl FillSimulator {
 }
 
 impl Venue for FillSimulator {
+    fn reconcile(&mut self, key: OrderKey, _now: u64) -> Option<Size> {
+        // The simulated venue lives in the host process: after a restart it is
+        // new, so orders of the previous process are unknown to it.
+        self.orders.get(&key).map(|o| o.remaining)
+    }
+
     fn submit(&mut self, order: Order, now: u64, books: &Books) -> Vec<OrderEvent> {
         if let Err(reject) = self.validate(&order) {
             return vec![OrderEvent::Rejected {

@@ -63,9 +63,27 @@ pub enum Entry {
         strategy: StrategyId,
         fault: serde_json::Value,
     },
+    /// A strategy's restart point, taken after the call whose decisions follow it
+    /// in the journal; `event_seq` is the last event sequence it had seen.
     Snapshot {
         strategy: StrategyId,
         state_hex: String,
+        #[serde(default)]
+        event_seq: u64,
+    },
+    /// After a restart: what the venue said of an order the journal left working
+    /// (or with an unknown submission outcome).
+    Reconciled {
+        key: OrderKey,
+        /// Micro-shares still working at the venue, or `None`: unknown to it.
+        working_micros: Option<u64>,
+    },
+    /// A restarted strategy was restored from the snapshot at `snapshot_seq` and
+    /// re-delivered `redelivered` order events journaled since.
+    Restored {
+        strategy: StrategyId,
+        snapshot_seq: i64,
+        redelivered: u32,
     },
     TradingState {
         state: TradingState,
@@ -99,6 +117,8 @@ impl Entry {
             Entry::Settlement { .. } => "settlement",
             Entry::Fault { .. } => "fault",
             Entry::Snapshot { .. } => "snapshot",
+            Entry::Reconciled { .. } => "reconciled",
+            Entry::Restored { .. } => "restored",
             Entry::TradingState { .. } => "trading_state",
             Entry::StrategyHalted { .. } => "strategy_halted",
             Entry::Mark { .. } => "mark",

@@ -69,6 +69,15 @@ pub struct Projections {
     pub first_ts_ns: Option<i64>,
     /// Problems replay found (a fill the portfolio refused, ...).
     pub anomalies: Vec<String>,
+    /// Runs the journal holds (each start or restart is one).
+    pub runs: u64,
+    /// The last restart point per strategy: (journal seq, state, event seq).
+    pub snapshots: BTreeMap<StrategyId, (i64, Vec<u8>, u64)>,
+    /// Timers strategies asked for: (strategy, timer id) → host time.
+    pub timers: BTreeMap<(StrategyId, u64), u64>,
+    /// Per strategy: the UTC day of its last fill and its realised PnL before the
+    /// first fill of that day (the daily-loss baseline).
+    pub day_start: BTreeMap<StrategyId, (u64, Decimal)>,
     pending_command: BTreeMap<OrderKey, (i64, String, Option<i64>)>,
 }
 
@@ -140,6 +149,27 @@ impl Projections {
                 self.faults.push((stored.seq, *strategy, fault.clone()))
             }
             Entry::TradingState { state, .. } => self.trading_state = *state,
+            Entry::RunStarted { .. } => self.runs += 1,
+            Entry::Snapshot {
+                strategy,
+                state_hex,
+                event_seq,
+            } => match hex::decode(state_hex) {
+                Ok(bytes) => {
+                    self.snapshots
+                        .insert(*strategy, (stored.seq, bytes, *event_seq));
+                }
+                Err(_) => self
+                    .anomalies
+                    .push(format!("entry {}: snapshot is not hex", stored.seq)),
+            },
+            Entry::Command {
+                strategy,
+                command: CommandAction::Timer { id, at_ns },
+                ..
+            } => {
+                self.timers.insert((*strategy, *id), *at_ns);
+            }
             Entry::Mark {
                 strategy,
                 equity,
@@ -188,6 +218,16 @@ impl Projections {
                         OrderStatus::Open
                     };
                 }
+                let strategy = fill.key.strategy;
+                let day = fill.ts_ns / 86_400_000_000_000;
+                let before = self
+                    .portfolio
+                    .account(strategy)
+                    .map_or(Decimal::ZERO, |a| a.realized());
+                let start = self.day_start.entry(strategy).or_insert((day, before));
+                if start.0 != day {
+                    *start = (day, before);
+                }
                 if let Err(PortfolioError::Oversell { token, sold, held }) =
                     self.portfolio.apply_fill(fill)
                 {
@@ -201,6 +241,11 @@ impl Projections {
                 });
             }
         }
+    }
+
+    /// Whether a strategy's order id was ever sent to a venue.
+    pub fn submitted(&self, key: &OrderKey) -> bool {
+        self.orders.contains_key(key)
     }
 
     /// Orders still working (or unknown).

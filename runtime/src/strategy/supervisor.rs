@@ -76,6 +76,7 @@ pub struct SupervisedStrategy {
     restarts: u32,
     snapshot: Option<Vec<u8>>,
     calls_since_snapshot: u64,
+    snapshots_taken: u64,
     fuel: FuelStats,
     output: GuestOutput,
 }
@@ -104,6 +105,7 @@ impl SupervisedStrategy {
             restarts: 0,
             snapshot: None,
             calls_since_snapshot: 0,
+            snapshots_taken: 0,
             fuel: FuelStats::default(),
             output,
         })
@@ -230,6 +232,33 @@ impl SupervisedStrategy {
         };
         match instance.snapshot_state(view) {
             Ok(state) => {
+                self.snapshot = Some(state);
+                self.calls_since_snapshot = 0;
+                self.snapshots_taken += 1;
+                Ok(())
+            }
+            Err(fault) => {
+                self.fault(view.now, fault.clone());
+                Err(fault)
+            }
+        }
+    }
+
+    /// How many restart points have been taken (the host journals each new one).
+    pub fn snapshots_taken(&self) -> u64 {
+        self.snapshots_taken
+    }
+
+    /// Restores the running instance from a journaled restart point (after a host
+    /// restart); it also becomes this supervisor's restart point. A fault here
+    /// stops the instance like any other fault.
+    pub fn restore(&mut self, view: &mut HostView, state: Vec<u8>) -> Result<(), Fault> {
+        let Some(instance) = self.instance.as_mut() else {
+            return Ok(());
+        };
+        match instance.restore_state(view, &state) {
+            Ok(()) => {
+                self.output = instance.take_output();
                 self.snapshot = Some(state);
                 self.calls_since_snapshot = 0;
                 Ok(())

@@ -293,7 +293,13 @@ fn gamma_market(i: usize, m: &SimMarketInfo, sim: &SimState) -> Value {
         "orderPriceMinTickSize": number(m.tick.to_string()),
         "orderMinSize": number(m.min_size.to_string()),
         "negRisk": false,
-        "feesEnabled": false,
+        // Every other market charges the V2 taker fee, so both kinds get exercised.
+        "feesEnabled": i % 2 == 1,
+        "feeSchedule": if i % 2 == 1 {
+            json!({"rate": 0.02, "exponent": 1, "takerOnly": true, "rebateRate": 0.2})
+        } else {
+            Value::Null
+        },
         "version": "v1",
     })
 }

@@ -2,6 +2,7 @@
 //! tokens, outcomes, tick and minimum size (Gamma double-encodes its arrays as
 //! JSON strings; both forms are accepted).
 
+use rust_decimal::Decimal;
 use serde_json::Value;
 
 use super::client::{HttpError, PolymarketHttp};
@@ -18,6 +19,43 @@ pub struct DiscoveredMarket {
     pub tick: Price,
     pub min_size: Size,
     pub closed: bool,
+    /// From `feeSchedule` when `feesEnabled`: the taker fee rate and the share of
+    /// taker fees rebated to makers (both zero on fee-free markets).
+    pub taker_fee_rate: Decimal,
+    pub maker_rebate_share: Decimal,
+}
+
+/// The V2 fee schedule: `rate` and `rebateRate` of `feeSchedule`, exact.
+fn fee_schedule(v: &Value) -> Result<(Decimal, Decimal), String> {
+    if !v
+        .get("feesEnabled")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+    {
+        return Ok((Decimal::ZERO, Decimal::ZERO));
+    }
+    let Some(schedule) = v.get("feeSchedule").filter(|s| s.is_object()) else {
+        return Ok((Decimal::ZERO, Decimal::ZERO));
+    };
+    let number = |k: &str| -> Result<Decimal, String> {
+        match decimal_text(schedule.get(k)) {
+            None => Ok(Decimal::ZERO),
+            Some(t) => Decimal::from_str_exact(&t)
+                .or_else(|_| Decimal::from_scientific(&t))
+                .map_err(|e| format!("`feeSchedule.{k}` = {t}: {e}")),
+        }
+    };
+    let (rate, rebate) = (number("rate")?, number("rebateRate")?);
+    if rate < Decimal::ZERO
+        || rate > Decimal::ONE
+        || rebate < Decimal::ZERO
+        || rebate > Decimal::ONE
+    {
+        return Err(format!(
+            "`feeSchedule` rate {rate} / rebateRate {rebate} outside [0, 1]"
+        ));
+    }
+    Ok((rate, rebate))
 }
 
 /// A string array that may arrive double-encoded (`"[\"a\",\"b\"]"`).
@@ -65,6 +103,7 @@ pub fn parse_market(v: &Value) -> Result<DiscoveredMarket, String> {
             t.parse::<Size>()
                 .map_err(|e| format!("`orderMinSize`: {e}"))
         })?;
+    let (taker_fee_rate, maker_rebate_share) = fee_schedule(v)?;
     Ok(DiscoveredMarket {
         condition,
         slug: field("slug")
@@ -88,6 +127,8 @@ pub fn parse_market(v: &Value) -> Result<DiscoveredMarket, String> {
         tick,
         min_size,
         closed: field("closed").and_then(Value::as_bool).unwrap_or(false),
+        taker_fee_rate,
+        maker_rebate_share,
     })
 }
 
@@ -123,6 +164,25 @@ pub async fn open_markets(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fee_schedule_only_counts_when_fees_are_enabled() {
+        let c = format!("0x{}", "ab".repeat(32));
+        let base = serde_json::json!({"conditionId": c, "clobTokenIds": ["11", "22"], "outcomes": ["Yes", "No"],
+            "feeSchedule": {"rate": 0.07, "exponent": 1, "takerOnly": true, "rebateRate": 0.2}});
+        let off = parse_market(&base).unwrap();
+        assert_eq!(
+            (off.taker_fee_rate, off.maker_rebate_share),
+            (Decimal::ZERO, Decimal::ZERO)
+        );
+        let mut on = base.clone();
+        on["feesEnabled"] = true.into();
+        let m = parse_market(&on).unwrap();
+        assert_eq!(m.taker_fee_rate.to_string(), "0.07");
+        assert_eq!(m.maker_rebate_share.to_string(), "0.2");
+        on["feeSchedule"]["rate"] = serde_json::json!(3);
+        assert!(parse_market(&on).unwrap_err().contains("feeSchedule"));
+    }
 
     #[test]
     fn both_encodings_of_the_arrays() {

@@ -1,0 +1,541 @@
+//! `pqap paper`: runs strategies on live market data (an in-process `pqap sim`
+//! unless the config names a venue) through the fill simulator, with risk checks
+//! and the journal, until a duration, a time or Ctrl-C/SIGTERM. A restart on the
+//! same database resumes: positions, open orders and strategy state come back.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use pqap::config::Config;
+use pqap::data::feed::{FeedConfig, FeedMessage, LiveFeed};
+use pqap::engine::{Engine, EngineConfig, MarketSpec, Registry, StrategySetup};
+use pqap::execution::{FillSimulator, MarketRules};
+use pqap::model::money::shares;
+use pqap::model::time::{days_from_civil, utc_datetime};
+use pqap::model::{Liquidity, Side};
+use pqap::store::{Entry, Journal, Projections};
+use pqap::strategy::build::{BuildOptions, GuestTarget, build_strategy};
+use pqap::strategy::{Artifact, ClockMode, EngineOptions, SandboxEngine, SandboxLimits};
+use pqap::venue::polymarket::http::client::{HttpConfig, PolymarketHttp};
+use pqap::venue::polymarket::http::markets::open_markets;
+use pqap::venue::polymarket::websocket::client::{WsConfig, now_ms};
+use pqap::venue::sim::generator::{Generator, GeneratorConfig};
+use pqap::venue::sim::{Activity, SimConfig, SimServer};
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use super::{duration, print};
+
+#[derive(Debug, Args)]
+pub struct PaperArgs {
+    /// Strategies: crate names under `strategies/`, crate directories, or `.wasm`
+    /// components.
+    #[arg(required = true)]
+    pub names: Vec<String>,
+    #[arg(long, default_value = "configs/dev.yaml")]
+    pub config: PathBuf,
+    /// Stop after this long (e.g. 90s, 7d).
+    #[arg(long, value_parser = duration::parse)]
+    pub duration: Option<Duration>,
+    /// Stop at this UTC time: `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SSZ`.
+    #[arg(long, value_parser = parse_until)]
+    pub until: Option<u64>,
+    /// `all`, or a comma-separated list of market slugs or condition ids.
+    #[arg(long, default_value = "all")]
+    pub markets: String,
+    /// Database (default: the config's).
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    /// Print only the summary.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Print the summary as JSON (fills are not printed).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--until`: a UTC day or second, as host nanoseconds.
+fn parse_until(text: &str) -> Result<u64, String> {
+    let bad = || format!("`{text}` is not YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ");
+    let (date, time) = match text.split_once('T') {
+        Some((d, t)) => (d, Some(t.strip_suffix('Z').ok_or_else(bad)?)),
+        None => (text, None),
+    };
+    let mut d = date.splitn(3, '-').map(str::parse::<u32>);
+    let (Some(Ok(y)), Some(Ok(m)), Some(Ok(day))) = (d.next(), d.next(), d.next()) else {
+        return Err(bad());
+    };
+    let days = days_from_civil(i64::from(y), m, day).ok_or_else(bad)?;
+    let secs = match time {
+        None => 0,
+        Some(t) => {
+            let p: Vec<u64> = t
+                .split(':')
+                .map(str::parse)
+                .collect::<Result<_, _>>()
+                .map_err(|_| bad())?;
+            match p.as_slice() {
+                [h, m, s] if *h < 24 && *m < 60 && *s < 60 => h * 3600 + m * 60 + s,
+                _ => return Err(bad()),
+            }
+        }
+    };
+    let ns = u64::try_from(days)
+        .ok()
+        .and_then(|d| d.checked_mul(86_400))
+        .and_then(|s| s.checked_add(secs))
+        .and_then(|s| s.checked_mul(1_000_000_000))
+        .ok_or_else(bad)?;
+    Ok(ns)
+}
+
+fn wall_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// The compiled-component engine, with the configured cache.
+fn sandbox_engine(config: &Config) -> anyhow::Result<Arc<SandboxEngine>> {
+    Ok(Arc::new(SandboxEngine::new(EngineOptions {
+        cache_dir: config
+            .compiled_cache
+            .clone()
+            .or_else(pqap::strategy::engine::default_cache_dir),
+        ..EngineOptions::default()
+    })?))
+}
+
+/// A `.wasm` file, a crate directory, or a crate under `strategies/` (here or
+/// in the source tree this binary was built from), built if needed.
+pub fn resolve_artifact(
+    engine: &Arc<SandboxEngine>,
+    name: &str,
+    limits: &SandboxLimits,
+    quiet: bool,
+) -> anyhow::Result<Arc<Artifact>> {
+    let path = Path::new(name);
+    if path.extension().is_some_and(|e| e == "wasm") {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {name}"))?;
+        return engine
+            .load(&bytes, limits)
+            .with_context(|| format!("loading {name}"));
+    }
+    let source_tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let candidates = [
+        path.to_path_buf(),
+        Path::new("strategies").join(name),
+        source_tree.join("strategies").join(name),
+    ];
+    let dir = candidates
+        .iter()
+        .find(|d| d.join("Cargo.toml").is_file())
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "strategy `{name}`: not a .wasm file, a crate directory, or a crate under strategies/"
+            )
+        })?;
+    if !quiet {
+        eprintln!("building {} ...", dir.display());
+    }
+    let built = build_strategy(
+        engine,
+        &BuildOptions {
+            crate_dir: dir.clone(),
+            target: GuestTarget::UnknownUnknown,
+            out_dir: None,
+            target_dir: None,
+        },
+        limits,
+    )
+    .with_context(|| format!("building {}", dir.display()))?;
+    let bytes =
+        std::fs::read(&built.wasm).with_context(|| format!("reading {}", built.wasm.display()))?;
+    Ok(engine.load(&bytes, limits)?)
+}
+
+#[derive(Debug, Serialize)]
+struct StrategySummary {
+    strategy: String,
+    fills: usize,
+    volume_shares: Decimal,
+    fees: Decimal,
+    realized: Decimal,
+    unrealized: Decimal,
+    equity: Decimal,
+    faults: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct Summary {
+    database: String,
+    markets: usize,
+    runtime_s: u64,
+    updates: u64,
+    reconnects: u64,
+    journal_entries: i64,
+    strategies: Vec<StrategySummary>,
+}
+
+pub fn run(args: PaperArgs) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(paper(args))
+}
+
+pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
+    let config = Config::load(&args.config, std::env::vars())?;
+    let loud = !args.quiet && !args.json;
+    let sandbox = sandbox_engine(&config)?;
+    let mut artifacts = Vec::new();
+    for name in &args.names {
+        artifacts.push(resolve_artifact(&sandbox, name, &config.sandbox, !loud)?);
+    }
+
+    let mut _sim = None;
+    let v = &config.venue;
+    let (clob, gamma, ws) = match (&v.clob_url, &v.gamma_url, &v.ws_url) {
+        (Some(c), Some(g), Some(w)) => (c.clone(), g.clone(), w.clone()),
+        _ => {
+            let generator = Generator::new(
+                GeneratorConfig {
+                    seed: v.sim_seed,
+                    step_ms: v.sim_step_ms,
+                    ..GeneratorConfig::default()
+                },
+                now_ms(),
+            );
+            let sim = SimServer::start(
+                SimConfig {
+                    step_every: Duration::from_millis(v.sim_step_ms),
+                    ..SimConfig::default()
+                },
+                Activity::Synthetic(generator),
+            )
+            .await?;
+            if loud {
+                eprintln!("in-process simulator at {}", sim.clob_url());
+            }
+            let urls = (sim.clob_url(), sim.gamma_url(), sim.ws_url());
+            _sim = Some(sim);
+            urls
+        }
+    };
+    let http_config = HttpConfig {
+        clob_url: clob,
+        gamma_url: gamma,
+        ..HttpConfig::default()
+    };
+    let http = PolymarketHttp::new(http_config.clone())?;
+    let wanted: Vec<&str> = args.markets.split(',').map(str::trim).collect();
+    let markets: Vec<MarketSpec> = open_markets(&http, 500)
+        .await
+        .context("listing open markets")?
+        .into_iter()
+        .filter(|m| {
+            wanted.contains(&"all")
+                || wanted
+                    .iter()
+                    .any(|w| *w == m.slug || w.eq_ignore_ascii_case(m.condition.as_str()))
+        })
+        .map(|m| MarketSpec {
+            condition: m.condition,
+            question: m.question,
+            tokens: m.tokens,
+            tick: m.tick,
+            min_size: m.min_size,
+            taker_fee_rate: m.taker_fee_rate,
+            maker_rebate_share: m.maker_rebate_share,
+        })
+        .collect();
+    anyhow::ensure!(
+        !markets.is_empty(),
+        "--markets {}: no open market matches",
+        args.markets
+    );
+    let mut venue = FillSimulator::new(config.execution.clone());
+    for m in &markets {
+        for (token, _) in &m.tokens {
+            venue.set_market(
+                token.clone(),
+                MarketRules {
+                    tick: m.tick,
+                    min_size: m.min_size,
+                    taker_fee_rate: m.taker_fee_rate,
+                    maker_rebate_share: m.maker_rebate_share,
+                },
+            );
+        }
+    }
+    let registry = Registry::new(markets.clone());
+    let tokens = registry.tokens();
+
+    let db = args.db.clone().unwrap_or_else(|| config.database.clone());
+    let journal = Journal::open(&db).await?;
+    let start_ns = wall_ns();
+    let setups = artifacts
+        .into_iter()
+        .map(|artifact| StrategySetup {
+            artifact,
+            params: Vec::new(),
+            limits: config.risk.strategy.clone(),
+        })
+        .collect();
+    let engine_config = EngineConfig {
+        run_id: format!("paper-{}", start_ns / 1_000_000),
+        mode: ClockMode::Wall,
+        seed: start_ns,
+        sandbox: config.sandbox.clone(),
+        global_limits: config.risk.global.clone(),
+        mark_every_ns: 60_000_000_000,
+    };
+    let mut engine = Engine::start(engine_config, registry, venue, journal, setups, start_ns)
+        .await
+        .with_context(|| format!("starting the engine on {}", db.display()))?;
+    if loud {
+        eprintln!(
+            "paper trading {} on {} markets; journal {} (Ctrl-C stops)",
+            engine
+                .strategies()
+                .iter()
+                .map(|(_, n)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            markets.len(),
+            db.display()
+        );
+    }
+
+    let (_feed, mut rx) = LiveFeed::start(
+        FeedConfig {
+            http: http_config,
+            ws: WsConfig {
+                url: ws,
+                ..WsConfig::default()
+            },
+            ..FeedConfig::default()
+        },
+        tokens,
+    )?;
+
+    let mut printer = FillPrinter::new(engine.journal()).await?;
+    let deadline_ns = [
+        args.duration
+            .map(|d| start_ns.saturating_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))),
+        args.until,
+    ]
+    .into_iter()
+    .flatten()
+    .min();
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut report = tokio::time::interval(Duration::from_millis(500));
+    report.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    let (mut updates, mut reconnects) = (0u64, 0u64);
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = sigterm.recv() => break,
+            _ = tick.tick() => {
+                let now = wall_ns();
+                if deadline_ns.is_some_and(|d| now >= d) {
+                    break;
+                }
+                engine.on_time(now).await?;
+            }
+            _ = report.tick() => {
+                engine.poll_controls().await?;
+                if loud {
+                    printer.print_new(engine.journal()).await?;
+                }
+            }
+            msg = rx.recv() => match msg {
+                Some(FeedMessage::Data { update, .. }) => {
+                    updates += 1;
+                    engine.on_update(&update, wall_ns()).await?;
+                }
+                Some(FeedMessage::Connection { connected: false, reason, .. }) => {
+                    reconnects += 1;
+                    tracing::warn!(%reason, "market feed dropped; reconnecting");
+                }
+                Some(_) => {}
+                None => anyhow::bail!("the market feed stopped"),
+            },
+        }
+    }
+    engine.shutdown().await?;
+    if loud {
+        printer.print_new(engine.journal()).await?;
+    }
+    let summary = summarize(&engine, &db, markets.len(), start_ns, updates, reconnects).await?;
+    if args.json {
+        print::json(&summary)?;
+    } else {
+        println!();
+        let rows: Vec<Vec<String>> = summary
+            .strategies
+            .iter()
+            .map(|s| {
+                vec![
+                    s.strategy.clone(),
+                    s.fills.to_string(),
+                    s.volume_shares.normalize().to_string(),
+                    s.fees.round_dp(4).to_string(),
+                    s.realized.round_dp(4).to_string(),
+                    s.unrealized.round_dp(4).to_string(),
+                    s.equity.round_dp(4).to_string(),
+                    s.faults.to_string(),
+                ]
+            })
+            .collect();
+        print::table(
+            &[
+                "strategy",
+                "fills",
+                "shares",
+                "fees $",
+                "realised $",
+                "unrealised $",
+                "equity $",
+                "faults",
+            ],
+            &rows,
+        );
+        println!(
+            "{} updates in {} s, {} reconnects; journal {} — see `pqap positions`, `pqap trades --last 50`",
+            summary.updates, summary.runtime_s, summary.reconnects, summary.database
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints fills (with the reason of the order) as the journal records them.
+struct FillPrinter {
+    projections: Projections,
+    next: i64,
+}
+
+impl FillPrinter {
+    async fn new(journal: &Journal) -> anyhow::Result<FillPrinter> {
+        let history = journal.read_from(1).await?;
+        let projections = Projections::replay(&history);
+        Ok(FillPrinter {
+            next: projections.last_seq + 1,
+            projections,
+        })
+    }
+
+    async fn print_new(&mut self, journal: &Journal) -> anyhow::Result<()> {
+        for stored in journal.read_from(self.next).await? {
+            self.next = stored.seq + 1;
+            self.projections.apply(&stored);
+            let name = |id: u32| {
+                self.projections
+                    .strategies
+                    .get(&id)
+                    .map_or_else(|| id.to_string(), |(n, _)| n.clone())
+            };
+            let when = utc_datetime(stored.ts_ns);
+            match &stored.entry {
+                Entry::Order {
+                    event: pqap::model::OrderEvent::Filled(f),
+                } => {
+                    let reason = self
+                        .projections
+                        .orders
+                        .get(&f.key)
+                        .map_or("", |o| o.reason.as_str());
+                    println!(
+                        "{when}  {:<15} {} {} @ {} {} fee {}  #{}  {reason}",
+                        name(f.key.strategy),
+                        if f.side == Side::Buy { "BUY " } else { "SELL" },
+                        shares(f.size).normalize(),
+                        pqap::model::money::price_dollars(f.price).normalize(),
+                        if f.liquidity == Liquidity::Maker {
+                            "maker"
+                        } else {
+                            "taker"
+                        },
+                        f.fee.normalize(),
+                        stored.seq,
+                    );
+                }
+                Entry::Fault { strategy, fault } => {
+                    println!("{when}  {:<15} FAULT {fault}", name(*strategy));
+                }
+                Entry::StrategyHalted { strategy, reason } => {
+                    println!("{when}  {:<15} HALTED {reason}", name(*strategy));
+                }
+                Entry::TradingState { state, actor } => {
+                    println!("{when}  trading state → {state:?} (by {actor})");
+                }
+                Entry::Restored {
+                    strategy,
+                    redelivered,
+                    ..
+                } => println!(
+                    "{when}  {:<15} resumed from its snapshot ({redelivered} events re-delivered)",
+                    name(*strategy)
+                ),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn summarize(
+    engine: &Engine<FillSimulator>,
+    db: &Path,
+    markets: usize,
+    start_ns: u64,
+    updates: u64,
+    reconnects: u64,
+) -> anyhow::Result<Summary> {
+    let history = engine.journal().read_from(1).await?;
+    let replay = Projections::replay(&history);
+    let mark = |t: &pqap::model::TokenId| engine.books().book(t).and_then(|b| b.mid());
+    let mut strategies = Vec::new();
+    let running: BTreeSet<u32> = engine.strategies().iter().map(|(id, _)| *id).collect();
+    for (id, name) in engine.strategies() {
+        let fills: Vec<_> = replay
+            .fills
+            .iter()
+            .filter(|f| f.fill.key.strategy == id)
+            .collect();
+        let account = engine.portfolio().account(id);
+        strategies.push(StrategySummary {
+            strategy: name,
+            fills: fills.len(),
+            volume_shares: fills.iter().map(|f| shares(f.fill.size)).sum(),
+            fees: fills.iter().map(|f| f.fill.fee).sum(),
+            realized: account.map_or(Decimal::ZERO, |a| a.realized()),
+            unrealized: account.map_or(Decimal::ZERO, |a| a.unrealized(&mark)),
+            equity: account.map_or(Decimal::ZERO, |a| a.equity(&mark)),
+            faults: replay
+                .faults
+                .iter()
+                .filter(|(_, s, _)| *s == id && running.contains(s))
+                .count(),
+        });
+    }
+    Ok(Summary {
+        database: db.display().to_string(),
+        markets,
+        runtime_s: wall_ns().saturating_sub(start_ns) / 1_000_000_000,
+        updates,
+        reconnects,
+        journal_entries: replay.last_seq,
+        strategies,
+    })
+}
