@@ -4,14 +4,10 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
-use pqap::data::books::Books;
 use pqap::data::update::{FeedUpdate, Source};
-use pqap::engine::{Engine, EngineConfig, MarketSpec, Registry, StrategySetup, Venue};
-use pqap::model::{
-    CancelCause, Fill, Liquidity, MarketEvent, Order, OrderEvent, OrderKey, Side, Size, TimeInForce,
-};
+use pqap::engine::{Engine, EngineConfig, MarketSpec, Registry, StrategySetup};
+use pqap::execution::{FillConfig, FillSimulator, MarketRules, Slippage};
+use pqap::model::{Liquidity, MarketEvent, Side};
 use pqap::risk::{RiskLimits, TradingState};
 use pqap::store::{Journal, Projections};
 use pqap::strategy::bindings::types::{Param, ParamValue};
@@ -20,142 +16,27 @@ use pqap::strategy::{ClockMode, SandboxLimits};
 use pqap::venue::sim::generator::{Generator, GeneratorConfig};
 use rust_decimal::Decimal;
 
-/// A test venue: marketable orders fill at the touch, resting orders fill when the
-/// book trades through them. (The real fill simulator has queues and fees.)
-#[derive(Default)]
-struct TouchVenue {
-    resting: BTreeMap<OrderKey, (Order, Size)>,
-}
-
-fn fill(
-    order: &Order,
-    price: pqap::model::Price,
-    size: Size,
-    remaining: Size,
-    now: u64,
-    liq: Liquidity,
-) -> OrderEvent {
-    OrderEvent::Filled(Fill {
-        key: order.key,
-        token: order.token.clone(),
-        side: order.side,
-        price,
-        size,
-        fee: Decimal::ZERO,
-        liquidity: liq,
-        remaining,
-        ts_ns: now,
-    })
-}
-
-impl Venue for TouchVenue {
-    fn reconcile(&mut self, key: OrderKey, _now: u64) -> Option<Size> {
-        self.resting.get(&key).map(|(_, left)| *left)
-    }
-
-    fn submit(&mut self, order: Order, now: u64, books: &Books) -> Vec<OrderEvent> {
-        let book = books.book(&order.token);
-        let touch = match order.side {
-            Side::Buy => book
-                .and_then(|b| b.best_ask())
-                .filter(|a| a.price <= order.price),
-            Side::Sell => book
-                .and_then(|b| b.best_bid())
-                .filter(|b| b.price >= order.price),
-        };
-        let mut out = vec![OrderEvent::Accepted {
-            key: order.key,
-            ts_ns: now,
-        }];
-        match touch {
-            Some(_) if order.post_only => {
-                return vec![OrderEvent::Rejected {
-                    key: order.key,
-                    reject: pqap::model::VenueReject::WouldCross,
-                    ts_ns: now,
-                }];
-            }
-            Some(t) => {
-                let take = t.size.min(order.size);
-                if order.tif == TimeInForce::Fok && take < order.size {
-                    out.push(OrderEvent::Cancelled {
-                        key: order.key,
-                        cause: CancelCause::Unfilled,
-                        unfilled: order.size,
-                        ts_ns: now,
-                    });
-                    return out;
-                }
-                let left = order.size.saturating_sub(take);
-                out.push(fill(&order, t.price, take, left, now, Liquidity::Taker));
-                if !left.is_zero() {
-                    if matches!(order.tif, TimeInForce::Fak | TimeInForce::Fok) {
-                        out.push(OrderEvent::Cancelled {
-                            key: order.key,
-                            cause: CancelCause::Unfilled,
-                            unfilled: left,
-                            ts_ns: now,
-                        });
-                    } else {
-                        self.resting.insert(order.key, (order, left));
-                    }
-                }
-            }
-            None if matches!(order.tif, TimeInForce::Fak | TimeInForce::Fok) => {
-                out.push(OrderEvent::Cancelled {
-                    key: order.key,
-                    cause: CancelCause::Unfilled,
-                    unfilled: order.size,
-                    ts_ns: now,
-                });
-            }
-            None => {
-                let size = order.size;
-                self.resting.insert(order.key, (order, size));
-            }
-        }
-        out
-    }
-
-    fn cancel(&mut self, key: OrderKey, now: u64) -> Vec<OrderEvent> {
-        match self.resting.remove(&key) {
-            Some((_, left)) => vec![OrderEvent::Cancelled {
-                key,
-                cause: CancelCause::Requested,
-                unfilled: left,
-                ts_ns: now,
-            }],
-            None => Vec::new(),
+/// The fill simulator with 20 ms latencies, rules and fees of every market.
+fn venue(registry: &Registry) -> FillSimulator {
+    let mut sim = FillSimulator::new(FillConfig {
+        submit_latency_ns: 20_000_000,
+        cancel_latency_ns: 20_000_000,
+        slippage: Slippage::BookWalk,
+    });
+    for m in registry.markets() {
+        for (token, _) in &m.tokens {
+            sim.set_market(
+                token.clone(),
+                MarketRules {
+                    tick: m.tick,
+                    min_size: m.min_size,
+                    taker_fee_rate: m.taker_fee_rate,
+                    maker_rebate_share: m.maker_rebate_share,
+                },
+            );
         }
     }
-
-    fn on_market(&mut self, _event: &MarketEvent, now: u64, books: &Books) -> Vec<OrderEvent> {
-        let crossed: Vec<OrderKey> = self
-            .resting
-            .iter()
-            .filter(|(_, (o, _))| {
-                let b = books.book(&o.token);
-                match o.side {
-                    Side::Buy => b
-                        .and_then(|b| b.best_ask())
-                        .is_some_and(|a| a.price <= o.price),
-                    Side::Sell => b
-                        .and_then(|b| b.best_bid())
-                        .is_some_and(|b| b.price >= o.price),
-                }
-            })
-            .map(|(k, _)| *k)
-            .collect();
-        crossed
-            .into_iter()
-            .filter_map(|k| self.resting.remove(&k))
-            .map(|(o, left)| fill(&o, o.price, left, Size::ZERO, now, Liquidity::Maker))
-            .collect()
-    }
-
-    fn on_time(&mut self, _now: u64, _books: &Books) -> Vec<OrderEvent> {
-        Vec::new()
-    }
+    sim
 }
 
 fn registry(g: &Generator) -> Registry {
@@ -168,8 +49,8 @@ fn registry(g: &Generator) -> Registry {
                 tokens: m.tokens,
                 tick: m.tick,
                 min_size: m.min_size,
-                taker_fee_rate: Decimal::ZERO,
-                maker_rebate_share: Decimal::ZERO,
+                taker_fee_rate: Decimal::new(2, 2),
+                maker_rebate_share: Decimal::new(2, 1),
             })
             .collect(),
     )
@@ -246,16 +127,11 @@ async fn run(seed: u64, dir: &std::path::Path) -> RunResult {
         },
         mark_every_ns: 60_000_000_000,
     };
-    let mut engine = Engine::start(
-        config,
-        registry(&g),
-        TouchVenue::default(),
-        journal,
-        setups,
-        start,
-    )
-    .await
-    .unwrap();
+    let registry = registry(&g);
+    let venue = venue(&registry);
+    let mut engine = Engine::start(config, registry, venue, journal, setups, start)
+        .await
+        .unwrap();
     let snapshots: Vec<MarketEvent> = g.tokens().iter().filter_map(|t| g.book(t)).collect();
     let mut updates = vec![snapshots];
     for _ in 0..401 {

@@ -295,7 +295,7 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
         seed: start_ns,
         sandbox: config.sandbox.clone(),
         global_limits: config.risk.global.clone(),
-        mark_every_ns: 60_000_000_000,
+        mark_every_ns: config.mark_every_ms.saturating_mul(1_000_000),
     };
     let mut engine = Engine::start(engine_config, registry, venue, journal, setups, start_ns)
         .await

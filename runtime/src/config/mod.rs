@@ -40,6 +40,14 @@ pub struct Config {
     /// The fill simulator used by paper trading and backtests.
     #[serde(default)]
     pub execution: FillConfig,
+    /// Host time between equity marks in the journal (the equity curve); one is
+    /// also written when a run starts.
+    #[serde(default = "default_mark_every_ms")]
+    pub mark_every_ms: u64,
+}
+
+fn default_mark_every_ms() -> u64 {
+    60_000
 }
 
 /// Limits for each strategy and for all of them together.
@@ -134,6 +142,7 @@ impl Config {
             "PQAP_VENUE_GAMMA_URL" => self.venue.gamma_url = Some(value.to_string()),
             "PQAP_VENUE_WS_URL" => self.venue.ws_url = Some(value.to_string()),
             "PQAP_VENUE_SIM_SEED" => self.venue.sim_seed = num(value)?,
+            "PQAP_MARK_EVERY_MS" => self.mark_every_ms = num(value)?,
             "PQAP_SANDBOX_FUEL_PER_CALL" => s.fuel_per_call = num(value)?,
             "PQAP_SANDBOX_MEMORY_BYTES" => s.memory_bytes = num(value)? as usize,
             "PQAP_SANDBOX_DEADLINE_MS" => s.deadline_ms = num(value)?,

@@ -188,7 +188,9 @@ impl<V: Venue> Engine<V> {
             timers,
             now_ns,
             next_seq,
-            last_mark_ns: now_ns,
+            // The first update of a run marks equity: the curve starts there,
+            // and after a restart it shows the recovered portfolio.
+            last_mark_ns: 0,
         };
         let mut next_id = prior.strategies.keys().max().copied().unwrap_or(0) + 1;
         for setup in setups {
