@@ -167,6 +167,8 @@ struct StrategySummary {
     fees: Decimal,
     realized: Decimal,
     unrealized: Decimal,
+    /// Holdings marked to the best bid (what selling now would fetch).
+    unrealized_at_bid: Decimal,
     equity: Decimal,
     faults: usize,
 }
@@ -393,6 +395,7 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
                     s.fees.round_dp(4).to_string(),
                     s.realized.round_dp(4).to_string(),
                     s.unrealized.round_dp(4).to_string(),
+                    s.unrealized_at_bid.round_dp(4).to_string(),
                     s.equity.round_dp(4).to_string(),
                     s.faults.to_string(),
                 ]
@@ -406,6 +409,7 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
                 "fees $",
                 "realised $",
                 "unrealised $",
+                "at bid $",
                 "equity $",
                 "faults",
             ],
@@ -505,6 +509,15 @@ async fn summarize(
     let history = engine.journal().read_from(1).await?;
     let replay = Projections::replay(&history);
     let mark = |t: &pqap::model::TokenId| engine.books().book(t).and_then(|b| b.mid());
+    let bid = |t: &pqap::model::TokenId| {
+        Some(
+            engine
+                .books()
+                .book(t)
+                .and_then(|b| b.best_bid())
+                .map_or(pqap::model::Price::ZERO, |l| l.price),
+        )
+    };
     let mut strategies = Vec::new();
     let running: BTreeSet<u32> = engine.strategies().iter().map(|(id, _)| *id).collect();
     for (id, name) in engine.strategies() {
@@ -521,6 +534,7 @@ async fn summarize(
             fees: fills.iter().map(|f| f.fill.fee).sum(),
             realized: account.map_or(Decimal::ZERO, |a| a.realized()),
             unrealized: account.map_or(Decimal::ZERO, |a| a.unrealized(&mark)),
+            unrealized_at_bid: account.map_or(Decimal::ZERO, |a| a.unrealized(&bid)),
             equity: account.map_or(Decimal::ZERO, |a| a.equity(&mark)),
             faults: replay
                 .faults

@@ -558,6 +558,16 @@ impl<V: Venue> Engine<V> {
             let mark = |t: &crate::model::TokenId| self.mid(t);
             let realized = account.realized();
             let unrealized = account.unrealized(&mark);
+            // Shares can only be sold into bids; no bid means no exit value.
+            let bid = |t: &crate::model::TokenId| {
+                Some(
+                    self.books
+                        .book(t)
+                        .and_then(|b| b.best_bid())
+                        .map_or(crate::model::Price::ZERO, |l| l.price),
+                )
+            };
+            let unrealized_at_bid = account.unrealized(&bid);
             let equity = account.equity(&mark);
             let cash = account.cash;
             if self.slots[i].day != day {
@@ -587,6 +597,7 @@ impl<V: Venue> Engine<V> {
                         cash,
                         realized,
                         unrealized,
+                        unrealized_at_bid,
                     },
                 )?;
             }

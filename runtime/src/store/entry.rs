@@ -94,12 +94,16 @@ pub enum Entry {
         strategy: StrategyId,
         reason: String,
     },
+    /// Equity and PnL; `unrealized` marks holdings to the mid,
+    /// `unrealized_at_bid` to what selling them at the best bid would fetch.
     Mark {
         strategy: StrategyId,
         equity: Decimal,
         cash: Decimal,
         realized: Decimal,
         unrealized: Decimal,
+        #[serde(default)]
+        unrealized_at_bid: Decimal,
     },
 }
 

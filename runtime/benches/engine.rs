@@ -1,0 +1,236 @@
+//! Engine latency and journal durability, recorded in docs/BENCHMARKS.md:
+//! - tick-to-order: a market WebSocket frame in → decoded → books → the market
+//!   maker in its sandbox → risk checks → the order handed to the venue, p50/p99,
+//!   with the journal on disk (SQLite WAL, synchronous=FULL);
+//! - journal appends per second, durable (every commit fsync'd), by batch size.
+//!
+//! Run: `cargo bench -p pqap --bench engine`
+
+#[path = "../../tests/common/mod.rs"]
+mod common;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Instant;
+
+use pqap::data::books::Books;
+use pqap::data::update::FeedUpdate;
+use pqap::engine::{Engine, EngineConfig, MarketSpec, Registry, StrategySetup, Venue};
+use pqap::execution::{FillConfig, FillSimulator, MarketRules};
+use pqap::model::{MarketEvent, Order, OrderEvent, OrderKey, Size, TokenId};
+use pqap::risk::RiskLimits;
+use pqap::store::{Entry, Journal};
+use pqap::strategy::{ClockMode, SandboxLimits};
+use pqap::venue::sim::generator::{Generator, GeneratorConfig};
+use pqap::venue::sim::wire;
+use rust_decimal::Decimal;
+
+/// The fill simulator, noting when each order reaches it.
+struct Timed {
+    inner: FillSimulator,
+    submits: Rc<RefCell<Vec<Instant>>>,
+}
+
+impl Venue for Timed {
+    fn submit(&mut self, order: Order, now: u64, books: &Books) -> Vec<OrderEvent> {
+        self.submits.borrow_mut().push(Instant::now());
+        self.inner.submit(order, now, books)
+    }
+    fn cancel(&mut self, key: OrderKey, now: u64) -> Vec<OrderEvent> {
+        self.inner.cancel(key, now)
+    }
+    fn on_market(&mut self, e: &MarketEvent, now: u64, books: &Books) -> Vec<OrderEvent> {
+        self.inner.on_market(e, now, books)
+    }
+    fn on_time(&mut self, now: u64, books: &Books) -> Vec<OrderEvent> {
+        self.inner.on_time(now, books)
+    }
+    fn reconcile(&mut self, key: OrderKey, now: u64) -> Option<Size> {
+        self.inner.reconcile(key, now)
+    }
+}
+
+fn percentile(sorted: &[u128], p: f64) -> u128 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    // Nearest-rank percentile; the index math is on a count, not on money.
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn tick_to_order(rt: &tokio::runtime::Runtime) {
+    let start_ns = 1_767_225_600_000_000_000u64;
+    let mut g = Generator::new(
+        GeneratorConfig {
+            seed: 3,
+            markets: 5,
+            step_ms: 200,
+            ..GeneratorConfig::default()
+        },
+        start_ns / 1_000_000,
+    );
+    let markets: Vec<MarketSpec> = g
+        .markets()
+        .into_iter()
+        .map(|m| MarketSpec {
+            condition: m.condition,
+            question: m.question,
+            tokens: m.tokens,
+            tick: m.tick,
+            min_size: m.min_size,
+            taker_fee_rate: Decimal::new(2, 2),
+            maker_rebate_share: Decimal::new(2, 1),
+        })
+        .collect();
+    let mut sim = FillSimulator::new(FillConfig::default());
+    for m in &markets {
+        for (t, _) in &m.tokens {
+            sim.set_market(
+                t.clone(),
+                MarketRules {
+                    tick: m.tick,
+                    min_size: m.min_size,
+                    taker_fee_rate: m.taker_fee_rate,
+                    maker_rebate_share: m.maker_rebate_share,
+                },
+            );
+        }
+    }
+    let submits = Rc::new(RefCell::new(Vec::new()));
+    let venue = Timed {
+        inner: sim,
+        submits: Rc::clone(&submits),
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let all = |_: &TokenId| true;
+    let mut frames: Vec<String> = g
+        .tokens()
+        .iter()
+        .filter_map(|t| g.book(t))
+        .filter_map(|e| wire::message(&e, &all))
+        .map(|v| v.to_string())
+        .collect();
+    for _ in 0..3_000 {
+        frames.extend(
+            g.step()
+                .iter()
+                .filter_map(|e| wire::message(e, &all))
+                .map(|v| v.to_string()),
+        );
+    }
+    let (to_order, per_frame, orders) = rt.block_on(async {
+        let journal = Journal::open(&dir.path().join("bench.db"))
+            .await
+            .expect("journal");
+        let config = EngineConfig {
+            run_id: "bench".into(),
+            mode: ClockMode::Simulated,
+            seed: 1,
+            sandbox: SandboxLimits::default(),
+            global_limits: RiskLimits::default(),
+            mark_every_ns: 60_000_000_000,
+        };
+        let setups = vec![StrategySetup {
+            artifact: common::market_maker(),
+            params: vec![],
+            limits: RiskLimits::default(),
+        }];
+        let mut engine = Engine::start(
+            config,
+            Registry::new(markets),
+            venue,
+            journal,
+            setups,
+            start_ns,
+        )
+        .await
+        .expect("engine");
+        let (mut to_order, mut per_frame, mut orders) = (Vec::new(), Vec::new(), 0usize);
+        for (i, frame) in frames.into_iter().enumerate() {
+            let now = start_ns + i as u64 * 50_000_000;
+            submits.borrow_mut().clear();
+            let t0 = Instant::now();
+            let Some(update) = FeedUpdate::from_frame(now / 1_000_000, 0, frame) else {
+                continue;
+            };
+            engine.on_update(&update, now).await.expect("update");
+            per_frame.push(t0.elapsed().as_nanos());
+            let s = submits.borrow();
+            if let Some(first) = s.first() {
+                to_order.push(first.duration_since(t0).as_nanos());
+                orders += s.len();
+            }
+        }
+        (to_order, per_frame, orders)
+    });
+    let (mut to_order, mut per_frame) = (to_order, per_frame);
+    to_order.sort_unstable();
+    per_frame.sort_unstable();
+    println!(
+        "tick_to_order: {} frames, {} frames led to orders ({} orders)",
+        per_frame.len(),
+        to_order.len(),
+        orders
+    );
+    println!(
+        "  frame in → first order at the venue: p50 {:.1} µs, p99 {:.1} µs, max {:.1} µs",
+        percentile(&to_order, 50.0) as f64 / 1e3,
+        percentile(&to_order, 99.0) as f64 / 1e3,
+        to_order.last().copied().unwrap_or(0) as f64 / 1e3,
+    );
+    println!(
+        "  whole update incl. durable journal commit: p50 {:.1} µs, p99 {:.1} µs",
+        percentile(&per_frame, 50.0) as f64 / 1e3,
+        percentile(&per_frame, 99.0) as f64 / 1e3,
+    );
+}
+
+fn journal_appends(rt: &tokio::runtime::Runtime) {
+    println!("journal appends, durable (WAL, synchronous=FULL):");
+    for (batch, total) in [
+        (1usize, 400usize),
+        (10, 4_000),
+        (100, 40_000),
+        (1_000, 200_000),
+    ] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let rate = rt.block_on(async {
+            let mut journal = Journal::open(&dir.path().join("j.db"))
+                .await
+                .expect("journal");
+            let entry = Entry::Mark {
+                strategy: 1,
+                equity: Decimal::new(1_000_123_456, 6),
+                cash: Decimal::new(900_000_000, 6),
+                realized: Decimal::new(12_345_678, 6),
+                unrealized: Decimal::new(-2_345_678, 6),
+                unrealized_at_bid: Decimal::new(-3_345_678, 6),
+            };
+            let t0 = Instant::now();
+            for i in 0..total {
+                journal.append(i as u64, Some(1), &entry).expect("append");
+                if (i + 1) % batch == 0 {
+                    journal.commit().await.expect("commit");
+                }
+            }
+            journal.commit().await.expect("commit");
+            total as f64 / t0.elapsed().as_secs_f64()
+        });
+        println!("  batch {batch:>5}: {rate:>10.0} entries/s");
+    }
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing and
+    // only wants to know the target builds.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    tick_to_order(&rt);
+    journal_appends(&rt);
+}
