@@ -8,6 +8,7 @@ pub mod engine;
 pub mod execution;
 pub mod model;
 pub mod portfolio;
+pub mod report;
 pub mod risk;
 pub mod store;
 pub mod strategy;

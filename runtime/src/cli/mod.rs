@@ -1,6 +1,7 @@
 //! Command-line surface: argument parsing, logging set-up and dispatch. Each
 //! command prints a human table by default and JSON with `--json`.
 
+mod backtest;
 mod data;
 mod demo;
 mod duration;
@@ -34,6 +35,9 @@ enum Command {
     /// Paper trade the example strategies for a minute against an in-process
     /// simulator (offline, no credentials).
     Demo(demo::DemoArgs),
+    /// Backtest a strategy over archive partitions or a synthetic session with
+    /// the same engine, fill simulator and journal as paper trading.
+    Backtest(backtest::BacktestArgs),
     /// Paper trade strategies on live data (an in-process simulator unless the
     /// config names a venue) through the fill simulator; resumes after a restart.
     Paper(paper::PaperArgs),
@@ -72,6 +76,7 @@ pub fn main() -> ExitCode {
         Command::Strategy(cmd) => strategy::run(cmd),
         Command::Demo(args) => demo::run(args),
         Command::Paper(args) => paper::run(args),
+        Command::Backtest(args) => backtest::run(args),
         Command::Sim(args) => sim::run(args),
         Command::Record(args) => record::run(args),
         Command::Data(args) => data::run(args),

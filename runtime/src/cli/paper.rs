@@ -101,7 +101,7 @@ fn wall_ns() -> u64 {
 }
 
 /// The compiled-component engine, with the configured cache.
-fn sandbox_engine(config: &Config) -> anyhow::Result<Arc<SandboxEngine>> {
+pub fn sandbox_engine(config: &Config) -> anyhow::Result<Arc<SandboxEngine>> {
     Ok(Arc::new(SandboxEngine::new(EngineOptions {
         cache_dir: config
             .compiled_cache

@@ -94,8 +94,15 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Opens (creating if needed) the journal database at `path`.
+    /// Opens (creating if needed) the journal database at `path`; every commit
+    /// is durable (fsync'd) before it returns.
     pub async fn open(path: &Path) -> Result<Journal, StoreError> {
+        Journal::open_with(path, true).await
+    }
+
+    /// As [`Journal::open`]; `durable: false` skips the fsyncs, for runs that
+    /// can simply be rerun (backtests): a crash may lose the tail, never order.
+    pub async fn open_with(path: &Path, durable: bool) -> Result<Journal, StoreError> {
         let open_err = |message: String| StoreError::Open {
             path: path.display().to_string(),
             message,
@@ -108,7 +115,11 @@ impl Journal {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // FULL: a committed fill survives power loss, not only a crash.
-            .synchronous(SqliteSynchronous::Full)
+            .synchronous(if durable {
+                SqliteSynchronous::Full
+            } else {
+                SqliteSynchronous::Off
+            })
             .busy_timeout(std::time::Duration::from_secs(5));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
