@@ -6,7 +6,7 @@ mod common;
 
 use pqap::data::update::{FeedUpdate, Source};
 use pqap::engine::{Engine, EngineConfig, MarketSpec, Registry, StrategySetup};
-use pqap::execution::{FillConfig, FillSimulator, MarketRules, Slippage};
+use pqap::execution::{FillConfig, FillSimulator, Slippage};
 use pqap::model::{Liquidity, MarketEvent, Side};
 use pqap::risk::{RiskLimits, TradingState};
 use pqap::store::{Journal, Projections};
@@ -18,25 +18,14 @@ use rust_decimal::Decimal;
 
 /// The fill simulator with 20 ms latencies, rules and fees of every market.
 fn venue(registry: &Registry) -> FillSimulator {
-    let mut sim = FillSimulator::new(FillConfig {
-        submit_latency_ns: 20_000_000,
-        cancel_latency_ns: 20_000_000,
-        slippage: Slippage::BookWalk,
-    });
-    for m in registry.markets() {
-        for (token, _) in &m.tokens {
-            sim.set_market(
-                token.clone(),
-                MarketRules {
-                    tick: m.tick,
-                    min_size: m.min_size,
-                    taker_fee_rate: m.taker_fee_rate,
-                    maker_rebate_share: m.maker_rebate_share,
-                },
-            );
-        }
-    }
-    sim
+    FillSimulator::for_markets(
+        FillConfig {
+            submit_latency_ns: 20_000_000,
+            cancel_latency_ns: 20_000_000,
+            slippage: Slippage::BookWalk,
+        },
+        registry.markets(),
+    )
 }
 
 fn registry(g: &Generator) -> Registry {

@@ -16,7 +16,7 @@ use std::time::Instant;
 use pqap::data::books::Books;
 use pqap::data::update::FeedUpdate;
 use pqap::engine::{Engine, EngineConfig, MarketSpec, Registry, StrategySetup, Venue};
-use pqap::execution::{FillConfig, FillSimulator, MarketRules};
+use pqap::execution::{FillConfig, FillSimulator};
 use pqap::model::{MarketEvent, Order, OrderEvent, OrderKey, Size, TokenId};
 use pqap::risk::RiskLimits;
 use pqap::store::{Entry, Journal};
@@ -83,20 +83,7 @@ fn tick_to_order(rt: &tokio::runtime::Runtime) {
             maker_rebate_share: Decimal::new(2, 1),
         })
         .collect();
-    let mut sim = FillSimulator::new(FillConfig::default());
-    for m in &markets {
-        for (t, _) in &m.tokens {
-            sim.set_market(
-                t.clone(),
-                MarketRules {
-                    tick: m.tick,
-                    min_size: m.min_size,
-                    taker_fee_rate: m.taker_fee_rate,
-                    maker_rebate_share: m.maker_rebate_share,
-                },
-            );
-        }
-    }
+    let sim = FillSimulator::for_markets(FillConfig::default(), &markets);
     let submits = Rc::new(RefCell::new(Vec::new()));
     let venue = Timed {
         inner: sim,

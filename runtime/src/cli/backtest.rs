@@ -14,7 +14,7 @@ use pqap::config::Config;
 use pqap::data::archive::Archive;
 use pqap::data::update::{FeedUpdate, Source};
 use pqap::engine::{Engine, EngineConfig, MarketSpec, Registry, StrategySetup};
-use pqap::execution::{FillSimulator, MarketRules};
+use pqap::execution::FillSimulator;
 use pqap::model::time::{parse_day, utc_day};
 use pqap::model::{ConditionId, MarketEvent, Price, Size, TokenId};
 use pqap::report::{RunSummary, summarize};
@@ -283,20 +283,7 @@ async fn backtest(args: BacktestArgs) -> anyhow::Result<ExitCode> {
             std::fs::remove_file(&p).with_context(|| format!("removing {}", p.display()))?;
         }
     }
-    let mut venue = FillSimulator::new(fill_model.clone());
-    for m in &markets {
-        for (token, _) in &m.tokens {
-            venue.set_market(
-                token.clone(),
-                MarketRules {
-                    tick: m.tick,
-                    min_size: m.min_size,
-                    taker_fee_rate: m.taker_fee_rate,
-                    maker_rebate_share: m.maker_rebate_share,
-                },
-            );
-        }
-    }
+    let venue = FillSimulator::for_markets(fill_model.clone(), &markets);
     // A backtest can be rerun; it does not need an fsync per update.
     let journal = Journal::open_with(&db, false).await?;
     let start_ns = start_ms * 1_000_000;

@@ -14,7 +14,7 @@ use clap::Args;
 use pqap::config::Config;
 use pqap::data::feed::{FeedConfig, FeedMessage, LiveFeed};
 use pqap::engine::{Engine, EngineConfig, MarketSpec, Registry, StrategySetup};
-use pqap::execution::{FillSimulator, MarketRules};
+use pqap::execution::FillSimulator;
 use pqap::model::money::shares;
 use pqap::model::time::{days_from_civil, utc_datetime};
 use pqap::model::{Liquidity, Side};
@@ -263,20 +263,7 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
         "--markets {}: no open market matches",
         args.markets
     );
-    let mut venue = FillSimulator::new(config.execution.clone());
-    for m in &markets {
-        for (token, _) in &m.tokens {
-            venue.set_market(
-                token.clone(),
-                MarketRules {
-                    tick: m.tick,
-                    min_size: m.min_size,
-                    taker_fee_rate: m.taker_fee_rate,
-                    maker_rebate_share: m.maker_rebate_share,
-                },
-            );
-        }
-    }
+    let venue = FillSimulator::for_markets(config.execution.clone(), &markets);
     let registry = Registry::new(markets.clone());
     let tokens = registry.tokens();
 

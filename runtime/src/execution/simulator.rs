@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::fees::{maker_fee, taker_fee};
 use crate::data::books::Books;
-use crate::engine::Venue;
+use crate::engine::{MarketSpec, Venue};
 use crate::model::money::shares;
 use crate::model::{
     CancelCause, Fill, Liquidity, MarketEvent, Order, OrderEvent, OrderKey, Price, Side, Size,
@@ -125,6 +125,25 @@ impl FillSimulator {
             config,
             ..FillSimulator::default()
         }
+    }
+
+    /// A simulator knowing the rules and fee schedule of every token of `markets`.
+    pub fn for_markets(config: FillConfig, markets: &[MarketSpec]) -> FillSimulator {
+        let mut sim = FillSimulator::new(config);
+        for m in markets {
+            for (token, _) in &m.tokens {
+                sim.set_market(
+                    token.clone(),
+                    MarketRules {
+                        tick: m.tick,
+                        min_size: m.min_size,
+                        taker_fee_rate: m.taker_fee_rate,
+                        maker_rebate_share: m.maker_rebate_share,
+                    },
+                );
+            }
+        }
+        sim
     }
 
     /// Registers (or updates) a market's rules.
