@@ -23,9 +23,8 @@ use pqap::strategy::build::{BuildOptions, GuestTarget, build_strategy};
 use pqap::strategy::{Artifact, ClockMode, EngineOptions, SandboxEngine, SandboxLimits};
 use pqap::venue::polymarket::http::client::{HttpConfig, PolymarketHttp};
 use pqap::venue::polymarket::http::markets::open_markets;
-use pqap::venue::polymarket::websocket::client::{WsConfig, now_ms};
-use pqap::venue::sim::generator::{Generator, GeneratorConfig};
-use pqap::venue::sim::{Activity, SimConfig, SimServer};
+use pqap::venue::polymarket::websocket::client::WsConfig;
+use pqap::venue::sim::SimServer;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -207,22 +206,7 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
     let (clob, gamma, ws) = match (&v.clob_url, &v.gamma_url, &v.ws_url) {
         (Some(c), Some(g), Some(w)) => (c.clone(), g.clone(), w.clone()),
         _ => {
-            let generator = Generator::new(
-                GeneratorConfig {
-                    seed: v.sim_seed,
-                    step_ms: v.sim_step_ms,
-                    ..GeneratorConfig::default()
-                },
-                now_ms(),
-            );
-            let sim = SimServer::start(
-                SimConfig {
-                    step_every: Duration::from_millis(v.sim_step_ms),
-                    ..SimConfig::default()
-                },
-                Activity::Synthetic(generator),
-            )
-            .await?;
+            let sim = SimServer::synthetic(v.sim_seed, v.sim_step_ms).await?;
             if loud {
                 eprintln!("in-process simulator at {}", sim.clob_url());
             }

@@ -11,9 +11,8 @@ use pqap::data::archive::Archive;
 use pqap::data::feed::{FeedConfig, FeedMessage, LiveFeed};
 use pqap::venue::polymarket::http::client::{HttpConfig, PolymarketHttp};
 use pqap::venue::polymarket::http::markets::open_markets;
-use pqap::venue::polymarket::websocket::client::{WsConfig, now_ms};
-use pqap::venue::sim::generator::{Generator, GeneratorConfig};
-use pqap::venue::sim::{Activity, SimConfig, SimServer};
+use pqap::venue::polymarket::websocket::client::WsConfig;
+use pqap::venue::sim::SimServer;
 
 use super::{duration, print};
 
@@ -56,22 +55,7 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
 async fn record(args: RecordArgs) -> anyhow::Result<ExitCode> {
     let mut _sim = None;
     let (clob, gamma, ws) = if args.sim {
-        let g = Generator::new(
-            GeneratorConfig {
-                seed: args.sim_seed,
-                step_ms: 500,
-                ..GeneratorConfig::default()
-            },
-            now_ms(),
-        );
-        let sim = SimServer::start(
-            SimConfig {
-                step_every: Duration::from_millis(500),
-                ..SimConfig::default()
-            },
-            Activity::Synthetic(g),
-        )
-        .await?;
+        let sim = SimServer::synthetic(args.sim_seed, 500).await?;
         let urls = (sim.clob_url(), sim.gamma_url(), sim.ws_url());
         _sim = Some(sim);
         urls

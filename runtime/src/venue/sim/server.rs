@@ -51,6 +51,25 @@ pub struct SimError {
 }
 
 impl SimServer {
+    /// A seeded synthetic market on a free loopback port, one step (of `step_ms`
+    /// venue time) every `step_ms` of wall time, starting now: what commands
+    /// start in process when no venue is configured.
+    pub async fn synthetic(seed: u64, step_ms: u64) -> Result<SimServer, SimError> {
+        let generator = super::generator::Generator::new(
+            super::generator::GeneratorConfig {
+                seed,
+                step_ms,
+                ..super::generator::GeneratorConfig::default()
+            },
+            crate::venue::polymarket::websocket::client::now_ms(),
+        );
+        let config = SimConfig {
+            step_every: Duration::from_millis(step_ms),
+            ..SimConfig::default()
+        };
+        SimServer::start(config, Activity::Synthetic(generator)).await
+    }
+
     pub async fn start(config: SimConfig, activity: Activity) -> Result<SimServer, SimError> {
         let state = Arc::new(Mutex::new(SimState::new(activity)));
         let faults = Arc::new(Faults::default());

@@ -1,0 +1,300 @@
+//! Starting a run: replaying the journal of earlier runs, restoring strategies
+//! from their snapshots, reconciling open orders with the venue; snapshots and
+//! the graceful stop.
+
+use super::*;
+
+impl<V: Venue> Engine<V> {
+    /// Starts every strategy (a refusal to start is an error) and journals the run.
+    /// A journal that already holds runs is a restart: the portfolio, trading
+    /// state and timers come back from replay, strategies keep their ids (by
+    /// name) and resume from their last snapshot with the order events journaled
+    /// since re-delivered, and every order the journal left working is
+    /// reconciled with the venue before anything else happens.
+    pub async fn start(
+        config: EngineConfig,
+        registry: Registry,
+        venue: V,
+        mut journal: Journal,
+        setups: Vec<StrategySetup>,
+        start_ns: u64,
+    ) -> Result<Engine<V>, EngineError> {
+        let history = journal.read_from(1).await?;
+        let prior = Projections::replay(&history);
+        // A restarted strategy must not regenerate the order ids of the previous
+        // run, so each run has its own seed (run 0 keeps the configured one).
+        let seed = config
+            .seed
+            .wrapping_add(prior.runs.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let now_ns = start_ns.max(u64::try_from(prior.last_ts_ns).unwrap_or(0));
+        journal.append(
+            now_ns,
+            None,
+            &Entry::RunStarted {
+                run_id: config.run_id.clone(),
+                mode: format!("{:?}", config.mode).to_lowercase(),
+                seed,
+            },
+        )?;
+        let next_seq = prior
+            .snapshots
+            .values()
+            .map(|(_, _, event_seq)| event_seq + 1)
+            .max()
+            .unwrap_or(1);
+        let timers = prior
+            .timers
+            .iter()
+            .filter(|(_, at)| **at > u64::try_from(prior.last_ts_ns).unwrap_or(0))
+            .map(|((strategy, id), at)| (*at, *strategy, *id))
+            .collect();
+        let mut engine = Engine {
+            config,
+            registry,
+            books: Books::default(),
+            translator: Translator::default(),
+            slots: Vec::new(),
+            venue,
+            portfolio: prior.portfolio.clone(),
+            journal,
+            state: prior.trading_state,
+            rate: OrderRate::default(),
+            working: BTreeMap::new(),
+            used_keys: prior.orders.keys().copied().collect(),
+            timers,
+            now_ns,
+            next_seq,
+            // The first update of a run marks equity: the curve starts there,
+            // and after a restart it shows the recovered portfolio.
+            last_mark_ns: 0,
+        };
+        let mut next_id = prior.strategies.keys().max().copied().unwrap_or(0) + 1;
+        for setup in setups {
+            let name = &setup.artifact.info.name;
+            let taken: BTreeSet<StrategyId> = engine.slots.iter().map(|s| s.id).collect();
+            let id = match prior
+                .strategies
+                .iter()
+                .find(|(id, (n, _))| n == name && !taken.contains(id))
+            {
+                Some((id, _)) => *id,
+                None => {
+                    next_id += 1;
+                    next_id - 1
+                }
+            };
+            engine.launch(id, setup, seed, &prior, &history)?;
+        }
+        engine.reconcile(&prior)?;
+        engine.journal.commit().await?;
+        Ok(engine)
+    }
+
+    /// Starts one strategy under `id`, restoring it when the journal has a
+    /// snapshot for it.
+    fn launch(
+        &mut self,
+        id: StrategyId,
+        setup: StrategySetup,
+        seed: u64,
+        prior: &Projections,
+        history: &[Stored],
+    ) -> Result<(), EngineError> {
+        let info = &setup.artifact.info;
+        let init = wit::InitConfig {
+            run_id: self.config.run_id.clone(),
+            instruments: self.registry.instrument_infos(),
+            params: setup.params.clone(),
+        };
+        let options = InstanceOptions {
+            mode: self.config.mode,
+            seed: seed.wrapping_add(u64::from(id)),
+            limits: self.config.sandbox.clone(),
+        };
+        let mut view = self.view(id);
+        let name = info.name.clone();
+        let mut sup = SupervisedStrategy::start(setup.artifact.clone(), init, options, &mut view)
+            .map_err(|fault| EngineError::Start {
+            name: name.clone(),
+            fault,
+        })?;
+        self.journal.append(
+            self.now_ns,
+            Some(id),
+            &Entry::StrategyStarted {
+                strategy: id,
+                name: name.clone(),
+                version: info.version.clone(),
+                sha256: setup.artifact.sha256.clone(),
+                params: serde_json::to_value(
+                    setup
+                        .params
+                        .iter()
+                        .map(|p| {
+                            (
+                                p.name.clone(),
+                                crate::strategy::artifact::param_value_text(&p.value),
+                            )
+                        })
+                        .collect::<BTreeMap<_, _>>(),
+                )
+                .unwrap_or_default(),
+            },
+        )?;
+        let mut inbox = Vec::new();
+        if let Some((snapshot_seq, state, _)) = prior.snapshots.get(&id) {
+            match sup.restore(&mut view, state.clone()) {
+                Ok(()) => {
+                    // What the strategy had not yet heard when it was snapshotted.
+                    for stored in history.iter().filter(|e| e.seq > *snapshot_seq) {
+                        match &stored.entry {
+                            Entry::Order { event } if event.key().strategy == id => {
+                                if let Some((_, kind)) = order_event(&self.registry, event) {
+                                    inbox.push((kind, None));
+                                }
+                            }
+                            Entry::RiskVerdict {
+                                key,
+                                accepted: false,
+                                rule,
+                                message,
+                            } if key.strategy == id => {
+                                inbox.push((
+                                    wit::EventKind::OrderRejected(wit::OrderRejected {
+                                        order: key.client_id,
+                                        reason: reject_reason(rule.as_deref().unwrap_or("")),
+                                        message: message.clone().unwrap_or_default(),
+                                    }),
+                                    None,
+                                ));
+                            }
+                            _ => {}
+                        }
+                    }
+                    self.journal.append(
+                        self.now_ns,
+                        Some(id),
+                        &Entry::Restored {
+                            strategy: id,
+                            snapshot_seq: *snapshot_seq,
+                            redelivered: inbox.len() as u32,
+                        },
+                    )?;
+                }
+                Err(fault) => {
+                    self.journal.append(
+                        self.now_ns,
+                        Some(id),
+                        &Entry::Fault {
+                            strategy: id,
+                            fault: serde_json::to_value(&fault).unwrap_or_default(),
+                        },
+                    )?;
+                }
+            }
+        }
+        let realized = self
+            .portfolio
+            .account(id)
+            .map_or(Decimal::ZERO, |a| a.realized());
+        let today = self.now_ns / DAY_NS;
+        let day_start_realized = match prior.day_start.get(&id) {
+            Some((day, before)) if *day == today => *before,
+            _ => realized,
+        };
+        self.slots.push(Slot {
+            id,
+            name,
+            interests: info.interests,
+            snapshots_journaled: sup.snapshots_taken(),
+            sup,
+            limits: setup.limits,
+            halted: false,
+            day: today,
+            day_start_realized,
+            inbox,
+        });
+        Ok(())
+    }
+
+    /// Asks the venue about every order the journal left working or unknown;
+    /// what the venue does not know is over (journaled as a venue cancel), what
+    /// it knows keeps working.
+    fn reconcile(&mut self, prior: &Projections) -> Result<(), EngineError> {
+        let open: Vec<(Order, Size)> = prior
+            .open_orders()
+            .map(|r| {
+                let filled = (r.filled * Decimal::from(1_000_000))
+                    .trunc()
+                    .to_u64()
+                    .unwrap_or(0);
+                (
+                    r.order.clone(),
+                    r.order.size.saturating_sub(Size::from_micros(filled)),
+                )
+            })
+            .collect();
+        for (order, remaining) in open {
+            let key = order.key;
+            let working = self.venue.reconcile(key, self.now_ns);
+            self.journal.append(
+                self.now_ns,
+                Some(key.strategy),
+                &Entry::Reconciled {
+                    key,
+                    working_micros: working.map(|s| s.micros()),
+                },
+            )?;
+            self.working.insert(
+                key,
+                Working {
+                    remaining: working.unwrap_or(remaining),
+                    order,
+                },
+            );
+            if working.is_none() {
+                self.handle_order_events(vec![OrderEvent::Cancelled {
+                    key,
+                    cause: CancelCause::Venue,
+                    unfilled: remaining,
+                    ts_ns: self.now_ns,
+                }])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes a restart point of every running strategy and makes the journal
+    /// durable (a graceful stop).
+    pub async fn shutdown(&mut self) -> Result<(), EngineError> {
+        for slot in 0..self.slots.len() {
+            let id = self.slots[slot].id;
+            let mut view = self.view(id);
+            if self.slots[slot].sup.snapshot_now(&mut view).is_ok() {
+                self.journal_snapshot(slot)?;
+            }
+        }
+        self.journal.commit().await?;
+        Ok(())
+    }
+
+    /// Journals the strategy's newest restart point if it has not been yet.
+    pub(super) fn journal_snapshot(&mut self, slot: usize) -> Result<(), EngineError> {
+        let s = &mut self.slots[slot];
+        if s.sup.snapshots_taken() <= s.snapshots_journaled {
+            return Ok(());
+        }
+        s.snapshots_journaled = s.sup.snapshots_taken();
+        let Some(state) = s.sup.last_snapshot() else {
+            return Ok(());
+        };
+        let entry = Entry::Snapshot {
+            strategy: s.id,
+            state_hex: hex::encode(state),
+            event_seq: self.next_seq.saturating_sub(1),
+        };
+        let id = s.id;
+        self.journal.append(self.now_ns, Some(id), &entry)?;
+        Ok(())
+    }
+}
