@@ -3,7 +3,6 @@
 //! and the journal, until a duration, a time or Ctrl-C/SIGTERM. A restart on the
 //! same database resumes: positions, open orders and strategy state come back.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -16,7 +15,7 @@ use pqap::data::feed::{FeedConfig, FeedMessage, LiveFeed};
 use pqap::engine::{Engine, EngineConfig, MarketSpec, Registry, StrategySetup};
 use pqap::execution::FillSimulator;
 use pqap::model::money::shares;
-use pqap::model::time::{days_from_civil, utc_datetime};
+use pqap::model::time::{parse_day, utc_datetime};
 use pqap::model::{Liquidity, Side};
 use pqap::store::{Entry, Journal, Projections};
 use pqap::strategy::build::{BuildOptions, GuestTarget, build_strategy};
@@ -65,11 +64,7 @@ fn parse_until(text: &str) -> Result<u64, String> {
         Some((d, t)) => (d, Some(t.strip_suffix('Z').ok_or_else(bad)?)),
         None => (text, None),
     };
-    let mut d = date.splitn(3, '-').map(str::parse::<u32>);
-    let (Some(Ok(y)), Some(Ok(m)), Some(Ok(day))) = (d.next(), d.next(), d.next()) else {
-        return Err(bad());
-    };
-    let days = days_from_civil(i64::from(y), m, day).ok_or_else(bad)?;
+    let day_ms = parse_day(date).ok_or_else(bad)?;
     let secs = match time {
         None => 0,
         Some(t) => {
@@ -84,13 +79,11 @@ fn parse_until(text: &str) -> Result<u64, String> {
             }
         }
     };
-    let ns = u64::try_from(days)
+    u64::try_from(day_ms)
         .ok()
-        .and_then(|d| d.checked_mul(86_400))
-        .and_then(|s| s.checked_add(secs))
-        .and_then(|s| s.checked_mul(1_000_000_000))
-        .ok_or_else(bad)?;
-    Ok(ns)
+        .and_then(|ms| ms.checked_add(secs * 1_000))
+        .and_then(|ms| ms.checked_mul(1_000_000))
+        .ok_or_else(bad)
 }
 
 fn wall_ns() -> u64 {
@@ -490,7 +483,6 @@ async fn summarize(
         )
     };
     let mut strategies = Vec::new();
-    let running: BTreeSet<u32> = engine.strategies().iter().map(|(id, _)| *id).collect();
     for (id, name) in engine.strategies() {
         let fills: Vec<_> = replay
             .fills
@@ -507,11 +499,7 @@ async fn summarize(
             unrealized: account.map_or(Decimal::ZERO, |a| a.unrealized(&mark)),
             unrealized_at_bid: account.map_or(Decimal::ZERO, |a| a.unrealized(&bid)),
             equity: account.map_or(Decimal::ZERO, |a| a.equity(&mark)),
-            faults: replay
-                .faults
-                .iter()
-                .filter(|(_, s, _)| *s == id && running.contains(s))
-                .count(),
+            faults: replay.faults.iter().filter(|(_, s, _)| *s == id).count(),
         });
     }
     Ok(Summary {
@@ -523,4 +511,28 @@ async fn summarize(
         journal_entries: replay.last_seq,
         strategies,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn until_accepts_a_day_or_a_utc_second() {
+        // 2026-12-01 is day 20 788 since 1970-01-01.
+        let day = 20_788 * 86_400 * 1_000_000_000u64;
+        assert_eq!(parse_until("2026-12-01"), Ok(day));
+        assert_eq!(
+            parse_until("2026-12-01T10:00:05Z"),
+            Ok(day + 36_005 * 1_000_000_000)
+        );
+        for bad in [
+            "2026-13-01",
+            "2026-12-01T10:00:05",
+            "2026-12-01T24:00:00Z",
+            "tomorrow",
+        ] {
+            assert!(parse_until(bad).unwrap_err().contains(bad), "{bad}");
+        }
+    }
 }

@@ -88,6 +88,7 @@ pub fn max_drawdown(curve: &[EquityPoint]) -> Drawdown {
         return best;
     };
     let (mut peak, mut peak_ts) = (first.equity, first.ts_ns);
+    let mut deepest_peak = peak;
     for p in curve {
         if p.equity >= peak {
             (peak, peak_ts) = (p.equity, p.ts_ns);
@@ -95,6 +96,7 @@ pub fn max_drawdown(curve: &[EquityPoint]) -> Drawdown {
         }
         let fall = peak - p.equity;
         if fall > best.value {
+            deepest_peak = peak;
             best = Drawdown {
                 value: fall,
                 fraction: (peak > Decimal::ZERO).then(|| fall / peak),
@@ -106,13 +108,9 @@ pub fn max_drawdown(curve: &[EquityPoint]) -> Drawdown {
         }
     }
     if best.value > Decimal::ZERO {
-        let peak_equity = curve
-            .iter()
-            .find(|p| p.ts_ns == best.peak_ts_ns)
-            .map_or(Decimal::ZERO, |p| p.equity);
         best.recovered_ts_ns = curve
             .iter()
-            .find(|p| p.ts_ns > best.trough_ts_ns && p.equity >= peak_equity)
+            .find(|p| p.ts_ns > best.trough_ts_ns && p.equity >= deepest_peak)
             .map(|p| p.ts_ns);
         let end = best
             .recovered_ts_ns
