@@ -29,11 +29,7 @@ fn backtest(wasm: &Path, out: &Path, seed: &str) -> serde_json::Value {
     let v: serde_json::Value = serde_json::from_slice(&output.stdout).expect("result JSON");
     let run_id = v["run_id"].as_str().expect("run_id");
     let stored = std::fs::read(out.join(format!("{run_id}.json"))).expect("stored result");
-    assert_eq!(
-        stored,
-        output.stdout.trim_ascii_end(),
-        "stored and printed results differ"
-    );
+    assert_eq!(stored, output.stdout, "stored and printed results differ");
     v
 }
 

@@ -37,7 +37,7 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Backtest a strategy over archive partitions or a synthetic session with
     /// the same engine, fill simulator and journal as paper trading.
-    Backtest(backtest::BacktestArgs),
+    Backtest(Box<backtest::BacktestArgs>),
     /// Paper trade strategies on live data (an in-process simulator unless the
     /// config names a venue) through the fill simulator; resumes after a restart.
     Paper(paper::PaperArgs),
@@ -76,7 +76,7 @@ pub fn main() -> ExitCode {
         Command::Strategy(cmd) => strategy::run(cmd),
         Command::Demo(args) => demo::run(args),
         Command::Paper(args) => paper::run(args),
-        Command::Backtest(args) => backtest::run(args),
+        Command::Backtest(args) => backtest::run(*args),
         Command::Sim(args) => sim::run(args),
         Command::Record(args) => record::run(args),
         Command::Data(args) => data::run(args),

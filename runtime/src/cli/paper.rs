@@ -111,12 +111,22 @@ pub fn resolve_artifact(
     limits: &SandboxLimits,
     quiet: bool,
 ) -> anyhow::Result<Arc<Artifact>> {
+    let bytes = artifact_bytes(engine, name, limits, quiet)?;
+    engine
+        .load(&bytes, limits)
+        .with_context(|| format!("loading {name}"))
+}
+
+/// The component bytes `name` resolves to (see [`resolve_artifact`]).
+pub fn artifact_bytes(
+    engine: &Arc<SandboxEngine>,
+    name: &str,
+    limits: &SandboxLimits,
+    quiet: bool,
+) -> anyhow::Result<Vec<u8>> {
     let path = Path::new(name);
     if path.extension().is_some_and(|e| e == "wasm") {
-        let bytes = std::fs::read(path).with_context(|| format!("reading {name}"))?;
-        return engine
-            .load(&bytes, limits)
-            .with_context(|| format!("loading {name}"));
+        return std::fs::read(path).with_context(|| format!("reading {name}"));
     }
     let source_tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let candidates = [
@@ -146,9 +156,7 @@ pub fn resolve_artifact(
         limits,
     )
     .with_context(|| format!("building {}", dir.display()))?;
-    let bytes =
-        std::fs::read(&built.wasm).with_context(|| format!("reading {}", built.wasm.display()))?;
-    Ok(engine.load(&bytes, limits)?)
+    std::fs::read(&built.wasm).with_context(|| format!("reading {}", built.wasm.display()))
 }
 
 #[derive(Debug, Serialize)]

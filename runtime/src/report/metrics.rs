@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 const DAY_NS: i64 = 86_400_000_000_000;
 
@@ -18,7 +18,7 @@ pub struct EquityPoint {
 }
 
 /// The deepest fall from a peak.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Drawdown {
     /// Dollars from the peak to the trough (positive).
     pub value: Decimal,
@@ -33,13 +33,16 @@ pub struct Drawdown {
 }
 
 /// The metrics of one run.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
     pub start_equity: Decimal,
     pub end_equity: Decimal,
     pub total_pnl: Decimal,
     /// PnL over starting capital, when capital is given.
     pub total_return: Option<Decimal>,
+    /// The return compounded to a year: (1 + return)^(365 / days) − 1
+    /// (CAGR-equivalent; runs shorter than a day count as one day).
+    pub annualized_return: Option<f64>,
     /// PnL per UTC day (equity at the day's last point minus the previous day's).
     pub daily_pnl: BTreeMap<String, Decimal>,
     pub best_day: Option<Decimal>,
@@ -160,6 +163,11 @@ pub fn compute(curve: &[EquityPoint], trades: &[Decimal], capital: Option<Decima
         m.total_return = capital
             .filter(|c| *c > Decimal::ZERO)
             .map(|c| m.total_pnl / c);
+        m.annualized_return = m
+            .total_return
+            .and_then(|r| r.to_f64())
+            .filter(|r| *r > -1.0)
+            .map(|r| (1.0 + r).powf(365.0 / span_days) - 1.0);
     }
     let wins: Vec<Decimal> = trades
         .iter()
@@ -274,6 +282,18 @@ mod tests {
         // Drawdown 5 over ~2 days: Calmar = 20 × 365 / 2 / 5.
         let span = (2 * D + 1) as f64 / D as f64;
         assert!((m.calmar.unwrap() - 20.0 * 365.0 / span / 5.0).abs() < 1e-6);
+        assert!((m.annualized_return.unwrap() - (1.02f64.powf(365.0 / span) - 1.0)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn annualized_return_by_hand() {
+        // +10 % over 36.5 days compounds ten times a year: 1.1¹⁰ − 1.
+        let c = curve(&[(T0, dec!(1000)), (T0 + 73 * D / 2, dec!(1100))]);
+        let m = compute(&c, &[], Some(dec!(1000)));
+        assert!((m.annualized_return.unwrap() - 1.593_742_460_1).abs() < 1e-9);
+        // A total loss has no compounded rate.
+        let c = curve(&[(T0, dec!(1000)), (T0 + D, dec!(0))]);
+        assert_eq!(compute(&c, &[], Some(dec!(1000))).annualized_return, None);
     }
 
     #[test]

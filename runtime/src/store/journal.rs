@@ -91,6 +91,8 @@ pub struct Journal {
     next_seq: i64,
     head_hash: String,
     pending: Vec<Pending>,
+    /// `commit` writes only once this many entries are pending (1 = every time).
+    commit_batch: usize,
 }
 
 impl Journal {
@@ -121,6 +123,15 @@ impl Journal {
                 SqliteSynchronous::Off
             })
             .busy_timeout(std::time::Duration::from_secs(5));
+        // A rerunnable journal writes in big batches: a page cache that holds a
+        // batch and rarer checkpoints keep SQLite from spilling and re-reading.
+        let options = if durable {
+            options
+        } else {
+            options
+                .pragma("cache_size", "-65536")
+                .pragma("wal_autocheckpoint", "16384")
+        };
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
@@ -145,6 +156,7 @@ impl Journal {
             next_seq,
             head_hash,
             pending: Vec::new(),
+            commit_batch: 1,
         })
     }
 
@@ -188,25 +200,54 @@ impl Journal {
         Ok(seq)
     }
 
-    /// Makes every appended entry durable in one transaction.
+    /// Lets `commit` wait until `entries` are pending. Only for runs that can be
+    /// rerun (backtests): a crash loses up to that many entries, and readers of the
+    /// database see the journal late. [`Journal::flush`] still writes at once.
+    pub fn set_commit_batch(&mut self, entries: usize) {
+        self.commit_batch = entries.max(1);
+    }
+
+    /// Makes every appended entry durable in one transaction (or, with a commit
+    /// batch, once enough are pending).
     pub async fn commit(&mut self) -> Result<(), StoreError> {
+        if self.pending.len() < self.commit_batch {
+            return Ok(());
+        }
+        self.flush().await
+    }
+
+    /// Writes every pending entry now, whatever the commit batch.
+    pub async fn flush(&mut self) -> Result<(), StoreError> {
         if self.pending.is_empty() {
             return Ok(());
         }
+        // Multi-row inserts: each statement is a round trip to SQLite's worker
+        // thread, which costs more than the rows themselves.
+        const ROWS: usize = 256;
         let mut tx = self.pool.begin().await?;
-        for p in &self.pending {
-            sqlx::query(
-                "INSERT INTO journal (seq, ts_ns, kind, strategy, body, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(p.seq)
-            .bind(p.ts_ns)
-            .bind(p.kind)
-            .bind(p.strategy)
-            .bind(&p.body)
-            .bind(&p.prev)
-            .bind(&p.hash)
-            .execute(&mut *tx)
-            .await?;
+        for chunk in self.pending.chunks(ROWS) {
+            let mut sql = String::from(
+                "INSERT INTO journal (seq, ts_ns, kind, strategy, body, prev_hash, hash) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                sql.push_str(if i == 0 {
+                    "(?, ?, ?, ?, ?, ?, ?)"
+                } else {
+                    ", (?, ?, ?, ?, ?, ?, ?)"
+                });
+            }
+            let mut q = sqlx::query(&sql);
+            for p in chunk {
+                q = q
+                    .bind(p.seq)
+                    .bind(p.ts_ns)
+                    .bind(p.kind)
+                    .bind(p.strategy)
+                    .bind(&p.body)
+                    .bind(&p.prev)
+                    .bind(&p.hash);
+            }
+            q.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         self.pending.clear();

@@ -274,7 +274,7 @@ impl<V: Venue> Engine<V> {
                 self.journal_snapshot(slot)?;
             }
         }
-        self.journal.commit().await?;
+        self.journal.flush().await?;
         Ok(())
     }
 
