@@ -208,7 +208,28 @@ async fn from_archive(dir: &Path, start_ms: u64, end_ms: u64) -> Result<MarketDa
     }
     // The look-ahead guard: the engine must see updates in receive order.
     updates.sort_by_key(|u| u.received_ms);
-    let markets = markets_of(&updates);
+    // The venue's listing where the recording kept it (its order too: the live
+    // session's instrument ids follow it); inferred from the data otherwise.
+    let listed = archive.markets().await?;
+    let inferred = markets_of(&updates);
+    let mut markets: Vec<MarketSpec> = listed
+        .iter()
+        .filter(|m| inferred.iter().any(|i| i.condition == m.condition))
+        .map(|m| MarketSpec {
+            condition: m.condition.clone(),
+            question: m.question.clone(),
+            tokens: m.tokens.clone(),
+            tick: m.tick,
+            min_size: m.min_size,
+            taker_fee_rate: m.taker_fee_rate,
+            maker_rebate_share: m.maker_rebate_share,
+        })
+        .collect();
+    markets.extend(
+        inferred
+            .into_iter()
+            .filter(|i| !listed.iter().any(|m| m.condition == i.condition)),
+    );
     if markets.is_empty() {
         return Err(BacktestError::Input(format!(
             "the archive days {} hold no binary market",

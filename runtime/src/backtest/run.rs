@@ -132,13 +132,21 @@ pub async fn run(
         params,
         limits: inputs.risk.strategy.clone(),
     }];
+    // A recording of a paper session (`pqap paper --record`) carries its clock
+    // ticks as updates without events: replay them exactly, starting where the
+    // session started. Other data gets a tick after every update.
+    let recorded_clock = data.updates.iter().any(|u| u.events.is_empty());
+    let engine_start_ms = match data.updates.first() {
+        Some(u) if recorded_clock => u.received_ms,
+        _ => start_ms,
+    };
     let mut engine = Engine::start(
         engine_config,
         Registry::new(data.markets.clone()),
         venue,
         journal,
         setups,
-        start_ms.saturating_mul(1_000_000),
+        engine_start_ms.saturating_mul(1_000_000),
     )
     .await?;
 
@@ -171,8 +179,14 @@ pub async fn run(
             .filter(|e| e.ts_ms() > update.received_ms.saturating_add(1_000))
             .count() as u64;
         let now = update.received_ms.saturating_mul(1_000_000);
-        engine.on_update(update, now).await?;
-        engine.on_time(now).await?;
+        if update.events.is_empty() {
+            engine.on_time(now).await?;
+        } else {
+            engine.on_update(update, now).await?;
+            if !recorded_clock {
+                engine.on_time(now).await?;
+            }
+        }
         if update.received_ms >= next_sample_ms {
             next_sample_ms = update.received_ms + sample_every_ms;
             for token in names.keys() {

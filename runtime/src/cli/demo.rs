@@ -35,5 +35,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         db: args.db,
         quiet: false,
         json: args.json,
+        record: None,
+        seed: None,
     })
 }

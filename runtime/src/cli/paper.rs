@@ -11,7 +11,9 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use pqap::config::Config;
+use pqap::data::archive::{Archive, MarketMeta};
 use pqap::data::feed::{FeedConfig, FeedMessage, LiveFeed};
+use pqap::data::update::{FeedUpdate, Source};
 use pqap::engine::{Engine, EngineConfig, MarketSpec, Registry, StrategySetup};
 use pqap::execution::FillSimulator;
 use pqap::model::money::shares;
@@ -55,6 +57,43 @@ pub struct PaperArgs {
     /// Print the summary as JSON (fills are not printed).
     #[arg(long)]
     pub json: bool,
+    /// Record every update the engine processes, and every clock tick, into this
+    /// archive, on a millisecond clock, so `pqap backtest` over the recording
+    /// replays the session exactly.
+    #[arg(long, value_name = "ARCHIVE_DIR")]
+    pub record: Option<PathBuf>,
+    /// Seed of the strategies' randomness (default: the start time).
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+/// The markets as the archive keeps them beside a recording.
+fn listing(markets: &[MarketSpec]) -> Vec<MarketMeta> {
+    markets
+        .iter()
+        .map(|m| MarketMeta {
+            condition: m.condition.clone(),
+            question: m.question.clone(),
+            slug: String::new(),
+            tokens: m.tokens.clone(),
+            tick: m.tick,
+            min_size: m.min_size,
+            taker_fee_rate: m.taker_fee_rate,
+            maker_rebate_share: m.maker_rebate_share,
+        })
+        .collect()
+}
+
+/// An update without events: a clock tick in a recorded paper session, which a
+/// backtest replays as the passage of time alone.
+fn clock_tick(now_ns: u64) -> FeedUpdate {
+    FeedUpdate {
+        received_ms: now_ns / 1_000_000,
+        source: Source::Rest,
+        raw: String::new(),
+        events: Vec::new(),
+        errors: Vec::new(),
+    }
 }
 
 /// `--until`: a UTC day or second, as host nanoseconds.
@@ -254,7 +293,27 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
 
     let db = args.db.clone().unwrap_or_else(|| config.database.clone());
     let journal = Journal::open(&db).await?;
-    let start_ns = wall_ns();
+    let mut recorder = match &args.record {
+        Some(dir) => {
+            let archive = Archive::open(dir).await?;
+            archive
+                .save_markets(&listing(&markets), wall_ns() / 1_000_000)
+                .await?;
+            Some(archive.recorder().with_batch(256))
+        }
+        None => None,
+    };
+    // A recorded session runs on the archive's millisecond clock, so a replay
+    // hands the engine exactly the times it had.
+    let clock = |recording: bool| {
+        let now = wall_ns();
+        if recording {
+            now / 1_000_000 * 1_000_000
+        } else {
+            now
+        }
+    };
+    let start_ns = clock(recorder.is_some());
     let setups = artifacts
         .into_iter()
         .map(|artifact| StrategySetup {
@@ -266,7 +325,7 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
     let engine_config = EngineConfig {
         run_id: format!("paper-{}", start_ns / 1_000_000),
         mode: ClockMode::Wall,
-        seed: start_ns,
+        seed: args.seed.unwrap_or(start_ns),
         sandbox: config.sandbox.clone(),
         global_limits: config.risk.global.clone(),
         mark_every_ns: config.mark_every_ms.saturating_mul(1_000_000),
@@ -274,6 +333,9 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
     let mut engine = Engine::start(engine_config, registry, venue, journal, setups, start_ns)
         .await
         .with_context(|| format!("starting the engine on {}", db.display()))?;
+    if let Some(r) = recorder.as_mut() {
+        r.record(&clock_tick(start_ns)).await?;
+    }
     if loud {
         eprintln!(
             "paper trading {} on {} markets; journal {} (Ctrl-C stops)",
@@ -321,11 +383,14 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
             _ = tokio::signal::ctrl_c() => break,
             _ = sigterm.recv() => break,
             _ = tick.tick() => {
-                let now = wall_ns();
+                let now = clock(recorder.is_some());
                 if deadline_ns.is_some_and(|d| now >= d) {
                     break;
                 }
                 engine.on_time(now).await?;
+                if let Some(r) = recorder.as_mut() {
+                    r.record(&clock_tick(now)).await?;
+                }
             }
             _ = report.tick() => {
                 engine.poll_controls().await?;
@@ -336,7 +401,13 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
             msg = rx.recv() => match msg {
                 Some(FeedMessage::Data { update, .. }) => {
                     updates += 1;
-                    engine.on_update(&update, wall_ns()).await?;
+                    let now = clock(recorder.is_some());
+                    engine.on_update(&update, now).await?;
+                    if let Some(r) = recorder.as_mut() {
+                        let mut seen = update.clone();
+                        seen.received_ms = now / 1_000_000;
+                        r.record(&seen).await?;
+                    }
                 }
                 Some(FeedMessage::Connection { connected: false, reason, .. }) => {
                     reconnects += 1;
@@ -348,6 +419,12 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
         }
     }
     engine.shutdown().await?;
+    if let Some(r) = recorder {
+        let recorded = r.finish().await?;
+        if loud {
+            eprintln!("recorded {recorded} updates and clock ticks");
+        }
+    }
     if loud {
         printer.print_new(engine.journal()).await?;
     }

@@ -142,6 +142,7 @@ impl Config {
             "PQAP_VENUE_GAMMA_URL" => self.venue.gamma_url = Some(value.to_string()),
             "PQAP_VENUE_WS_URL" => self.venue.ws_url = Some(value.to_string()),
             "PQAP_VENUE_SIM_SEED" => self.venue.sim_seed = num(value)?,
+            "PQAP_VENUE_SIM_STEP_MS" => self.venue.sim_step_ms = num(value)?,
             "PQAP_MARK_EVERY_MS" => self.mark_every_ms = num(value)?,
             "PQAP_SANDBOX_FUEL_PER_CALL" => s.fuel_per_call = num(value)?,
             "PQAP_SANDBOX_MEMORY_BYTES" => s.memory_bytes = num(value)? as usize,

@@ -2,12 +2,14 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
 use pqap::backtest::runs as stored;
 use pqap::backtest::{MarketData, run};
 use pqap::config::Config;
+use pqap::strategy::{EngineOptions, SandboxEngine};
 use serde::Serialize;
 
 use super::super::paper::sandbox_engine;
@@ -39,9 +41,10 @@ pub struct RerunArgs {
     pub id: String,
     #[arg(long, default_value = "data/backtests")]
     pub out: PathBuf,
-    /// The config whose compiled-code cache to use (inputs come from the run).
-    #[arg(long, default_value = "configs/dev.yaml")]
-    pub config: PathBuf,
+    /// A config whose compiled-code cache to use; every input comes from the
+    /// stored run, so none is needed.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
     #[arg(long)]
     pub json: bool,
 }
@@ -147,8 +150,15 @@ pub fn rerun(args: RerunArgs) -> anyhow::Result<ExitCode> {
     let stored_bytes = std::fs::read(stored::result_path(&args.out, &before.run_id))
         .with_context(|| format!("reading run {}", before.run_id))?;
     let inputs = before.inputs.clone();
-    let config = Config::load(&args.config, std::env::vars())?;
-    let sandbox = sandbox_engine(&config)?;
+    let sandbox = match &args.config {
+        Some(path) => sandbox_engine(&Config::load(path, std::env::vars())?)?,
+        None => Arc::new(SandboxEngine::new(EngineOptions {
+            cache_dir: std::env::var_os("PQAP_COMPILED_CACHE")
+                .map(PathBuf::from)
+                .or_else(pqap::strategy::engine::default_cache_dir),
+            ..EngineOptions::default()
+        })?),
+    };
     let wasm = stored::artifact_path(&args.out, &inputs.sha256);
     let bytes = std::fs::read(&wasm).with_context(|| {
         format!(

@@ -5,6 +5,7 @@
 mod check;
 mod compact;
 mod import;
+mod markets;
 mod recorder;
 
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ use sqlx::{Row, SqlitePool};
 
 pub use check::QualityReport;
 pub use import::ImportReport;
+pub use markets::MarketMeta;
 pub use recorder::Recorder;
 
 use super::update::{FeedUpdate, Source};
