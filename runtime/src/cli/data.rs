@@ -44,6 +44,24 @@ enum DataCommand {
         #[arg(long)]
         token: Option<String>,
     },
+    /// Write a seeded market-channel recording (the venue's JSONL messages) for
+    /// benchmarks and reproductions; `.gz` compresses.
+    Generate {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 1_000_000)]
+        lines: u64,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        #[arg(long, default_value_t = 20)]
+        markets: u32,
+        /// Venue milliseconds per generator step.
+        #[arg(long, default_value_t = 100)]
+        step_ms: u64,
+        /// First UTC day of the recording.
+        #[arg(long, default_value = "2026-01-01")]
+        start: String,
+    },
     /// zstd-compress a finished day (replay still works).
     Compact {
         #[arg(long)]
@@ -56,6 +74,17 @@ pub fn run(args: DataArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    if let DataCommand::Generate {
+        out,
+        lines,
+        seed,
+        markets,
+        step_ms,
+        start,
+    } = &args.command
+    {
+        return generate(out, *lines, *seed, *markets, *step_ms, start, args.json);
+    }
     rt.block_on(async {
         let archive = Archive::open(&args.dir).await?;
         match args.command {
@@ -145,6 +174,8 @@ pub fn run(args: DataArgs) -> anyhow::Result<ExitCode> {
                 }
                 Ok(ExitCode::SUCCESS)
             }
+            // Handled before the archive is opened.
+            DataCommand::Generate { .. } => Ok(ExitCode::SUCCESS),
             DataCommand::Compact { date } => {
                 let today = utc_day(
                     std::time::SystemTime::now()
@@ -161,4 +192,59 @@ pub fn run(args: DataArgs) -> anyhow::Result<ExitCode> {
             }
         }
     })
+}
+
+fn generate(
+    out: &std::path::Path,
+    lines: u64,
+    seed: u64,
+    markets: u32,
+    step_ms: u64,
+    start: &str,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let start_ms = pqap::model::time::parse_day(start)
+        .and_then(|ms| u64::try_from(ms).ok())
+        .ok_or_else(|| anyhow::anyhow!("--start {start}: not a YYYY-MM-DD day"))?;
+    anyhow::ensure!(markets > 0, "--markets must be at least 1");
+    let file = std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
+    let mut writer: Box<dyn std::io::Write> = if out.extension().is_some_and(|e| e == "gz") {
+        Box::new(flate2::write::GzEncoder::new(
+            std::io::BufWriter::new(file),
+            flate2::Compression::fast(),
+        ))
+    } else {
+        Box::new(std::io::BufWriter::new(file))
+    };
+    let started = std::time::Instant::now();
+    let report = pqap::venue::sim::recording::write_jsonl(
+        pqap::venue::sim::generator::GeneratorConfig {
+            seed,
+            markets,
+            step_ms: step_ms.max(1),
+            ..Default::default()
+        },
+        start_ms,
+        lines,
+        &mut writer,
+    )
+    .with_context(|| format!("writing {}", out.display()))?;
+    drop(writer);
+    if json {
+        print::json(&report)?;
+    } else {
+        println!(
+            "{}: {} lines, {} bytes, {} markets, {} → {} ({:.1} s)",
+            out.display(),
+            report.lines,
+            report.bytes,
+            report.markets,
+            pqap::model::time::utc_datetime(
+                i64::try_from(report.first_ms).unwrap_or(0) * 1_000_000
+            ),
+            pqap::model::time::utc_datetime(i64::try_from(report.last_ms).unwrap_or(0) * 1_000_000),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -15,3 +15,6 @@ pub use attribution::{Attribution, Slice, attribute};
 pub use calibration::{Calibration, calibrate};
 pub use metrics::{Drawdown, EquityPoint, Metrics};
 pub use result::{RunSummary, summarize};
+
+#[cfg(test)]
+mod tests;

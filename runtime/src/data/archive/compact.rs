@@ -18,22 +18,19 @@ const LEVEL: i32 = 19;
 pub(super) async fn compact(archive: &Archive, day: &str) -> Result<u64, ArchiveError> {
     let plain = archive.partition_path(day);
     // Fold the WAL into the main file so the single file is the whole day. One
-    // connection: changing the journal mode needs to be the only one.
-    {
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", plain.display()))
-            .map_err(|e| io_err(&plain, e))?;
-        let mut conn = sqlx::SqliteConnection::connect_with(&options)
-            .await
-            .map_err(sql_err(&plain))?;
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&mut conn)
-            .await
-            .map_err(sql_err(&plain))?;
-        sqlx::query("PRAGMA journal_mode=DELETE")
-            .execute(&mut conn)
-            .await
-            .map_err(sql_err(&plain))?;
-        conn.close().await.map_err(sql_err(&plain))?;
+    // connection: changing the journal mode needs to be the only one, and SQLite
+    // answers "locked" at once (no busy wait) while a just-closed reader's
+    // connection is still going away, so the switch is retried for a while.
+    let mut attempt = 0;
+    loop {
+        match fold_wal(&plain).await {
+            Ok(()) => break,
+            Err(e) if attempt < 50 && e.to_string().contains("locked") => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(e) => return Err(e),
+        }
     }
     let original = std::fs::read(&plain).map_err(|e| io_err(&plain, e))?;
     let packed = zstd::encode_all(&original[..], LEVEL).map_err(|e| io_err(&plain, e))?;
@@ -64,6 +61,27 @@ pub(super) async fn compact(archive: &Archive, day: &str) -> Result<u64, Archive
         }
     }
     Ok(packed.len() as u64)
+}
+
+/// Checkpoints the WAL into the file and leaves it in rollback-journal mode.
+async fn fold_wal(plain: &Path) -> Result<(), ArchiveError> {
+    let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", plain.display()))
+        .map_err(|e| io_err(plain, e))?
+        .busy_timeout(std::time::Duration::from_secs(10));
+    let mut conn = sqlx::SqliteConnection::connect_with(&options)
+        .await
+        .map_err(sql_err(plain))?;
+    let result = async {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&mut conn)
+            .await?;
+        sqlx::query("PRAGMA journal_mode=DELETE")
+            .execute(&mut conn)
+            .await
+    }
+    .await;
+    conn.close().await.map_err(sql_err(plain))?;
+    result.map(|_| ()).map_err(sql_err(plain))
 }
 
 /// Decompresses a compacted day into a temporary file that lives as long as the

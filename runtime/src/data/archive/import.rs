@@ -100,7 +100,7 @@ fn line_to_frame(text: &str) -> Result<(u64, String), String> {
 
 pub(super) async fn ws_jsonl(archive: &Archive, path: &Path) -> Result<ImportReport, ArchiveError> {
     let mut report = ImportReport::default();
-    let mut recorder = archive.recorder().with_batch(2_000);
+    let mut recorder = archive.recorder().with_batch(20_000);
     for (i, line) in open(path)?.lines().enumerate() {
         let n = i as u64 + 1;
         let line = line.map_err(|e| io_err(path, format!("line {n}: {e}")))?;

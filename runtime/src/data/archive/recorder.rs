@@ -10,6 +10,23 @@ use crate::data::update::FeedUpdate;
 use crate::model::MarketEvent;
 use crate::model::time::utc_day;
 
+/// Rows per multi-row INSERT (well under SQLite's 32 766 bound parameters).
+const ROWS_PER_INSERT: usize = 256;
+
+/// `prefix` followed by `rows` groups of `columns` placeholders.
+fn insert_sql(prefix: &str, columns: usize, rows: usize) -> String {
+    let group = format!("({})", vec!["?"; columns].join(", "));
+    let mut sql = String::with_capacity(prefix.len() + rows * (group.len() + 2));
+    sql.push_str(prefix);
+    for i in 0..rows {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&group);
+    }
+    sql
+}
+
 /// Buffers updates and commits them per day.
 pub struct Recorder {
     archive: Archive,
@@ -106,38 +123,29 @@ impl Recorder {
             let mut events = 0i64;
             let mut tokens: BTreeMap<String, (Option<String>, i64, i64, i64)> = BTreeMap::new();
             let (mut first, mut last) = (i64::MAX, i64::MIN);
+            // Ids are assigned here so payloads and their events go in as
+            // multi-row inserts: each statement is a round trip to SQLite's
+            // worker thread, which costs more than the rows.
+            let mut next_id: i64 =
+                sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM payloads")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(sql_err(&path))?;
+            let mut payload_rows = Vec::with_capacity(updates.len());
+            let mut event_rows = Vec::new();
             for u in &updates {
                 let ms = i64::try_from(u.received_ms).unwrap_or(i64::MAX);
                 first = first.min(ms);
                 last = last.max(ms);
-                let (source, shard) = Archive::source_text(u.source);
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO payloads (received_ms, source, shard, raw) VALUES (?, ?, ?, ?) RETURNING id",
-                )
-                .bind(ms)
-                .bind(source)
-                .bind(shard)
-                .bind(&u.raw)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(sql_err(&path))?;
+                let id = next_id;
+                next_id += 1;
+                payload_rows.push((id, ms, u));
                 for e in &u.events {
                     let body = serde_json::to_string(e)
                         .map_err(|err| super::io_err(&path, format!("encoding an event: {err}")))?;
                     let k = keys(e);
                     let (token, market) = k.first().cloned().unwrap_or((None, None));
-                    sqlx::query(
-                        "INSERT INTO events (payload_id, ts_ms, kind, token, market, body) VALUES (?, ?, ?, ?, ?, ?)",
-                    )
-                    .bind(id)
-                    .bind(i64::try_from(e.ts_ms()).unwrap_or(i64::MAX))
-                    .bind(e.kind())
-                    .bind(&token)
-                    .bind(&market)
-                    .bind(body)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(sql_err(&path))?;
+                    event_rows.push((id, e, token, market, body));
                     events += 1;
                     for (t, m) in k {
                         if let Some(t) = t {
@@ -148,6 +156,37 @@ impl Recorder {
                         }
                     }
                 }
+            }
+            for chunk in payload_rows.chunks(ROWS_PER_INSERT) {
+                let sql = insert_sql(
+                    "INSERT INTO payloads (id, received_ms, source, shard, raw) VALUES ",
+                    5,
+                    chunk.len(),
+                );
+                let mut q = sqlx::query(&sql);
+                for (id, ms, u) in chunk {
+                    let (source, shard) = Archive::source_text(u.source);
+                    q = q.bind(*id).bind(*ms).bind(source).bind(shard).bind(&u.raw);
+                }
+                q.execute(&mut *tx).await.map_err(sql_err(&path))?;
+            }
+            for chunk in event_rows.chunks(ROWS_PER_INSERT) {
+                let sql = insert_sql(
+                    "INSERT INTO events (payload_id, ts_ms, kind, token, market, body) VALUES ",
+                    6,
+                    chunk.len(),
+                );
+                let mut q = sqlx::query(&sql);
+                for (id, e, token, market, body) in chunk {
+                    q = q
+                        .bind(*id)
+                        .bind(i64::try_from(e.ts_ms()).unwrap_or(i64::MAX))
+                        .bind(e.kind())
+                        .bind(token.as_deref())
+                        .bind(market.as_deref())
+                        .bind(body.as_str());
+                }
+                q.execute(&mut *tx).await.map_err(sql_err(&path))?;
             }
             tx.commit().await.map_err(sql_err(&path))?;
             self.index(&day, first, last, updates.len() as i64, events, tokens)

@@ -4,6 +4,7 @@
 
 pub mod faults;
 pub mod generator;
+pub mod recording;
 pub mod rest;
 pub mod server;
 pub mod state;
