@@ -201,6 +201,23 @@ fn parameters_reach_the_strategy_and_bad_ones_are_named() {
         narrow["summary"]["fills"], wide["summary"]["fills"],
         "the spread changes what the market maker does"
     );
+    // A market filter narrows the data, is recorded, and reruns.
+    let (ok, one, err) = run(&["--markets", "market 1"]);
+    assert!(ok, "{err}");
+    let one = json(&one);
+    assert_eq!(one["markets"], 1);
+    assert_eq!(one["inputs"]["markets"][0], "market 1");
+    let id = one["run_id"].as_str().unwrap();
+    let (ok, rerun, err) = pqap(
+        &["backtest", "rerun", id, "--out", out, "--json"],
+        &cache,
+        &[],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(json(&rerun)["identical"], true);
+    let (ok, _, err) = run(&["--markets", "no such market"]);
+    assert!(!ok);
+    assert!(err.contains("--markets no such market: no market"), "{err}");
     let (ok, _, err) = run(&["--params", "half_sprad=0.01"]);
     assert!(!ok);
     assert!(

@@ -88,6 +88,7 @@ fn main() {
         seed: 7,
         data: spec,
         window,
+        markets: Vec::new(),
         data_range: None,
         capital: Decimal::from(1_000),
         fill_model: FillConfig::default(),

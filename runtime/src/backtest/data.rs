@@ -86,19 +86,73 @@ impl MarketData {
         }
     }
 
-    /// The data of a run over `window`: loaded for the window itself, or, when
-    /// the run was cut from a longer range (walk-forward), loaded for `range`
-    /// and sliced, so a rerun sees exactly what the run saw.
+    /// Only the markets named by `selectors` (a condition id, or text found in the
+    /// question, case-insensitive), with the events of the others dropped; no
+    /// selector keeps everything.
+    pub fn only(self, selectors: &[String]) -> Result<MarketData, BacktestError> {
+        if selectors.is_empty() {
+            return Ok(self);
+        }
+        let chosen = |m: &MarketSpec, sel: &str| {
+            let sel = sel.trim().to_lowercase();
+            m.condition.as_str() == sel || m.question.to_lowercase().contains(&sel)
+        };
+        for sel in selectors {
+            if !self.markets.iter().any(|m| chosen(m, sel)) {
+                return Err(BacktestError::Input(format!(
+                    "--markets {sel}: no market in the data matches (by condition id or question)"
+                )));
+            }
+        }
+        let markets: Vec<MarketSpec> = self
+            .markets
+            .into_iter()
+            .filter(|m| selectors.iter().any(|s| chosen(m, s)))
+            .collect();
+        let kept = |c: &ConditionId| markets.iter().any(|m| &m.condition == c);
+        let updates: Vec<FeedUpdate> = self
+            .updates
+            .iter()
+            .filter_map(|u| {
+                let events: Vec<MarketEvent> = u
+                    .events
+                    .iter()
+                    .filter(|e| kept(market_of(e)))
+                    .cloned()
+                    .collect();
+                // Clock ticks (no events) stay: they are time, not data.
+                (u.events.is_empty() || !events.is_empty()).then(|| FeedUpdate {
+                    events,
+                    ..u.clone()
+                })
+            })
+            .collect();
+        Ok(MarketData {
+            digest: digest_of(&updates),
+            source: format!("{} markets {}", self.source, selectors.join(",")),
+            updates: Arc::new(updates),
+            markets,
+        })
+    }
+
+    /// The data of a run over `window` restricted to `markets`: loaded for the
+    /// window itself, or, when the run was cut from a longer range
+    /// (walk-forward), loaded for `range`, restricted and sliced, so a rerun sees
+    /// exactly what the run saw.
     pub async fn for_run(
         spec: &DataSpec,
         window: &Window,
         range: Option<&Window>,
+        markets: &[String],
     ) -> Result<MarketData, BacktestError> {
         match range {
-            None => MarketData::load(spec, window).await,
+            None => MarketData::load(spec, window).await?.only(markets),
             Some(range) => {
                 let (start, end) = window.bounds_ms()?;
-                Ok(MarketData::load(spec, range).await?.slice(start, end))
+                Ok(MarketData::load(spec, range)
+                    .await?
+                    .only(markets)?
+                    .slice(start, end))
             }
         }
     }
@@ -169,6 +223,18 @@ impl MarketData {
     }
 }
 
+fn market_of(e: &MarketEvent) -> &ConditionId {
+    match e {
+        MarketEvent::Book { market, .. }
+        | MarketEvent::PriceChange { market, .. }
+        | MarketEvent::LastTrade { market, .. }
+        | MarketEvent::TickSize { market, .. }
+        | MarketEvent::BestBidAsk { market, .. }
+        | MarketEvent::NewMarket { market, .. }
+        | MarketEvent::Resolved { market, .. } => market,
+    }
+}
+
 /// Digest of the updates as replayed: receive time and the events.
 fn digest_of(updates: &[FeedUpdate]) -> String {
     let mut h = Sha256::new();
@@ -178,7 +244,10 @@ fn digest_of(updates: &[FeedUpdate]) -> String {
             // Synthetic updates carry no raw text; their debug form is exact.
             h.update(format!("{:?}", u.events).as_bytes());
         } else {
+            // The raw payload decides the events; their count says whether a
+            // market filter dropped some.
             h.update(u.raw.as_bytes());
+            h.update(u.events.len().to_le_bytes());
         }
         h.update(b"\n");
     }
@@ -403,6 +472,22 @@ mod tests {
         assert!(half.updates.len() < a.updates.len());
         assert_ne!(half.digest, a.digest);
         // A later window opens with a snapshot of all four books.
+        let one = synthetic(3, 2, 10, start, end)
+            .only(&["market 1".to_string()])
+            .unwrap();
+        assert_eq!(one.markets.len(), 1);
+        assert!(one.markets[0].question.contains("market 1"));
+        assert!(
+            one.updates
+                .iter()
+                .flat_map(|u| &u.events)
+                .all(|e| market_of(e) == &one.markets[0].condition)
+        );
+        assert_ne!(one.digest, a.digest);
+        let e = synthetic(3, 2, 10, start, end)
+            .only(&["nowhere".to_string()])
+            .unwrap_err();
+        assert!(e.to_string().contains("--markets nowhere"), "{e}");
         let later = a.slice(start + 1_800_000, end);
         let opening = &later.updates[0];
         assert_eq!(opening.received_ms, start + 1_800_000);

@@ -37,6 +37,9 @@ pub struct RunInputs {
     pub seed: u64,
     pub data: DataSpec,
     pub window: Window,
+    /// Markets the run is restricted to (`--markets`); empty: all in the data.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub markets: Vec<String>,
     /// The longer range the window was cut from (walk-forward folds), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_range: Option<Window>,
@@ -119,6 +122,8 @@ pub async fn run(
     // A backtest can simply be rerun: no fsync, and large transactions.
     let mut journal = Journal::open_with(&db, false).await?;
     journal.set_commit_batch(COMMIT_BATCH);
+    // The report needs the whole journal; keeping it beats parsing it back.
+    journal.retain();
     let engine_config = EngineConfig {
         run_id: run_id.clone(),
         mode: ClockMode::Simulated,
@@ -205,7 +210,10 @@ pub async fn run(
         }
     }
     engine.shutdown().await?;
-    let entries = engine.journal().read_from(1).await?;
+    let entries = match engine.journal().retained() {
+        Some(kept) => kept.to_vec(),
+        None => engine.journal().read_from(1).await?,
+    };
     let strategy = engine.strategies().first().map_or(1, |(id, _)| *id);
     let final_mid = |t: &TokenId| engine.books().book(t).and_then(|b| b.mid());
     let summary = summarize(&entries, strategy, Some(inputs.capital));

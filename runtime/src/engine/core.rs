@@ -269,6 +269,7 @@ impl<V: Venue> Engine<V> {
             let realized = account.realized();
             let unrealized = account.unrealized(&mark);
             // Shares can only be sold into bids; no bid means no exit value.
+            // Only a mark needs these; the loss check runs on every update.
             let bid = |t: &crate::model::TokenId| {
                 Some(
                     self.books
@@ -277,8 +278,7 @@ impl<V: Venue> Engine<V> {
                         .map_or(crate::model::Price::ZERO, |l| l.price),
                 )
             };
-            let unrealized_at_bid = account.unrealized(&bid);
-            let equity = account.equity(&mark);
+            let marked = mark_due.then(|| (account.unrealized(&bid), account.equity(&mark)));
             let cash = account.cash;
             if self.slots[i].day != day {
                 self.slots[i].day = day;
@@ -297,7 +297,7 @@ impl<V: Venue> Engine<V> {
                     },
                 )?;
             }
-            if mark_due {
+            if let Some((unrealized_at_bid, equity)) = marked {
                 self.journal.append(
                     self.now_ns,
                     Some(id),
@@ -392,11 +392,9 @@ impl<V: Venue> Engine<V> {
                 });
             }
         }
-        for token in self.registry.tokens() {
-            if let Some(i) = self.registry.instrument(&token) {
-                view.tops
-                    .insert(i, self.translator.top_of(&self.books, &token));
-            }
+        for (i, token) in self.registry.instruments() {
+            view.tops
+                .insert(i, self.translator.top_of(&self.books, token));
         }
         view
     }

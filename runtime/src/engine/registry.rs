@@ -69,6 +69,16 @@ impl Registry {
             .map(|(_, m)| m)
     }
 
+    /// Every (instrument, token), in instrument order, without copying.
+    pub fn instruments(&self) -> impl Iterator<Item = (u32, &TokenId)> {
+        self.markets.iter().enumerate().flat_map(|(m, spec)| {
+            spec.tokens
+                .iter()
+                .enumerate()
+                .map(move |(k, (t, _))| ((m * 2 + k) as u32, t))
+        })
+    }
+
     pub fn tokens(&self) -> Vec<TokenId> {
         self.by_token.keys().cloned().collect()
     }

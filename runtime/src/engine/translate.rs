@@ -142,11 +142,8 @@ impl Translator {
     /// A quote for every instrument whose best bid or ask changed since the last
     /// call, in instrument order (sent after a batch's other events).
     pub fn quotes(&mut self, registry: &Registry, books: &Books, out: &mut Vec<wit::EventKind>) {
-        for token in registry.tokens() {
-            let Some(instrument) = registry.instrument(&token) else {
-                continue;
-            };
-            let top = self.top_of(books, &token);
+        for (instrument, token) in registry.instruments() {
+            let top = self.top_of(books, token);
             if self.tops.get(&instrument) != Some(&top) {
                 self.tops.insert(instrument, top);
                 out.push(wit::EventKind::Quote(wit::Quote {

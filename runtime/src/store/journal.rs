@@ -93,6 +93,9 @@ pub struct Journal {
     pending: Vec<Pending>,
     /// `commit` writes only once this many entries are pending (1 = every time).
     commit_batch: usize,
+    /// Entries appended since `retain` was switched on, for runs that read their
+    /// own journal back at the end (backtests) without parsing it again.
+    retained: Option<Vec<Stored>>,
 }
 
 impl Journal {
@@ -157,6 +160,7 @@ impl Journal {
             head_hash,
             pending: Vec::new(),
             commit_batch: 1,
+            retained: None,
         })
     }
 
@@ -187,6 +191,15 @@ impl Journal {
         let strategy = strategy.map(i64::from);
         let kind = entry.kind();
         let hash = chain_hash(&self.head_hash, seq, ts_ns, kind, strategy, &body);
+        if let Some(kept) = self.retained.as_mut() {
+            kept.push(Stored {
+                seq,
+                ts_ns,
+                strategy,
+                entry: entry.clone(),
+                hash: hash.clone(),
+            });
+        }
         self.pending.push(Pending {
             seq,
             ts_ns,
@@ -205,6 +218,17 @@ impl Journal {
     /// database see the journal late. [`Journal::flush`] still writes at once.
     pub fn set_commit_batch(&mut self, entries: usize) {
         self.commit_batch = entries.max(1);
+    }
+
+    /// Keeps a copy of every entry appended from now on (see [`Journal::retained`]).
+    pub fn retain(&mut self) {
+        self.retained.get_or_insert_with(Vec::new);
+    }
+
+    /// The entries appended since `retain`, as `read_from` would return them once
+    /// committed.
+    pub fn retained(&self) -> Option<&[Stored]> {
+        self.retained.as_deref()
     }
 
     /// Makes every appended entry durable in one transaction (or, with a commit

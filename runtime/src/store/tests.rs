@@ -74,3 +74,30 @@ async fn history_cannot_be_edited_and_tampering_is_detected() {
     let report = j.verify().await.unwrap();
     assert_eq!(report.broken.map(|b| b.0), Some(3));
 }
+
+#[tokio::test]
+async fn batched_commits_and_retained_entries_match_what_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.db");
+    let mut j = Journal::open_with(&path, false).await.unwrap();
+    j.set_commit_batch(4);
+    j.retain();
+    for n in 0..3 {
+        j.append(n, Some(1), &entry(n)).unwrap();
+    }
+    // Below the batch: nothing written yet.
+    j.commit().await.unwrap();
+    assert!(j.read_from(1).await.unwrap().is_empty());
+    j.append(3, None, &entry(3)).unwrap();
+    j.commit().await.unwrap();
+    assert_eq!(j.read_from(1).await.unwrap().len(), 4);
+    // More than one multi-row statement's worth, then a flush of the tail.
+    for n in 4..600 {
+        j.append(n, None, &entry(n)).unwrap();
+    }
+    j.flush().await.unwrap();
+    let stored = j.read_from(1).await.unwrap();
+    assert_eq!(stored.len(), 600);
+    assert_eq!(j.retained().unwrap(), &stored[..]);
+    assert_eq!(j.verify().await.unwrap().broken, None);
+}

@@ -55,9 +55,13 @@ pub struct RunArgs {
     /// Use a seeded synthetic session instead of the archive.
     #[arg(long)]
     pub synthetic: bool,
-    /// Synthetic markets.
+    /// Only these markets (comma-separated condition ids, or text found in
+    /// their questions).
+    #[arg(long, value_delimiter = ',')]
+    pub markets: Vec<String>,
+    /// Markets in a synthetic session.
     #[arg(long, default_value_t = 3)]
-    pub markets: u32,
+    pub synthetic_markets: u32,
     /// Synthetic venue seconds per step.
     #[arg(long, default_value_t = 10)]
     pub step_s: u64,
@@ -169,7 +173,7 @@ impl RunArgs {
         let data = if self.synthetic {
             DataSpec::Synthetic {
                 seed: self.seed,
-                markets: self.markets,
+                markets: self.synthetic_markets,
                 step_s: self.step_s.max(1),
             }
         } else {
@@ -201,6 +205,7 @@ impl RunArgs {
             seed: self.seed,
             data: p.data.clone(),
             window,
+            markets: self.markets.clone(),
             data_range: range,
             capital: self.capital,
             fill_model: p.config.execution.clone(),
@@ -211,10 +216,12 @@ impl RunArgs {
     }
 }
 
-/// Loads the data a prepared run (or sweep) covers.
-pub(super) fn load_data(p: &Prepared) -> anyhow::Result<MarketData> {
+/// Loads the data a prepared run (or sweep) covers, restricted to `--markets`.
+pub(super) fn load_data(p: &Prepared, markets: &[String]) -> anyhow::Result<MarketData> {
     let rt = runtime()?;
-    Ok(rt.block_on(MarketData::load(&p.data, &p.window))?)
+    Ok(rt
+        .block_on(MarketData::load(&p.data, &p.window))?
+        .only(markets)?)
 }
 
 pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

@@ -55,7 +55,7 @@ impl ProgressLine {
 
 pub(super) fn single(args: RunArgs) -> anyhow::Result<ExitCode> {
     let prepared = args.prepare()?;
-    let data = load_data(&prepared)?;
+    let data = load_data(&prepared, &args.markets)?;
     let inputs = args.inputs(
         &prepared,
         args.params.clone(),

@@ -175,6 +175,7 @@ pub fn rerun(args: RerunArgs) -> anyhow::Result<ExitCode> {
         &inputs.data,
         &inputs.window,
         inputs.data_range.as_ref(),
+        &inputs.markets,
     ))?;
     if data.digest != before.data_digest {
         anyhow::bail!(

@@ -203,7 +203,7 @@ pub(super) fn sweep(args: RunArgs) -> anyhow::Result<ExitCode> {
         all.extend(c.iter().cloned());
         pqap::strategy::parse_assignments(&p.artifact.info, &all)?;
     }
-    let data = load_data(&p)?;
+    let data = load_data(&p, &args.markets)?;
     let jobs: Vec<Job> = combos
         .into_iter()
         .map(|c| {
@@ -266,7 +266,7 @@ pub(super) fn walk_forward(args: RunArgs) -> anyhow::Result<ExitCode> {
     let (start, end) = p.window.bounds_ms()?;
     let windows = folds(start, end, train, test)?;
     // One load of the whole range; folds are slices of it.
-    let data = load_data(&p)?;
+    let data = load_data(&p, &args.markets)?;
     let range = Some(p.window.clone());
     let with_base = |c: &[String]| {
         let mut params = args.params.clone();
