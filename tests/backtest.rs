@@ -79,6 +79,17 @@ fn pqap(args: &[&str], cache: &Path, env: &[(&str, &str)]) -> (bool, String, Str
     )
 }
 
+/// `pqap backtest rerun ID` succeeds and reports a byte-identical result.
+fn assert_reruns(id: &str, out: &str, cache: &Path) {
+    let (ok, rerun, err) = pqap(
+        &["backtest", "rerun", id, "--out", out, "--json"],
+        cache,
+        &[],
+    );
+    assert!(ok, "rerun {id}: {err}");
+    assert_eq!(json(&rerun)["identical"], true, "rerun {id}");
+}
+
 fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
@@ -136,13 +147,7 @@ fn stored_runs_are_listed_compared_and_rerun() {
     );
 
     let id = a["run_id"].as_str().unwrap();
-    let (ok, rerun, err) = pqap(
-        &["backtest", "rerun", id, "--out", out, "--json"],
-        &cache,
-        &[],
-    );
-    assert!(ok, "{err}");
-    assert_eq!(json(&rerun)["identical"], true);
+    assert_reruns(id, out, &cache);
 
     // A stored result that no longer matches what its inputs produce is caught,
     // and the stored files are left as they were.
@@ -208,13 +213,7 @@ fn parameters_reach_the_strategy_and_bad_ones_are_named() {
     assert_eq!(one["markets"], 1);
     assert_eq!(one["inputs"]["markets"][0], "market 1");
     let id = one["run_id"].as_str().unwrap();
-    let (ok, rerun, err) = pqap(
-        &["backtest", "rerun", id, "--out", out, "--json"],
-        &cache,
-        &[],
-    );
-    assert!(ok, "{err}");
-    assert_eq!(json(&rerun)["identical"], true);
+    assert_reruns(id, out, &cache);
     let (ok, _, err) = run(&["--markets", "no such market"]);
     assert!(!ok);
     assert!(err.contains("--markets no such market: no market"), "{err}");
@@ -275,13 +274,7 @@ fn sweeps_rank_combinations_and_walk_forward_rolls() {
     );
     // Each combination is a stored run that reruns identically.
     let id = rows[3]["run_id"].as_str().unwrap();
-    let (ok, rerun, err) = pqap(
-        &["backtest", "rerun", id, "--out", out, "--json"],
-        &cache,
-        &[],
-    );
-    assert!(ok, "{err}");
-    assert_eq!(json(&rerun)["identical"], true);
+    assert_reruns(id, out, &cache);
 
     let (ok, wf, err) = pqap(
         &[
@@ -318,13 +311,7 @@ fn sweeps_rank_combinations_and_walk_forward_rolls() {
     assert_eq!(folds[1]["test"]["start"], "2026-01-04");
     // A fold's test run is cut from the whole range, and still reruns exactly.
     let id = folds[1]["test_run"].as_str().unwrap();
-    let (ok, rerun, err) = pqap(
-        &["backtest", "rerun", id, "--out", out, "--json"],
-        &cache,
-        &[],
-    );
-    assert!(ok, "{err}");
-    assert_eq!(json(&rerun)["identical"], true);
+    assert_reruns(id, out, &cache);
 }
 
 /// Chromium, if this machine has it (`.ci/run` installs Debian's package).

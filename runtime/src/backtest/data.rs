@@ -117,7 +117,7 @@ impl MarketData {
                 let events: Vec<MarketEvent> = u
                     .events
                     .iter()
-                    .filter(|e| kept(market_of(e)))
+                    .filter(|e| kept(e.market()))
                     .cloned()
                     .collect();
                 // Clock ticks (no events) stay: they are time, not data.
@@ -223,18 +223,6 @@ impl MarketData {
     }
 }
 
-fn market_of(e: &MarketEvent) -> &ConditionId {
-    match e {
-        MarketEvent::Book { market, .. }
-        | MarketEvent::PriceChange { market, .. }
-        | MarketEvent::LastTrade { market, .. }
-        | MarketEvent::TickSize { market, .. }
-        | MarketEvent::BestBidAsk { market, .. }
-        | MarketEvent::NewMarket { market, .. }
-        | MarketEvent::Resolved { market, .. } => market,
-    }
-}
-
 /// Digest of the updates as replayed: receive time and the events.
 fn digest_of(updates: &[FeedUpdate]) -> String {
     let mut h = Sha256::new();
@@ -284,15 +272,7 @@ async fn from_archive(dir: &Path, start_ms: u64, end_ms: u64) -> Result<MarketDa
     let mut markets: Vec<MarketSpec> = listed
         .iter()
         .filter(|m| inferred.iter().any(|i| i.condition == m.condition))
-        .map(|m| MarketSpec {
-            condition: m.condition.clone(),
-            question: m.question.clone(),
-            tokens: m.tokens.clone(),
-            tick: m.tick,
-            min_size: m.min_size,
-            taker_fee_rate: m.taker_fee_rate,
-            maker_rebate_share: m.maker_rebate_share,
-        })
+        .map(MarketSpec::from)
         .collect();
     markets.extend(
         inferred
@@ -481,7 +461,7 @@ mod tests {
             one.updates
                 .iter()
                 .flat_map(|u| &u.events)
-                .all(|e| market_of(e) == &one.markets[0].condition)
+                .all(|e| e.market() == &one.markets[0].condition)
         );
         assert_ne!(one.digest, a.digest);
         let e = synthetic(3, 2, 10, start, end)

@@ -23,7 +23,7 @@ use pqap::store::{Entry, Journal, Projections};
 use pqap::strategy::build::{BuildOptions, GuestTarget, build_strategy};
 use pqap::strategy::{Artifact, ClockMode, EngineOptions, SandboxEngine, SandboxLimits};
 use pqap::venue::polymarket::http::client::{HttpConfig, PolymarketHttp};
-use pqap::venue::polymarket::http::markets::open_markets;
+use pqap::venue::polymarket::http::markets::{DiscoveredMarket, open_markets};
 use pqap::venue::polymarket::websocket::client::WsConfig;
 use pqap::venue::sim::SimServer;
 use rust_decimal::Decimal;
@@ -65,23 +65,6 @@ pub struct PaperArgs {
     /// Seed of the strategies' randomness (default: the start time).
     #[arg(long)]
     pub seed: Option<u64>,
-}
-
-/// The markets as the archive keeps them beside a recording.
-fn listing(markets: &[MarketSpec]) -> Vec<MarketMeta> {
-    markets
-        .iter()
-        .map(|m| MarketMeta {
-            condition: m.condition.clone(),
-            question: m.question.clone(),
-            slug: String::new(),
-            tokens: m.tokens.clone(),
-            tick: m.tick,
-            min_size: m.min_size,
-            taker_fee_rate: m.taker_fee_rate,
-            maker_rebate_share: m.maker_rebate_share,
-        })
-        .collect()
 }
 
 /// An update without events: a clock tick in a recorded paper session, which a
@@ -262,7 +245,7 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
     };
     let http = PolymarketHttp::new(http_config.clone())?;
     let wanted: Vec<&str> = args.markets.split(',').map(str::trim).collect();
-    let markets: Vec<MarketSpec> = open_markets(&http, 500)
+    let listed: Vec<DiscoveredMarket> = open_markets(&http, 500)
         .await
         .context("listing open markets")?
         .into_iter()
@@ -272,16 +255,8 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
                     .iter()
                     .any(|w| *w == m.slug || w.eq_ignore_ascii_case(m.condition.as_str()))
         })
-        .map(|m| MarketSpec {
-            condition: m.condition,
-            question: m.question,
-            tokens: m.tokens,
-            tick: m.tick,
-            min_size: m.min_size,
-            taker_fee_rate: m.taker_fee_rate,
-            maker_rebate_share: m.maker_rebate_share,
-        })
         .collect();
+    let markets: Vec<MarketSpec> = listed.iter().map(MarketSpec::from).collect();
     anyhow::ensure!(
         !markets.is_empty(),
         "--markets {}: no open market matches",
@@ -297,7 +272,10 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
         Some(dir) => {
             let archive = Archive::open(dir).await?;
             archive
-                .save_markets(&listing(&markets), wall_ns() / 1_000_000)
+                .save_markets(
+                    &listed.iter().map(MarketMeta::from).collect::<Vec<_>>(),
+                    wall_ns() / 1_000_000,
+                )
                 .await?;
             Some(archive.recorder().with_batch(256))
         }

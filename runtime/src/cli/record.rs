@@ -89,19 +89,7 @@ async fn record(args: RecordArgs) -> anyhow::Result<ExitCode> {
         .flat_map(|m| m.tokens.iter().map(|(t, _)| t.clone()))
         .collect();
     let archive = Archive::open(&args.archive).await?;
-    let listing: Vec<MarketMeta> = markets
-        .iter()
-        .map(|m| MarketMeta {
-            condition: m.condition.clone(),
-            question: m.question.clone(),
-            slug: m.slug.clone(),
-            tokens: m.tokens.clone(),
-            tick: m.tick,
-            min_size: m.min_size,
-            taker_fee_rate: m.taker_fee_rate,
-            maker_rebate_share: m.maker_rebate_share,
-        })
-        .collect();
+    let listing: Vec<MarketMeta> = markets.iter().map(MarketMeta::from).collect();
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));

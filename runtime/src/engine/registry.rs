@@ -5,8 +5,10 @@ use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 
+use crate::data::archive::MarketMeta;
 use crate::model::{ConditionId, Price, Size, TokenId};
 use crate::strategy::bindings::types::InstrumentInfo;
+use crate::venue::polymarket::http::markets::DiscoveredMarket;
 
 /// One binary market as the engine needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +22,26 @@ pub struct MarketSpec {
     /// Taker fee rate (e.g. 0.07) and maker rebate share of taker fees.
     pub taker_fee_rate: Decimal,
     pub maker_rebate_share: Decimal,
+}
+
+impl From<&MarketMeta> for MarketSpec {
+    fn from(m: &MarketMeta) -> MarketSpec {
+        MarketSpec {
+            condition: m.condition.clone(),
+            question: m.question.clone(),
+            tokens: m.tokens.clone(),
+            tick: m.tick,
+            min_size: m.min_size,
+            taker_fee_rate: m.taker_fee_rate,
+            maker_rebate_share: m.maker_rebate_share,
+        }
+    }
+}
+
+impl From<&DiscoveredMarket> for MarketSpec {
+    fn from(m: &DiscoveredMarket) -> MarketSpec {
+        MarketSpec::from(&MarketMeta::from(m))
+    }
 }
 
 /// Token ↔ instrument id ↔ market.

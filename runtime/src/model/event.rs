@@ -129,6 +129,19 @@ impl MarketEvent {
         }
     }
 
+    /// The market (condition) the event concerns.
+    pub fn market(&self) -> &ConditionId {
+        match self {
+            MarketEvent::Book { market, .. }
+            | MarketEvent::PriceChange { market, .. }
+            | MarketEvent::LastTrade { market, .. }
+            | MarketEvent::TickSize { market, .. }
+            | MarketEvent::BestBidAsk { market, .. }
+            | MarketEvent::NewMarket { market, .. }
+            | MarketEvent::Resolved { market, .. } => market,
+        }
+    }
+
     /// Short name of the kind, as counters and logs use it.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -8,6 +8,7 @@ use sqlx::Row;
 use super::{Archive, ArchiveError, io_err, sql_err};
 use crate::model::units_serde::{price, size};
 use crate::model::{ConditionId, Price, Size, TokenId};
+use crate::venue::polymarket::http::markets::DiscoveredMarket;
 
 /// One market as listed by the venue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,6 +24,21 @@ pub struct MarketMeta {
     pub min_size: Size,
     pub taker_fee_rate: Decimal,
     pub maker_rebate_share: Decimal,
+}
+
+impl From<&DiscoveredMarket> for MarketMeta {
+    fn from(m: &DiscoveredMarket) -> MarketMeta {
+        MarketMeta {
+            condition: m.condition.clone(),
+            question: m.question.clone(),
+            slug: m.slug.clone(),
+            tokens: m.tokens.clone(),
+            tick: m.tick,
+            min_size: m.min_size,
+            taker_fee_rate: m.taker_fee_rate,
+            maker_rebate_share: m.maker_rebate_share,
+        }
+    }
 }
 
 impl Archive {
