@@ -14,3 +14,4 @@ pub mod risk;
 pub mod store;
 pub mod strategy;
 pub mod venue;
+pub mod web;

@@ -37,5 +37,6 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         json: args.json,
         record: None,
         seed: None,
+        serve: None,
     })
 }

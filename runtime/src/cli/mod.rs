@@ -9,6 +9,7 @@ mod paper;
 mod print;
 mod record;
 mod report;
+mod serve;
 mod sim;
 mod strategy;
 
@@ -41,6 +42,9 @@ enum Command {
     /// Paper trade strategies on live data (an in-process simulator unless the
     /// config names a venue) through the fill simulator; resumes after a restart.
     Paper(paper::PaperArgs),
+    /// Run the engine with its strategies and the HTTP API (`/api/v1`,
+    /// `/healthz`, `/readyz`, `/metrics`) until SIGTERM.
+    Serve(serve::ServeArgs),
     /// Run a local, protocol-faithful Polymarket on 127.0.0.1 (REST + market
     /// WebSocket) with optional fault injection.
     Sim(sim::SimArgs),
@@ -77,6 +81,7 @@ pub fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Paper(args) => paper::run(args),
         Command::Backtest(args) => backtest::run(*args),
+        Command::Serve(args) => serve::run(args),
         Command::Sim(args) => sim::run(args),
         Command::Record(args) => record::run(args),
         Command::Data(args) => data::run(args),

@@ -26,6 +26,7 @@ use pqap::venue::polymarket::http::client::{HttpConfig, PolymarketHttp};
 use pqap::venue::polymarket::http::markets::{DiscoveredMarket, open_markets};
 use pqap::venue::polymarket::websocket::client::WsConfig;
 use pqap::venue::sim::SimServer;
+use pqap::web::{FeedCounters, Live, ServerState, publish};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -65,6 +66,9 @@ pub struct PaperArgs {
     /// Seed of the strategies' randomness (default: the start time).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Serve the HTTP API and health endpoints on this address (`pqap serve`).
+    #[arg(skip)]
+    pub serve: Option<std::net::SocketAddr>,
 }
 
 /// An update without events: a clock tick in a recorded paper session, which a
@@ -314,6 +318,33 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
     if let Some(r) = recorder.as_mut() {
         r.record(&clock_tick(start_ns)).await?;
     }
+    let live: Live = Default::default();
+    if let Ok(mut l) = live.write() {
+        l.started_ms = start_ns / 1_000_000;
+        l.mode = "paper".into();
+    }
+    let mut feed_counters = FeedCounters::default();
+    publish(&live, &engine, feed_counters, wall_ns() / 1_000_000);
+    let (stop_server, server) = match args.serve {
+        Some(addr) => {
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
+            let state = ServerState {
+                live: live.clone(),
+                database: db.clone(),
+            };
+            let task = tokio::spawn(pqap::web::serve(addr, state, bound_tx, async {
+                let _ = stopped.await;
+            }));
+            let bound = bound_rx
+                .await
+                .map_err(|_| anyhow::anyhow!("the HTTP server did not start on {addr}"))?;
+            // Machine-readable for scripts and tests, even with --quiet.
+            eprintln!("serving http://{bound}");
+            (Some(stop), Some(task))
+        }
+        None => (None, None),
+    };
     if loud {
         eprintln!(
             "paper trading {} on {} markets; journal {} (Ctrl-C stops)",
@@ -372,6 +403,7 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
             }
             _ = report.tick() => {
                 engine.poll_controls().await?;
+                publish(&live, &engine, feed_counters, wall_ns() / 1_000_000);
                 if loud {
                     printer.print_new(engine.journal()).await?;
                 }
@@ -379,6 +411,9 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
             msg = rx.recv() => match msg {
                 Some(FeedMessage::Data { update, .. }) => {
                     updates += 1;
+                    feed_counters.connected = true;
+                    feed_counters.updates = updates;
+                    feed_counters.last_update_ms = Some(update.received_ms);
                     let now = clock(recorder.is_some());
                     engine.on_update(&update, now).await?;
                     if let Some(r) = recorder.as_mut() {
@@ -387,8 +422,13 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
                         r.record(&seen).await?;
                     }
                 }
+                Some(FeedMessage::Connection { connected: true, .. }) => {
+                    feed_counters.connected = true;
+                }
                 Some(FeedMessage::Connection { connected: false, reason, .. }) => {
                     reconnects += 1;
+                    feed_counters.connected = false;
+                    feed_counters.reconnects = reconnects;
                     tracing::warn!(%reason, "market feed dropped; reconnecting");
                 }
                 Some(_) => {}
@@ -397,6 +437,14 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
         }
     }
     engine.shutdown().await?;
+    if let (Some(stop), Some(task)) = (stop_server, server) {
+        let _ = stop.send(());
+        match tokio::time::timeout(Duration::from_secs(10), task).await {
+            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "the HTTP server stopped with an error"),
+            Err(_) => tracing::warn!("the HTTP server did not stop within 10 s"),
+            _ => {}
+        }
+    }
     if let Some(r) = recorder {
         let recorded = r.finish().await?;
         if loud {

@@ -2,7 +2,6 @@
 //! `trades` (with `--explain`), `performance`, `journal verify`, and `risk`
 //! (which queues a trading-state change for the running engine).
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -10,10 +9,10 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use pqap::config::Config;
-use pqap::model::money::{notional, price_dollars, shares};
+use pqap::model::money::{price_dollars, shares};
+use pqap::report::views;
 use pqap::risk::TradingState;
 use pqap::store::{CommandAction, Entry, Journal, Projections, Stored};
-use rust_decimal::Decimal;
 use serde_json::json;
 
 use super::{duration, print};
@@ -75,25 +74,12 @@ fn time(ts_ns: i64) -> String {
 pub fn status(target: Target) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
         let (journal, entries, p) = load(&target).await?;
-        let run = entries.iter().rev().find_map(|e| match &e.entry {
-            Entry::RunStarted { run_id, mode, .. } => Some((run_id.clone(), mode.clone())),
-            _ => None,
-        });
-        let doc = json!({
-            "database": target.db()?,
-            "run": run.as_ref().map(|r| &r.0),
-            "mode": run.as_ref().map(|r| &r.1),
-            "trading_state": p.trading_state.to_string(),
-            "journal_entries": entries.len(),
-            "next_seq": journal.next_seq(),
-            "strategies": p.strategies.iter().map(|(id, (n, v))| json!({"id": id, "name": n, "version": v})).collect::<Vec<_>>(),
-            "open_orders": p.open_orders().count(),
-            "fills": p.fills.len(),
-            "risk_rejections": p.rejections,
-            "faults": p.faults.len(),
-            "halts": p.halts.len(),
-            "last_activity": (p.last_seq > 0).then(|| time(p.last_ts_ns)),
-        });
+        let mut doc = views::status(&entries, &p, journal.next_seq());
+        doc["database"] = json!(target.db()?);
+        let run = doc["run"]
+            .as_str()
+            .zip(doc["mode"].as_str())
+            .map(|(r, m)| (r.to_string(), m.to_string()));
         if target.json {
             print::json(&doc)?;
         } else {
@@ -109,7 +95,11 @@ pub fn status(target: Target) -> anyhow::Result<ExitCode> {
                 p.fills.len(),
                 p.rejections
             );
-            println!("faults         {} · halts {}", p.faults.len(), p.halts.len());
+            println!(
+                "faults         {} · halts {}",
+                p.faults.len(),
+                p.halts.len()
+            );
             for (id, (n, v)) in &p.strategies {
                 println!("strategy {id}     {n} {v}");
             }
@@ -121,20 +111,7 @@ pub fn status(target: Target) -> anyhow::Result<ExitCode> {
 pub fn positions(target: Target) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
         let (_, _, p) = load(&target).await?;
-        let rows: Vec<serde_json::Value> = p
-            .positions()
-            .into_iter()
-            .map(|(s, t, h)| {
-                json!({
-                    "strategy": s,
-                    "strategy_name": p.strategies.get(&s).map(|x| x.0.clone()),
-                    "token": t.as_str(),
-                    "shares": shares(h.size),
-                    "avg_price": h.avg_price().round_dp(6),
-                    "cost": h.cost.round_dp(6),
-                })
-            })
-            .collect();
+        let rows = views::positions(&p);
         if target.json {
             print::json(&rows)?;
         } else {
@@ -183,27 +160,7 @@ pub fn trades(args: TradesArgs) -> anyhow::Result<ExitCode> {
         if let Some(seq) = args.explain {
             return explain(&args.target, &entries, &p, seq);
         }
-        let fills: Vec<serde_json::Value> = p
-            .fills
-            .iter()
-            .rev()
-            .take(args.last)
-            .map(|f| {
-                let o = p.orders.get(&f.fill.key);
-                json!({
-                    "seq": f.seq,
-                    "time": time(f.fill.ts_ns as i64),
-                    "strategy": p.strategies.get(&f.fill.key.strategy).map(|x| x.0.clone()),
-                    "token": f.fill.token.as_str(),
-                    "side": f.fill.side,
-                    "price": price_dollars(f.fill.price),
-                    "shares": shares(f.fill.size),
-                    "fee": f.fill.fee,
-                    "liquidity": f.fill.liquidity,
-                    "reason": o.map(|o| o.reason.clone()),
-                })
-            })
-            .collect();
+        let fills = views::trades(&p, args.last);
         if args.target.json {
             print::json(&fills)?;
         } else {
@@ -324,51 +281,8 @@ pub struct PerformanceArgs {
 pub fn performance(args: PerformanceArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
         let (_, _, p) = load(&args.target).await?;
-        let from = p.last_ts_ns - args.period.as_nanos().min(i64::MAX as u128) as i64;
-        let mut by_strategy: BTreeMap<u32, (u64, Decimal, Decimal)> = BTreeMap::new();
-        let mut by_reason: BTreeMap<(u32, String), (u64, Decimal)> = BTreeMap::new();
-        for f in p.fills.iter().filter(|f| f.fill.ts_ns as i64 >= from) {
-            let s = by_strategy.entry(f.fill.key.strategy).or_default();
-            s.0 += 1;
-            s.1 += notional(f.fill.price, f.fill.size);
-            s.2 += f.fill.fee;
-            let reason = p
-                .orders
-                .get(&f.fill.key)
-                .map(|o| o.reason.clone())
-                .unwrap_or_default();
-            let r = by_reason.entry((f.fill.key.strategy, reason)).or_default();
-            r.0 += 1;
-            r.1 += notional(f.fill.price, f.fill.size);
-        }
-        let strategies: Vec<serde_json::Value> = p
-            .strategies
-            .iter()
-            .map(|(id, (name, version))| {
-                let (fills, volume, fees) = by_strategy.get(id).cloned().unwrap_or_default();
-                let account = p.portfolio.account(*id);
-                let first_mark = p.marks.iter().find(|m| m.1 == *id && m.0 >= from);
-                let last_mark = p.marks.iter().rev().find(|m| m.1 == *id);
-                json!({
-                    "id": id,
-                    "name": name,
-                    "version": version,
-                    "fills": fills,
-                    "volume": volume,
-                    "fees": fees,
-                    "realized_total": account.map(|a| a.realized()),
-                    "realized_closed_early": account.map(|a| a.realized_closed),
-                    "realized_at_resolution": account.map(|a| a.realized_resolution),
-                    "equity_change": match (first_mark, last_mark) {
-                        (Some(a), Some(b)) => Some(b.2 - a.2),
-                        _ => None,
-                    },
-                    "by_reason": by_reason.iter().filter(|((s, _), _)| s == id)
-                        .map(|((_, r), (n, v))| json!({"reason": r, "fills": n, "volume": v}))
-                        .collect::<Vec<_>>(),
-                })
-            })
-            .collect();
+        let period = i64::try_from(args.period.as_nanos()).unwrap_or(i64::MAX);
+        let strategies = views::performance(&p, period);
         if args.target.json {
             print::json(&strategies)?;
         } else {

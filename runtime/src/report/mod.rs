@@ -9,6 +9,7 @@ pub mod html;
 pub mod metrics;
 pub mod result;
 mod svg;
+pub mod views;
 
 pub use analyses::{Analyses, Finding, analyse};
 pub use attribution::{Attribution, Slice, attribute};

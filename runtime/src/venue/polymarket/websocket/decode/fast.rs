@@ -82,7 +82,19 @@ impl<'a> Cursor<'a> {
                             self.i += 1;
                             return Some(());
                         }
-                        b'\\' => self.i += 2,
+                        // Only JSON's escapes; anything else is the general
+                        // path's error to report, not ours to skip over.
+                        b'\\' => match self.b.get(self.i + 1)? {
+                            b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.i += 2,
+                            b'u' => {
+                                let hex = self.b.get(self.i + 2..self.i + 6)?;
+                                if !hex.iter().all(u8::is_ascii_hexdigit) {
+                                    return None;
+                                }
+                                self.i += 6;
+                            }
+                            _ => return None,
+                        },
                         0..=0x1f => return None,
                         _ => self.i += 1,
                     }

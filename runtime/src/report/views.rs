@@ -1,0 +1,129 @@
+//! The read-side documents of an environment — status, positions, trades and
+//! performance — built from its journal's projections. The CLI prints them and the
+//! server's API returns them, so both always say the same thing.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+
+use crate::model::money::{notional, price_dollars, shares};
+use crate::model::time::utc_datetime;
+use crate::store::{Entry, Projections, Stored};
+
+/// Run, trading state and counts.
+pub fn status(entries: &[Stored], p: &Projections, next_seq: i64) -> Value {
+    let run = entries.iter().rev().find_map(|e| match &e.entry {
+        Entry::RunStarted { run_id, mode, .. } => Some((run_id.clone(), mode.clone())),
+        _ => None,
+    });
+    json!({
+        "run": run.as_ref().map(|r| &r.0),
+        "mode": run.as_ref().map(|r| &r.1),
+        "trading_state": p.trading_state.to_string(),
+        "journal_entries": entries.len(),
+        "next_seq": next_seq,
+        "strategies": p.strategies.iter().map(|(id, (n, v))| json!({"id": id, "name": n, "version": v})).collect::<Vec<_>>(),
+        "open_orders": p.open_orders().count(),
+        "fills": p.fills.len(),
+        "risk_rejections": p.rejections,
+        "faults": p.faults.len(),
+        "halts": p.halts.len(),
+        "last_activity": (p.last_seq > 0).then(|| utc_datetime(p.last_ts_ns)),
+    })
+}
+
+/// Shares held per strategy and token.
+pub fn positions(p: &Projections) -> Vec<Value> {
+    p.positions()
+        .into_iter()
+        .map(|(s, t, h)| {
+            json!({
+                "strategy": s,
+                "strategy_name": p.strategies.get(&s).map(|x| x.0.clone()),
+                "token": t.as_str(),
+                "shares": shares(h.size),
+                "avg_price": h.avg_price().round_dp(6),
+                "cost": h.cost.round_dp(6),
+            })
+        })
+        .collect()
+}
+
+/// The latest `last` fills, newest first, with the reason of their order.
+pub fn trades(p: &Projections, last: usize) -> Vec<Value> {
+    p.fills
+        .iter()
+        .rev()
+        .take(last)
+        .map(|f| {
+            let o = p.orders.get(&f.fill.key);
+            json!({
+                "seq": f.seq,
+                "time": utc_datetime(i64::try_from(f.fill.ts_ns).unwrap_or(i64::MAX)),
+                "strategy": p.strategies.get(&f.fill.key.strategy).map(|x| x.0.clone()),
+                "token": f.fill.token.as_str(),
+                "side": f.fill.side,
+                "price": price_dollars(f.fill.price),
+                "shares": shares(f.fill.size),
+                "fee": f.fill.fee,
+                "liquidity": f.fill.liquidity,
+                "reason": o.map(|o| o.reason.clone()),
+            })
+        })
+        .collect()
+}
+
+/// Per strategy over the `period_ns` before the latest entry: fills, volume,
+/// fees, realised PnL (closed early and at resolution), equity change, and fills
+/// and volume by reason tag.
+pub fn performance(p: &Projections, period_ns: i64) -> Vec<Value> {
+    let from = p.last_ts_ns.saturating_sub(period_ns);
+    let mut by_strategy: BTreeMap<u32, (u64, Decimal, Decimal)> = BTreeMap::new();
+    let mut by_reason: BTreeMap<(u32, String), (u64, Decimal)> = BTreeMap::new();
+    for f in p
+        .fills
+        .iter()
+        .filter(|f| i64::try_from(f.fill.ts_ns).unwrap_or(i64::MAX) >= from)
+    {
+        let s = by_strategy.entry(f.fill.key.strategy).or_default();
+        s.0 += 1;
+        s.1 += notional(f.fill.price, f.fill.size);
+        s.2 += f.fill.fee;
+        let reason = p
+            .orders
+            .get(&f.fill.key)
+            .map(|o| o.reason.clone())
+            .unwrap_or_default();
+        let r = by_reason.entry((f.fill.key.strategy, reason)).or_default();
+        r.0 += 1;
+        r.1 += notional(f.fill.price, f.fill.size);
+    }
+    p.strategies
+        .iter()
+        .map(|(id, (name, version))| {
+            let (fills, volume, fees) = by_strategy.get(id).cloned().unwrap_or_default();
+            let account = p.portfolio.account(*id);
+            let first_mark = p.marks.iter().find(|m| m.1 == *id && m.0 >= from);
+            let last_mark = p.marks.iter().rev().find(|m| m.1 == *id);
+            json!({
+                "id": id,
+                "name": name,
+                "version": version,
+                "fills": fills,
+                "volume": volume,
+                "fees": fees,
+                "realized_total": account.map(|a| a.realized()),
+                "realized_closed_early": account.map(|a| a.realized_closed),
+                "realized_at_resolution": account.map(|a| a.realized_resolution),
+                "equity_change": match (first_mark, last_mark) {
+                    (Some(a), Some(b)) => Some(b.2 - a.2),
+                    _ => None,
+                },
+                "by_reason": by_reason.iter().filter(|((s, _), _)| s == id)
+                    .map(|((_, r), (n, v))| json!({"reason": r, "fills": n, "volume": v}))
+                    .collect::<Vec<_>>(),
+            })
+        })
+        .collect()
+}

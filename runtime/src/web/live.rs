@@ -1,0 +1,104 @@
+//! What the running engine publishes for the server: feed health, counters and
+//! each strategy's sandbox and PnL state, refreshed by the engine's loop. Handlers
+//! read a copy; they never touch the engine.
+
+use std::sync::{Arc, RwLock};
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::engine::{Engine, Venue};
+use crate::strategy::RunState;
+
+/// One strategy as the server shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StrategyLive {
+    pub id: u32,
+    pub name: String,
+    pub version: String,
+    pub sha256: String,
+    /// `running`, `backoff` or `quarantined`.
+    pub state: &'static str,
+    pub fuel_calls: u64,
+    pub fuel_total: u128,
+    pub fuel_max: u64,
+    pub faults: usize,
+    pub restarts: u32,
+    pub fills: u64,
+    pub fees: Decimal,
+    pub realized: Decimal,
+    pub cash: Decimal,
+}
+
+/// The engine's state as of `updated_ms`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LiveStatus {
+    pub started_ms: u64,
+    pub updated_ms: u64,
+    pub mode: String,
+    pub trading_state: String,
+    pub feed_connected: bool,
+    pub feed_updates: u64,
+    pub feed_reconnects: u64,
+    pub last_update_ms: Option<u64>,
+    pub journal_next_seq: i64,
+    /// The last journal commit succeeded.
+    pub journal_ok: bool,
+    pub strategies: Vec<StrategyLive>,
+}
+
+/// Shared between the engine loop (writer) and the HTTP handlers (readers).
+pub type Live = Arc<RwLock<LiveStatus>>;
+
+/// Counters the engine loop keeps about its feed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FeedCounters {
+    pub connected: bool,
+    pub updates: u64,
+    pub reconnects: u64,
+    pub last_update_ms: Option<u64>,
+}
+
+/// Refreshes `live` from the engine.
+pub fn publish<V: Venue>(live: &Live, engine: &Engine<V>, feed: FeedCounters, now_ms: u64) {
+    let strategies = engine
+        .strategies()
+        .into_iter()
+        .filter_map(|(id, name)| {
+            let sup = engine.supervisor(id)?;
+            let account = engine.portfolio().account(id);
+            let fuel = sup.fuel();
+            Some(StrategyLive {
+                id,
+                name,
+                version: sup.artifact().info.version.clone(),
+                sha256: sup.artifact().sha256.clone(),
+                state: match sup.state() {
+                    RunState::Running => "running",
+                    RunState::Backoff { .. } => "backoff",
+                    RunState::Quarantined => "quarantined",
+                },
+                fuel_calls: fuel.calls,
+                fuel_total: fuel.total,
+                fuel_max: fuel.max,
+                faults: sup.faults().len(),
+                restarts: sup.restarts(),
+                fills: account.map_or(0, |a| a.fills),
+                fees: account.map_or(Decimal::ZERO, |a| a.fees),
+                realized: account.map_or(Decimal::ZERO, |a| a.realized()),
+                cash: account.map_or(Decimal::ZERO, |a| a.cash),
+            })
+        })
+        .collect();
+    if let Ok(mut s) = live.write() {
+        s.updated_ms = now_ms;
+        s.trading_state = engine.trading_state().to_string();
+        s.feed_connected = feed.connected;
+        s.feed_updates = feed.updates;
+        s.feed_reconnects = feed.reconnects;
+        s.last_update_ms = feed.last_update_ms;
+        s.journal_next_seq = engine.journal().next_seq();
+        s.journal_ok = true;
+        s.strategies = strategies;
+    }
+}

@@ -1,0 +1,46 @@
+//! The server's web side: the live status the engine publishes, and the HTTP API
+//! and health endpoints over it and the journal.
+
+pub mod api;
+pub mod live;
+pub mod metrics;
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+pub use api::{ServerState, router};
+pub use live::{FeedCounters, Live, LiveStatus, publish};
+
+/// Why the server could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    #[error("binding {addr}: {message}")]
+    Bind { addr: SocketAddr, message: String },
+    #[error("serving HTTP: {0}")]
+    Serve(String),
+}
+
+/// Binds `addr` and serves until `shutdown` completes; returns the bound address
+/// through `bound` first (port 0 picks a free one).
+pub async fn serve(
+    addr: SocketAddr,
+    state: ServerState,
+    bound: tokio::sync::oneshot::Sender<SocketAddr>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), WebError> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| WebError::Bind {
+            addr,
+            message: e.to_string(),
+        })?;
+    let local = listener.local_addr().map_err(|e| WebError::Bind {
+        addr,
+        message: e.to_string(),
+    })?;
+    let _ = bound.send(local);
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| WebError::Serve(e.to_string()))
+}
