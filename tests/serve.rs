@@ -1,7 +1,8 @@
 //! `pqap serve` end to end: the engine with the market maker against the
 //! in-process simulator, the HTTP server on a free loopback port; health,
-//! readiness, metrics and the read-only API answer while it trades; nothing
-//! mutates through it yet; SIGTERM stops it cleanly with the journal intact.
+//! readiness and metrics answer openly, the API only with a token; a viewer can
+//! read but not act, an operator halts trading through the API and the audit log
+//! shows who did; SIGTERM stops it cleanly with the journal intact.
 
 mod common;
 
@@ -12,13 +13,21 @@ use std::time::{Duration, Instant};
 
 use pqap::strategy::build::GuestTarget;
 
-/// One HTTP/1.1 request; (status, body).
-fn request(addr: SocketAddr, method: &str, path: &str) -> (u16, String) {
+/// One HTTP/1.1 request, with a bearer token and a JSON body if given; (status, body).
+fn call(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (u16, String) {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
     write!(
         s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
     )
     .unwrap();
     let mut raw = String::new();
@@ -33,6 +42,26 @@ fn request(addr: SocketAddr, method: &str, path: &str) -> (u16, String) {
         .map_or("", |(_, b)| b)
         .to_string();
     (status, body)
+}
+
+fn request(addr: SocketAddr, method: &str, path: &str) -> (u16, String) {
+    call(addr, method, path, None, "")
+}
+
+/// Runs a `pqap` admin command on the test database; its stdout.
+fn admin(args: &[&str], db: &std::path::Path, password: Option<&str>) -> String {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pqap"));
+    cmd.args(args).arg("--db").arg(db);
+    if let Some(p) = password {
+        cmd.env("PQAP_PASSWORD", p);
+    }
+    let out = cmd.output().expect("run pqap");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 fn json(body: &str) -> serde_json::Value {
@@ -54,6 +83,22 @@ fn serves_health_metrics_and_the_api_while_trading() {
     let wasm = common::guest("strategies/market-maker", GuestTarget::UnknownUnknown);
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("serve.db");
+    admin(
+        &["user", "add", "olive", "--role", "operator"],
+        &db,
+        Some("operator password 1"),
+    );
+    admin(
+        &["user", "add", "vic", "--role", "viewer"],
+        &db,
+        Some("viewer password 12"),
+    );
+    let operator = admin(&["token", "create", "olive", "--label", "test"], &db, None);
+    let viewer = admin(&["token", "create", "vic"], &db, None);
+    assert!(operator.starts_with("pqap_") && viewer.starts_with("pqap_"));
+    let (op, vw) = (Some(operator.as_str()), Some(viewer.as_str()));
+    let get =
+        |addr: SocketAddr, path: &str, token: Option<&str>| call(addr, "GET", path, token, "");
     let mut child = Command::new(env!("CARGO_BIN_EXE_pqap"))
         .arg("serve")
         .arg(&wasm)
@@ -107,7 +152,7 @@ fn serves_health_metrics_and_the_api_while_trading() {
     // Let it trade, then read it back through the API.
     let deadline = Instant::now() + Duration::from_secs(40);
     let strategies = loop {
-        let (code, body) = request(addr, "GET", "/api/v1/strategies");
+        let (code, body) = get(addr, "/api/v1/strategies", vw);
         assert_eq!(code, 200, "{body}");
         let v = json(&body);
         if v[0]["fills"].as_u64().unwrap_or(0) > 0 || Instant::now() > deadline {
@@ -124,26 +169,32 @@ fn serves_health_metrics_and_the_api_while_trading() {
         "no fill within 40 s: {mm}"
     );
 
-    let (code, status) = request(addr, "GET", "/api/v1/status");
+    assert_eq!(request(addr, "GET", "/api/v1/status").0, 401, "no token");
+    assert_eq!(
+        get(addr, "/api/v1/status", Some("pqap_guess")).0,
+        401,
+        "bad token"
+    );
+    let (code, status) = get(addr, "/api/v1/status", vw);
     assert_eq!(code, 200);
     let status = json(&status);
     assert_eq!(status["trading_state"], "active");
     assert_eq!(status["feed"]["connected"], true);
     assert!(status["fills"].as_u64().unwrap() > 0);
 
-    let (code, trades) = request(addr, "GET", "/api/v1/trades?last=3");
+    let (code, trades) = get(addr, "/api/v1/trades?last=3", vw);
     assert_eq!(code, 200);
     let trades = json(&trades);
     let trades = trades.as_array().unwrap();
     assert!(!trades.is_empty() && trades.len() <= 3);
     assert!(trades[0]["reason"].as_str().is_some_and(|r| !r.is_empty()));
-    let (code, positions) = request(addr, "GET", "/api/v1/positions");
+    let (code, positions) = get(addr, "/api/v1/positions", vw);
     assert_eq!(code, 200);
     assert!(json(&positions).is_array());
-    let (code, perf) = request(addr, "GET", "/api/v1/performance?period=1h");
+    let (code, perf) = get(addr, "/api/v1/performance?period=1h", vw);
     assert_eq!(code, 200);
     assert_eq!(json(&perf)[0]["name"], "market_maker");
-    let (code, bad) = request(addr, "GET", "/api/v1/performance?period=soon");
+    let (code, bad) = get(addr, "/api/v1/performance?period=soon", vw);
     assert_eq!(code, 400);
     assert!(
         json(&bad)["error"]
@@ -163,10 +214,67 @@ fn serves_health_metrics_and_the_api_while_trading() {
         .expect("updates counter");
     assert!(updates > 0.0);
 
-    // Nothing mutates through the API yet.
-    assert_eq!(request(addr, "POST", "/api/v1/strategies").0, 405);
-    assert_eq!(request(addr, "DELETE", "/api/v1/positions").0, 405);
+    // Acting needs a token and the operator role; every attempt is audited.
+    let halt = r#"{"state":"halt"}"#;
+    assert_eq!(call(addr, "POST", "/api/v1/risk", None, halt).0, 401);
+    let (code, body) = call(addr, "POST", "/api/v1/risk", vw, halt);
+    assert_eq!(code, 403, "{body}");
+    assert!(
+        json(&body)["error"]
+            .as_str()
+            .unwrap()
+            .contains("vic is a viewer")
+    );
+    let (code, body) = call(addr, "POST", "/api/v1/risk", op, r#"{"state":"panic"}"#);
+    assert_eq!(code, 400, "{body}");
+    assert!(
+        json(&body)["error"].as_str().unwrap().contains("\"panic\""),
+        "{body}"
+    );
+    let (code, body) = call(addr, "POST", "/api/v1/risk", op, halt);
+    assert_eq!(code, 202, "{body}");
+    let halted = Instant::now();
+    loop {
+        let (_, status) = get(addr, "/api/v1/status", vw);
+        if json(&status)["trading_state"] == "halted" {
+            break;
+        }
+        assert!(
+            halted.elapsed() < Duration::from_secs(10),
+            "never halted: {status}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(get(addr, "/api/v1/audit", vw).0, 403);
+    let (code, log) = get(addr, "/api/v1/audit?last=10", op);
+    assert_eq!(code, 200, "{log}");
+    let log = json(&log);
+    let log = log.as_array().unwrap();
+    assert_eq!(log[0]["actor"], "olive");
+    assert_eq!(log[0]["detail"], "state=halted");
+    assert!(
+        log[0]["outcome"]
+            .as_str()
+            .unwrap()
+            .starts_with("queued request")
+    );
+    assert!(log[1]["outcome"].as_str().unwrap().starts_with("rejected"));
+    assert!(
+        log.iter()
+            .any(|e| e["action"] == "user_add" && e["detail"] == "vic as viewer")
+    );
+
+    // Unknown endpoints and methods.
+    assert_eq!(call(addr, "POST", "/api/v1/strategies", op, "").0, 405);
+    assert_eq!(call(addr, "DELETE", "/api/v1/positions", op, "").0, 405);
     assert_eq!(request(addr, "GET", "/api/v2/status").0, 404);
+
+    // Failed authentications from one address are cut off.
+    let mut last = 0;
+    for _ in 0..25 {
+        last = get(addr, "/api/v1/status", Some("pqap_wrong")).0;
+    }
+    assert_eq!(last, 429);
 
     // SIGTERM: a clean stop, the journal verifies.
     let pid = i32::try_from(guard.0.id()).expect("pid");

@@ -12,6 +12,7 @@ mod report;
 mod serve;
 mod sim;
 mod strategy;
+mod users;
 
 use std::process::ExitCode;
 
@@ -45,6 +46,12 @@ enum Command {
     /// Run the engine with its strategies and the HTTP API (`/api/v1`,
     /// `/healthz`, `/readyz`, `/metrics`) until SIGTERM.
     Serve(serve::ServeArgs),
+    /// Users of the server (`pqap user add NAME --role operator`).
+    #[command(subcommand)]
+    User(users::UserCommand),
+    /// API tokens for the server's users (`pqap token create NAME`).
+    #[command(subcommand)]
+    Token(users::TokenCommand),
     /// Run a local, protocol-faithful Polymarket on 127.0.0.1 (REST + market
     /// WebSocket) with optional fault injection.
     Sim(sim::SimArgs),
@@ -83,6 +90,8 @@ pub fn main() -> ExitCode {
         Command::Backtest(args) => backtest::run(*args),
         Command::Serve(args) => serve::run(args),
         Command::Sim(args) => sim::run(args),
+        Command::User(cmd) => users::user(cmd),
+        Command::Token(cmd) => users::token(cmd),
         Command::Record(args) => record::run(args),
         Command::Data(args) => data::run(args),
         Command::Status(t) => report::status(t),

@@ -26,7 +26,7 @@ use pqap::venue::polymarket::http::client::{HttpConfig, PolymarketHttp};
 use pqap::venue::polymarket::http::markets::{DiscoveredMarket, open_markets};
 use pqap::venue::polymarket::websocket::client::WsConfig;
 use pqap::venue::sim::SimServer;
-use pqap::web::{FeedCounters, Live, ServerState, publish};
+use pqap::web::{FailureLimiter, FeedCounters, Live, ServerState, publish};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -331,7 +331,8 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
             let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
             let state = ServerState {
                 live: live.clone(),
-                database: db.clone(),
+                journal: Arc::new(Journal::open(&db).await?),
+                limiter: FailureLimiter::default(),
             };
             let task = tokio::spawn(pqap::web::serve(addr, state, bound_tx, async {
                 let _ = stopped.await;

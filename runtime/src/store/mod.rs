@@ -1,6 +1,7 @@
 //! Persistence: the append-only, hash-chained journal (the source of truth) and,
 //! built from it, the projections that commands and reports read.
 
+pub mod auth;
 pub mod control;
 pub mod entry;
 pub mod journal;

@@ -1,22 +1,25 @@
-//! The HTTP surface: `/healthz`, `/readyz`, `/metrics` and the read-only JSON API
-//! under `/api/v1` (status, strategies, positions, trades, performance). Nothing
-//! here mutates; mutating endpoints arrive with authentication.
+//! The HTTP surface: `/healthz`, `/readyz`, `/metrics` (open), and the JSON API
+//! under `/api/v1`, which needs an API token: reads for any role; trading-state
+//! changes for operators, each written to the audit log.
 
-use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::auth::{Caller, FailureLimiter};
 use super::live::Live;
 use super::metrics;
 use crate::report::views;
-use crate::store::{Journal, Projections};
+use crate::risk::TradingState;
+use crate::store::auth::{Role, audit, audit_log};
+use crate::store::{Journal, Projections, Stored, control};
 
 /// How stale the engine's published status may be before `/readyz` fails.
 const READY_WITHIN_MS: u64 = 5_000;
@@ -25,8 +28,10 @@ const READY_WITHIN_MS: u64 = 5_000;
 #[derive(Clone)]
 pub struct ServerState {
     pub live: Live,
-    /// The environment's journal database (read per request).
-    pub database: PathBuf,
+    /// The environment's database, for reads, users, the audit log and control
+    /// requests; only the engine appends to the journal.
+    pub journal: Arc<Journal>,
+    pub limiter: FailureLimiter,
 }
 
 fn now_ms() -> u64 {
@@ -46,6 +51,8 @@ pub fn router(state: ServerState) -> Router {
         .route("/api/v1/positions", get(positions))
         .route("/api/v1/trades", get(trades))
         .route("/api/v1/performance", get(performance))
+        .route("/api/v1/risk", post(risk))
+        .route("/api/v1/audit", get(audit_entries))
         .fallback(not_found)
         .with_state(state)
 }
@@ -102,26 +109,23 @@ async fn metrics_text(State(s): State<ServerState>) -> Response {
 }
 
 /// The journal's projections, read fresh.
-async fn projections(
-    s: &ServerState,
-) -> Result<(Journal, Vec<crate::store::Stored>, Projections), Response> {
-    let journal = Journal::open(&s.database)
-        .await
-        .map_err(|e| error(StatusCode::SERVICE_UNAVAILABLE, format!("journal: {e}")))?;
-    let entries = journal
+async fn projections(s: &ServerState) -> Result<(Vec<Stored>, Projections), Response> {
+    let entries = s
+        .journal
         .read_from(1)
         .await
         .map_err(|e| error(StatusCode::SERVICE_UNAVAILABLE, format!("journal: {e}")))?;
     let p = Projections::replay(&entries);
-    Ok((journal, entries, p))
+    Ok((entries, p))
 }
 
-async fn status(State(s): State<ServerState>) -> Response {
-    let (journal, entries, p) = match projections(&s).await {
+async fn status(State(s): State<ServerState>, _: Caller) -> Response {
+    let (entries, p) = match projections(&s).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let mut doc = views::status(&entries, &p, journal.next_seq());
+    let next_seq = s.live.read().map_or(0, |l| l.journal_next_seq);
+    let mut doc = views::status(&entries, &p, next_seq);
     if let Ok(live) = s.live.read() {
         doc["feed"] = json!({
             "connected": live.feed_connected,
@@ -134,16 +138,16 @@ async fn status(State(s): State<ServerState>) -> Response {
     Json(doc).into_response()
 }
 
-async fn strategies(State(s): State<ServerState>) -> Response {
+async fn strategies(State(s): State<ServerState>, _: Caller) -> Response {
     match s.live.read() {
         Ok(live) => Json(json!(live.strategies)).into_response(),
         Err(_) => error(StatusCode::SERVICE_UNAVAILABLE, "status unavailable"),
     }
 }
 
-async fn positions(State(s): State<ServerState>) -> Response {
+async fn positions(State(s): State<ServerState>, _: Caller) -> Response {
     match projections(&s).await {
-        Ok((_, _, p)) => Json(json!(views::positions(&p))).into_response(),
+        Ok((_, p)) => Json(json!(views::positions(&p))).into_response(),
         Err(r) => r,
     }
 }
@@ -153,10 +157,10 @@ struct TradesQuery {
     last: Option<usize>,
 }
 
-async fn trades(State(s): State<ServerState>, Query(q): Query<TradesQuery>) -> Response {
+async fn trades(State(s): State<ServerState>, _: Caller, Query(q): Query<TradesQuery>) -> Response {
     let last = q.last.unwrap_or(50).min(10_000);
     match projections(&s).await {
-        Ok((_, _, p)) => Json(json!(views::trades(&p, last))).into_response(),
+        Ok((_, p)) => Json(json!(views::trades(&p, last))).into_response(),
         Err(r) => r,
     }
 }
@@ -166,7 +170,11 @@ struct PerformanceQuery {
     period: Option<String>,
 }
 
-async fn performance(State(s): State<ServerState>, Query(q): Query<PerformanceQuery>) -> Response {
+async fn performance(
+    State(s): State<ServerState>,
+    _: Caller,
+    Query(q): Query<PerformanceQuery>,
+) -> Response {
     let text = q.period.unwrap_or_else(|| "7d".into());
     let Some(period) = parse_period(&text) else {
         return error(
@@ -175,11 +183,96 @@ async fn performance(State(s): State<ServerState>, Query(q): Query<PerformanceQu
         );
     };
     match projections(&s).await {
-        Ok((_, _, p)) => {
+        Ok((_, p)) => {
             let ns = i64::try_from(period.as_nanos()).unwrap_or(i64::MAX);
             Json(json!(views::performance(&p, ns))).into_response()
         }
         Err(r) => r,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct RiskRequest {
+    state: String,
+}
+
+/// Queues a trading-state change for the engine (applied and journaled within
+/// half a second), and audits it.
+async fn risk(State(s): State<ServerState>, caller: Caller, body: axum::body::Bytes) -> Response {
+    if let Err(r) = caller.require(Role::Operator) {
+        return *r;
+    }
+    let who = caller.0.name.clone();
+    let pool = s.journal.pool();
+    let parsed = serde_json::from_slice::<RiskRequest>(&body)
+        .map_err(|e| {
+            format!("body: expected {{\"state\": \"halt\" | \"reduce\" | \"resume\"}} ({e})")
+        })
+        .and_then(|r| {
+            r.state
+                .parse::<TradingState>()
+                .map_err(|e| format!("state {:?}: {e}", r.state))
+        });
+    let state = match parsed {
+        Ok(state) => state,
+        Err(message) => {
+            let detail = String::from_utf8_lossy(&body)
+                .chars()
+                .take(200)
+                .collect::<String>();
+            let _ = audit(
+                pool,
+                now_ms() * 1_000_000,
+                &who,
+                "risk",
+                &detail,
+                &format!("rejected: {message}"),
+            )
+            .await;
+            return error(StatusCode::BAD_REQUEST, message);
+        }
+    };
+    let now_ns = now_ms() * 1_000_000;
+    match control::request(pool, state, &who, now_ns).await {
+        Ok(id) => {
+            let _ = audit(
+                pool,
+                now_ns,
+                &who,
+                "risk",
+                &format!("state={state}"),
+                &format!("queued request {id}"),
+            )
+            .await;
+            (
+                StatusCode::ACCEPTED,
+                Json(json!({ "request": id, "state": state.to_string() })),
+            )
+                .into_response()
+        }
+        Err(e) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("queueing the request: {e}"),
+        ),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct AuditQuery {
+    last: Option<u32>,
+}
+
+async fn audit_entries(
+    State(s): State<ServerState>,
+    caller: Caller,
+    Query(q): Query<AuditQuery>,
+) -> Response {
+    if let Err(r) = caller.require(Role::Operator) {
+        return *r;
+    }
+    match audit_log(s.journal.pool(), q.last.unwrap_or(100).min(10_000)).await {
+        Ok(entries) => Json(json!(entries)).into_response(),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, format!("audit log: {e}")),
     }
 }
 

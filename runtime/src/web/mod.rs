@@ -2,6 +2,7 @@
 //! and health endpoints over it and the journal.
 
 pub mod api;
+pub mod auth;
 pub mod live;
 pub mod metrics;
 
@@ -9,6 +10,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 
 pub use api::{ServerState, router};
+pub use auth::FailureLimiter;
 pub use live::{FeedCounters, Live, LiveStatus, publish};
 
 /// Why the server could not run.
@@ -39,8 +41,11 @@ pub async fn serve(
         message: e.to_string(),
     })?;
     let _ = bound.send(local);
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|e| WebError::Serve(e.to_string()))
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .map_err(|e| WebError::Serve(e.to_string()))
 }

@@ -1,0 +1,120 @@
+//! `pqap user add` and `pqap token create`: the people and tokens the server
+//! accepts, stored in the environment's database.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use pqap::config::Config;
+use pqap::store::Journal;
+use pqap::store::auth::{Role, add_user, audit, create_token};
+
+#[derive(Debug, Args)]
+pub struct Env {
+    #[arg(long, default_value = "configs/dev.yaml", global = true)]
+    config: PathBuf,
+    /// This database instead of the configured one.
+    #[arg(long, global = true)]
+    db: Option<PathBuf>,
+}
+
+impl Env {
+    async fn open(&self) -> anyhow::Result<Journal> {
+        let path = match &self.db {
+            Some(p) => p.clone(),
+            None => Config::load(&self.config, std::env::vars())?.database,
+        };
+        Ok(Journal::open(&path).await?)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user; the password comes from PQAP_PASSWORD or the first line of stdin.
+    Add {
+        name: String,
+        #[arg(long, default_value = "viewer")]
+        role: String,
+        #[command(flatten)]
+        env: Env,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token for a user and print it (shown once; only its hash is kept).
+    Create {
+        user: String,
+        #[arg(long, default_value = "cli")]
+        label: String,
+        #[command(flatten)]
+        env: Env,
+    },
+}
+
+fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+pub fn user(cmd: UserCommand) -> anyhow::Result<ExitCode> {
+    let UserCommand::Add { name, role, env } = cmd;
+    let role: Role = role
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("--role {e}"))?;
+    let password = match std::env::var("PQAP_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .context("reading the password from stdin")?;
+            line.trim_end_matches(['\r', '\n']).to_string()
+        }
+    };
+    runtime()?.block_on(async {
+        let journal = env.open().await?;
+        add_user(journal.pool(), &name, role, &password, now_ns()).await?;
+        audit(
+            journal.pool(),
+            now_ns(),
+            "cli",
+            "user_add",
+            &format!("{name} as {role}"),
+            "ok",
+        )
+        .await?;
+        println!("user {name} added as {role}");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+pub fn token(cmd: TokenCommand) -> anyhow::Result<ExitCode> {
+    let TokenCommand::Create { user, label, env } = cmd;
+    runtime()?.block_on(async {
+        let journal = env.open().await?;
+        let token = create_token(journal.pool(), &user, &label, now_ns()).await?;
+        audit(
+            journal.pool(),
+            now_ns(),
+            "cli",
+            "token_create",
+            &format!("{user} ({label})"),
+            "ok",
+        )
+        .await?;
+        println!("{token}");
+        Ok(ExitCode::SUCCESS)
+    })
+}
