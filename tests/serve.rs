@@ -264,6 +264,59 @@ fn serves_health_metrics_and_the_api_while_trading() {
             .any(|e| e["action"] == "user_add" && e["detail"] == "vic as viewer")
     );
 
+    // The CLI asks the server with --env: an environment whose config names it.
+    let cwd = dir.path().join("cli");
+    std::fs::create_dir_all(cwd.join("configs")).unwrap();
+    std::fs::write(
+        cwd.join("configs/e2e.yaml"),
+        format!("environment: prod\ndatabase: unused.db\nserver:\n  url: http://{addr}\n"),
+    )
+    .unwrap();
+    let cli = |args: &[&str], token: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pqap"));
+        cmd.args(args)
+            .args(["--env", "e2e", "--json"])
+            .current_dir(&cwd);
+        cmd.env_remove("PQAP_API_TOKEN");
+        if let Some(t) = token {
+            cmd.env("PQAP_API_TOKEN", t);
+        }
+        cmd.output().expect("run pqap")
+    };
+    let out = cli(&["status"], vw);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(status["trading_state"], "halted");
+    assert_eq!(status["database"], format!("http://{addr}"));
+    let out = cli(&["trades", "--last", "2"], vw);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let trades = json(&String::from_utf8_lossy(&out.stdout));
+    assert!(
+        trades
+            .as_array()
+            .is_some_and(|t| !t.is_empty() && t.len() <= 2)
+    );
+    for cmd in [&["positions"][..], &["performance", "--period", "1h"][..]] {
+        let out = cli(cmd, vw);
+        assert!(
+            out.status.success(),
+            "{cmd:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(json(&String::from_utf8_lossy(&out.stdout)).is_array());
+    }
+    let out = cli(&["status"], None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PQAP_API_TOKEN"));
+
     // Unknown endpoints and methods.
     assert_eq!(call(addr, "POST", "/api/v1/strategies", op, "").0, 405);
     assert_eq!(call(addr, "DELETE", "/api/v1/positions", op, "").0, 405);

@@ -17,12 +17,16 @@ use serde_json::json;
 
 use super::{duration, print};
 
-/// Which database to read.
+/// Which database to read, or which environment's server to ask.
 #[derive(Debug, Clone, Args)]
 pub struct Target {
     /// Configuration naming the database.
     #[arg(long, default_value = "configs/dev.yaml", global = true)]
     config: PathBuf,
+    /// Ask this environment's server (`configs/ENV.yaml`, `server.url`) instead
+    /// of reading a database; the API token comes from PQAP_API_TOKEN.
+    #[arg(long, global = true, conflicts_with = "db")]
+    env: Option<String>,
     /// Read this database instead of the configured one.
     #[arg(long, global = true)]
     db: Option<PathBuf>,
@@ -30,7 +34,57 @@ pub struct Target {
     json: bool,
 }
 
+/// A server to ask.
+struct Remote {
+    base: String,
+    token: String,
+}
+
 impl Target {
+    fn remote(&self) -> anyhow::Result<Option<Remote>> {
+        let Some(env) = &self.env else {
+            return Ok(None);
+        };
+        let path = PathBuf::from(format!("configs/{env}.yaml"));
+        let config = Config::load(&path, std::env::vars())
+            .with_context(|| format!("--env {env}: loading {}", path.display()))?;
+        let token = std::env::var("PQAP_API_TOKEN").map_err(|_| {
+            anyhow::anyhow!("--env {env}: set PQAP_API_TOKEN to an API token (pqap token create)")
+        })?;
+        Ok(Some(Remote {
+            base: config.server.base_url(),
+            token,
+        }))
+    }
+
+    /// The document at `path` of the environment's API, when `--env` is given.
+    async fn fetch(&self, path: &str) -> anyhow::Result<Option<serde_json::Value>> {
+        let Some(remote) = self.remote()? else {
+            return Ok(None);
+        };
+        let url = format!("{}{path}", remote.base);
+        pqap::venue::polymarket::http::client::install_crypto_provider();
+        let response = reqwest::Client::new()
+            .get(&url)
+            .bearer_auth(&remote.token)
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .with_context(|| format!("asking {url}"))?;
+        let status = response.status();
+        let body: serde_json::Value = response
+            .json()
+            .await
+            .with_context(|| format!("{url}: the answer is not JSON"))?;
+        if !status.is_success() {
+            anyhow::bail!(
+                "{url}: {status}: {}",
+                body["error"].as_str().unwrap_or("no message")
+            );
+        }
+        Ok(Some(body))
+    }
+
     fn db(&self) -> anyhow::Result<PathBuf> {
         if let Some(db) = &self.db {
             return Ok(db.clone());
@@ -73,9 +127,18 @@ fn time(ts_ns: i64) -> String {
 
 pub fn status(target: Target) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
-        let (journal, entries, p) = load(&target).await?;
-        let mut doc = views::status(&entries, &p, journal.next_seq());
-        doc["database"] = json!(target.db()?);
+        let doc = match target.fetch("/api/v1/status").await? {
+            Some(mut doc) => {
+                doc["database"] = json!(target.remote()?.map(|r| r.base));
+                doc
+            }
+            None => {
+                let (journal, entries, p) = load(&target).await?;
+                let mut doc = views::status(&entries, &p, journal.next_seq());
+                doc["database"] = json!(target.db()?);
+                doc
+            }
+        };
         let run = doc["run"]
             .as_str()
             .zip(doc["mode"].as_str())
@@ -83,25 +146,34 @@ pub fn status(target: Target) -> anyhow::Result<ExitCode> {
         if target.json {
             print::json(&doc)?;
         } else {
-            println!("database       {}", target.db()?.display());
+            println!(
+                "database       {}",
+                doc["database"].as_str().unwrap_or_default()
+            );
             if let Some((id, mode)) = &run {
                 println!("run            {id} ({mode})");
             }
-            println!("trading state  {}", p.trading_state);
-            println!("journal        {} entries", entries.len());
+            let v = |k: &str| {
+                doc[k]
+                    .as_str()
+                    .map_or_else(|| doc[k].to_string(), str::to_string)
+            };
+            println!("trading state  {}", v("trading_state"));
+            println!("journal        {} entries", v("journal_entries"));
             println!(
                 "orders         {} open · {} fills · {} risk rejections",
-                p.open_orders().count(),
-                p.fills.len(),
-                p.rejections
+                v("open_orders"),
+                v("fills"),
+                v("risk_rejections")
             );
-            println!(
-                "faults         {} · halts {}",
-                p.faults.len(),
-                p.halts.len()
-            );
-            for (id, (n, v)) in &p.strategies {
-                println!("strategy {id}     {n} {v}");
+            println!("faults         {} · halts {}", v("faults"), v("halts"));
+            for st in doc["strategies"].as_array().into_iter().flatten() {
+                println!(
+                    "strategy {}     {} {}",
+                    st["id"],
+                    st["name"].as_str().unwrap_or_default(),
+                    st["version"].as_str().unwrap_or_default()
+                );
             }
         }
         Ok(ExitCode::SUCCESS)
@@ -110,8 +182,10 @@ pub fn status(target: Target) -> anyhow::Result<ExitCode> {
 
 pub fn positions(target: Target) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
-        let (_, _, p) = load(&target).await?;
-        let rows = views::positions(&p);
+        let rows = match target.fetch("/api/v1/positions").await? {
+            Some(doc) => doc.as_array().cloned().unwrap_or_default(),
+            None => views::positions(&load(&target).await?.2),
+        };
         if target.json {
             print::json(&rows)?;
         } else {
@@ -156,11 +230,23 @@ pub struct TradesArgs {
 
 pub fn trades(args: TradesArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
-        let (_, entries, p) = load(&args.target).await?;
-        if let Some(seq) = args.explain {
-            return explain(&args.target, &entries, &p, seq);
-        }
-        let fills = views::trades(&p, args.last);
+        let remote = args
+            .target
+            .fetch(&format!("/api/v1/trades?last={}", args.last))
+            .await?;
+        let fills = match remote {
+            Some(_) if args.explain.is_some() => anyhow::bail!(
+                "--explain reads the journal itself: run it where the database is, without --env"
+            ),
+            Some(doc) => doc.as_array().cloned().unwrap_or_default(),
+            None => {
+                let (_, entries, p) = load(&args.target).await?;
+                if let Some(seq) = args.explain {
+                    return explain(&args.target, &entries, &p, seq);
+                }
+                views::trades(&p, args.last)
+            }
+        };
         if args.target.json {
             print::json(&fills)?;
         } else {
@@ -280,9 +366,19 @@ pub struct PerformanceArgs {
 
 pub fn performance(args: PerformanceArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
-        let (_, _, p) = load(&args.target).await?;
-        let period = i64::try_from(args.period.as_nanos()).unwrap_or(i64::MAX);
-        let strategies = views::performance(&p, period);
+        let secs = args.period.as_secs().max(1);
+        let (strategies, last_ts_ns) = match args
+            .target
+            .fetch(&format!("/api/v1/performance?period={secs}s"))
+            .await?
+        {
+            Some(doc) => (doc.as_array().cloned().unwrap_or_default(), None),
+            None => {
+                let (_, _, p) = load(&args.target).await?;
+                let period = i64::try_from(args.period.as_nanos()).unwrap_or(i64::MAX);
+                (views::performance(&p, period), Some(p.last_ts_ns))
+            }
+        };
         if args.target.json {
             print::json(&strategies)?;
         } else {
@@ -303,7 +399,10 @@ pub fn performance(args: PerformanceArgs) -> anyhow::Result<ExitCode> {
                     ]
                 })
                 .collect();
-            println!("period: {:?} up to {}", args.period, time(p.last_ts_ns));
+            match last_ts_ns {
+                Some(ts) => println!("period: {:?} up to {}", args.period, time(ts)),
+                None => println!("period: {:?} up to the server's latest entry", args.period),
+            }
             print::table(
                 &[
                     "strategy",

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
+use pqap::config::Config;
 
 use super::duration;
 use super::paper::{PaperArgs, run as run_paper};
@@ -21,9 +22,10 @@ pub struct ServeArgs {
     pub names: Vec<String>,
     #[arg(long, default_value = "configs/prod.yaml")]
     pub config: PathBuf,
-    /// Address of the HTTP server (loopback unless you mean otherwise).
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    pub bind: SocketAddr,
+    /// Address of the HTTP server (default: the config's `server.bind`,
+    /// 127.0.0.1:8080).
+    #[arg(long)]
+    pub bind: Option<SocketAddr>,
     /// `all`, or a comma-separated list of market slugs or condition ids.
     #[arg(long, default_value = "all")]
     pub markets: String,
@@ -36,6 +38,10 @@ pub struct ServeArgs {
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let bind = match args.bind {
+        Some(b) => b,
+        None => Config::load(&args.config, std::env::vars())?.server.bind,
+    };
     run_paper(PaperArgs {
         names: args.names,
         config: args.config,
@@ -47,6 +53,6 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         json: false,
         record: None,
         seed: None,
-        serve: Some(args.bind),
+        serve: Some(bind),
     })
 }

@@ -44,6 +44,38 @@ pub struct Config {
     /// also written when a run starts.
     #[serde(default = "default_mark_every_ms")]
     pub mark_every_ms: u64,
+    /// The environment's server (`pqap serve`) and how the CLI reaches it.
+    #[serde(default)]
+    pub server: ServerConfig,
+}
+
+/// Where `pqap serve` listens, and where `--env` commands find it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    pub bind: std::net::SocketAddr,
+    /// Base URL for the CLI (default: `http://` + `bind`).
+    pub url: Option<String>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
+            url: None,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The base URL the CLI talks to.
+    pub fn base_url(&self) -> String {
+        self.url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind))
+            .trim_end_matches('/')
+            .to_string()
+    }
 }
 
 fn default_mark_every_ms() -> u64 {
@@ -144,6 +176,12 @@ impl Config {
             "PQAP_VENUE_SIM_SEED" => self.venue.sim_seed = num(value)?,
             "PQAP_VENUE_SIM_STEP_MS" => self.venue.sim_step_ms = num(value)?,
             "PQAP_MARK_EVERY_MS" => self.mark_every_ms = num(value)?,
+            "PQAP_SERVER_URL" => self.server.url = Some(value.to_string()),
+            "PQAP_SERVER_BIND" => {
+                self.server.bind = value
+                    .parse()
+                    .map_err(|e: std::net::AddrParseError| bad(e.to_string()))?
+            }
             "PQAP_SANDBOX_FUEL_PER_CALL" => s.fuel_per_call = num(value)?,
             "PQAP_SANDBOX_MEMORY_BYTES" => s.memory_bytes = num(value)? as usize,
             "PQAP_SANDBOX_DEADLINE_MS" => s.deadline_ms = num(value)?,
