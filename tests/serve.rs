@@ -317,6 +317,55 @@ fn serves_health_metrics_and_the_api_while_trading() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("PQAP_API_TOKEN"));
 
+    // Pause and resume one strategy: its orders are cancelled, it shows paused.
+    let pause = "/api/v1/strategies/market_maker/pause";
+    assert_eq!(call(addr, "POST", pause, vw, "").0, 403);
+    let (code, body) = call(addr, "POST", "/api/v1/strategies/nobody/pause", op, "");
+    assert_eq!(code, 404, "{body}");
+    let (code, body) = call(addr, "POST", pause, op, "");
+    assert_eq!(code, 202, "{body}");
+    let wait = |want: &str| {
+        let since = Instant::now();
+        loop {
+            let (_, body) = get(addr, "/api/v1/strategies", vw);
+            if json(&body)[0]["state"] == want {
+                break;
+            }
+            assert!(
+                since.elapsed() < Duration::from_secs(10),
+                "never {want}: {body}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait("paused");
+    let since = Instant::now();
+    loop {
+        // Cancels reach the venue after its latency; then nothing is left working.
+        let (_, status) = get(addr, "/api/v1/status", vw);
+        if json(&status)["open_orders"] == 0 {
+            break;
+        }
+        assert!(
+            since.elapsed() < Duration::from_secs(10),
+            "orders left: {status}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (code, _) = call(
+        addr,
+        "POST",
+        "/api/v1/strategies/market_maker/resume",
+        op,
+        "",
+    );
+    assert_eq!(code, 202);
+    wait("running");
+    let (_, log) = get(addr, "/api/v1/audit?last=3", op);
+    let log = json(&log);
+    assert_eq!(log[0]["action"], "resume");
+    assert_eq!(log[1]["action"], "pause");
+
     // Unknown endpoints and methods.
     assert_eq!(call(addr, "POST", "/api/v1/strategies", op, "").0, 405);
     assert_eq!(call(addr, "DELETE", "/api/v1/positions", op, "").0, 405);

@@ -69,6 +69,8 @@ struct Slot {
     interests: wit::Interests,
     limits: RiskLimits,
     halted: bool,
+    /// Paused by an operator: hears nothing, places nothing.
+    paused: bool,
     /// Restart points already written to the journal.
     snapshots_journaled: u64,
     /// Realised PnL at the start of the current UTC day (daily loss baseline).
@@ -236,10 +238,15 @@ impl<V: Venue> Engine<V> {
             }
             self.journal.commit().await?;
         }
-        while let Some(&(at, strategy, id)) = self.timers.first() {
-            if at > self.now_ns {
-                break;
-            }
+        // A paused strategy's timers wait for it to resume.
+        let due: Vec<(u64, StrategyId, u64)> = self
+            .timers
+            .iter()
+            .take_while(|(at, _, _)| *at <= self.now_ns)
+            .filter(|(_, strategy, _)| !self.slots.iter().any(|s| s.id == *strategy && s.paused))
+            .copied()
+            .collect();
+        for (at, strategy, id) in due {
             self.timers.remove(&(at, strategy, id));
             if let Some(slot) = self.slots.iter().position(|s| s.id == strategy) {
                 let mut view = self.view(strategy);
@@ -325,7 +332,62 @@ impl<V: Venue> Engine<V> {
             let seq = self.journal.next_seq() - 1;
             crate::store::control::mark_applied(self.journal.pool(), req.id, seq).await?;
         }
+        for req in crate::store::control::pending_strategy(self.journal.pool()).await? {
+            let seq = match self.slots.iter().find(|s| s.name == req.strategy) {
+                Some(slot) => {
+                    let id = slot.id;
+                    self.set_paused(id, req.pause, &req.actor).await?;
+                    self.journal.next_seq() - 1
+                }
+                None => 0,
+            };
+            crate::store::control::mark_strategy_applied(self.journal.pool(), req.id, seq).await?;
+        }
         Ok(())
+    }
+
+    /// Pauses (cancelling its working orders) or resumes a strategy; journaled.
+    pub async fn set_paused(
+        &mut self,
+        strategy: StrategyId,
+        paused: bool,
+        actor: &str,
+    ) -> Result<(), EngineError> {
+        let Some(slot) = self.slots.iter().position(|s| s.id == strategy) else {
+            return Ok(());
+        };
+        if self.slots[slot].paused == paused {
+            return Ok(());
+        }
+        self.slots[slot].paused = paused;
+        self.journal.append(
+            self.now_ns,
+            Some(strategy),
+            &Entry::StrategyPaused {
+                strategy,
+                paused,
+                actor: actor.to_string(),
+            },
+        )?;
+        if paused {
+            let keys: Vec<OrderKey> = self
+                .working
+                .keys()
+                .filter(|k| k.strategy == strategy)
+                .copied()
+                .collect();
+            for key in keys {
+                let events = self.venue.cancel(key, self.now_ns);
+                self.handle_order_events(events)?;
+            }
+        }
+        self.journal.commit().await?;
+        Ok(())
+    }
+
+    /// Whether an operator has paused the strategy.
+    pub fn is_paused(&self, strategy: StrategyId) -> bool {
+        self.slots.iter().any(|s| s.id == strategy && s.paused)
     }
 
     fn settle(
@@ -406,6 +468,10 @@ impl<V: Venue> Engine<V> {
         shared: &[(wit::EventKind, Option<usize>)],
         sources: &[MarketEvent],
     ) -> Result<(), EngineError> {
+        if self.slots[slot].paused {
+            // Market data passes it by; its order events wait in the inbox.
+            return Ok(());
+        }
         let interests = self.slots[slot].interests;
         let mut batch: Vec<(wit::EventKind, Option<usize>)> =
             std::mem::take(&mut self.slots[slot].inbox);

@@ -91,3 +91,63 @@ mod tests {
         assert!(pending(j.pool()).await.unwrap().is_empty());
     }
 }
+
+/// A pause or resume of one strategy (by name), not yet applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StrategyRequest {
+    pub id: i64,
+    pub actor: String,
+    pub strategy: String,
+    pub pause: bool,
+}
+
+/// Queues pausing (`pause`) or resuming a strategy.
+pub async fn request_strategy(
+    pool: &SqlitePool,
+    strategy: &str,
+    pause: bool,
+    actor: &str,
+    now_ns: u64,
+) -> Result<i64, StoreError> {
+    let row = sqlx::query(
+        "INSERT INTO strategy_requests (requested_ns, actor, strategy, action) VALUES (?, ?, ?, ?) RETURNING id",
+    )
+    .bind(i64::try_from(now_ns).unwrap_or(i64::MAX))
+    .bind(actor)
+    .bind(strategy)
+    .bind(if pause { "pause" } else { "resume" })
+    .fetch_one(pool)
+    .await?;
+    Ok(row.try_get("id")?)
+}
+
+/// Strategy requests waiting to be applied, oldest first.
+pub async fn pending_strategy(pool: &SqlitePool) -> Result<Vec<StrategyRequest>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, actor, strategy, action FROM strategy_requests WHERE applied_seq IS NULL ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            let action: String = r.try_get("action")?;
+            Ok(StrategyRequest {
+                id: r.try_get("id")?,
+                actor: r.try_get("actor")?,
+                strategy: r.try_get("strategy")?,
+                pause: action == "pause",
+            })
+        })
+        .collect()
+}
+
+/// Marks a strategy request applied (`seq`: its journal entry, or 0 when it
+/// named no running strategy).
+pub async fn mark_strategy_applied(pool: &SqlitePool, id: i64, seq: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE strategy_requests SET applied_seq = ? WHERE id = ?")
+        .bind(seq)
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}

@@ -89,6 +89,13 @@ pub enum Entry {
         state: TradingState,
         actor: String,
     },
+    /// An operator paused (`paused: true`) or resumed a strategy. A paused
+    /// strategy hears nothing and its working orders are cancelled.
+    StrategyPaused {
+        strategy: StrategyId,
+        paused: bool,
+        actor: String,
+    },
     /// A strategy stopped opening positions (daily loss limit).
     StrategyHalted {
         strategy: StrategyId,
@@ -124,6 +131,7 @@ impl Entry {
             Entry::Reconciled { .. } => "reconciled",
             Entry::Restored { .. } => "restored",
             Entry::TradingState { .. } => "trading_state",
+            Entry::StrategyPaused { .. } => "strategy_paused",
             Entry::StrategyHalted { .. } => "strategy_halted",
             Entry::Mark { .. } => "mark",
         }

@@ -63,6 +63,8 @@ pub struct Projections {
     /// Equity marks (ts_ns, strategy, equity, realised, unrealised): the curve.
     pub marks: Vec<(i64, StrategyId, Decimal, Decimal, Decimal)>,
     pub halts: Vec<(i64, StrategyId, String)>,
+    /// Strategies an operator paused (and has not resumed).
+    pub paused: std::collections::BTreeSet<StrategyId>,
     pub trading_state: TradingState,
     pub last_seq: i64,
     pub last_ts_ns: i64,
@@ -181,6 +183,15 @@ impl Projections {
                 .push((stored.ts_ns, *strategy, *equity, *realized, *unrealized)),
             Entry::StrategyHalted { strategy, reason } => {
                 self.halts.push((stored.seq, *strategy, reason.clone()));
+            }
+            Entry::StrategyPaused {
+                strategy, paused, ..
+            } => {
+                if *paused {
+                    self.paused.insert(*strategy);
+                } else {
+                    self.paused.remove(strategy);
+                }
             }
             _ => {}
         }

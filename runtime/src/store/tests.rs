@@ -101,3 +101,22 @@ async fn batched_commits_and_retained_entries_match_what_is_stored() {
     assert_eq!(j.retained().unwrap(), &stored[..]);
     assert_eq!(j.verify().await.unwrap().broken, None);
 }
+
+#[test]
+fn pauses_survive_a_replay() {
+    let stored = |seq: i64, paused: bool| Stored {
+        seq,
+        ts_ns: seq,
+        strategy: Some(2),
+        entry: Entry::StrategyPaused {
+            strategy: 2,
+            paused,
+            actor: "olive".into(),
+        },
+        hash: String::new(),
+    };
+    let p = Projections::replay(&[stored(1, true)]);
+    assert!(p.paused.contains(&2));
+    let p = Projections::replay(&[stored(1, true), stored(2, false)]);
+    assert!(p.paused.is_empty());
+}

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
@@ -52,6 +52,8 @@ pub fn router(state: ServerState) -> Router {
         .route("/api/v1/trades", get(trades))
         .route("/api/v1/performance", get(performance))
         .route("/api/v1/risk", post(risk))
+        .route("/api/v1/strategies/{name}/pause", post(pause))
+        .route("/api/v1/strategies/{name}/resume", post(resume))
         .route("/api/v1/audit", get(audit_entries))
         .fallback(not_found)
         .with_state(state)
@@ -247,6 +249,72 @@ async fn risk(State(s): State<ServerState>, caller: Caller, body: axum::body::By
             (
                 StatusCode::ACCEPTED,
                 Json(json!({ "request": id, "state": state.to_string() })),
+            )
+                .into_response()
+        }
+        Err(e) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("queueing the request: {e}"),
+        ),
+    }
+}
+
+async fn pause(s: State<ServerState>, caller: Caller, name: Path<String>) -> Response {
+    pause_or_resume(s, caller, name, true).await
+}
+
+async fn resume(s: State<ServerState>, caller: Caller, name: Path<String>) -> Response {
+    pause_or_resume(s, caller, name, false).await
+}
+
+/// Queues pausing or resuming a running strategy for the engine, and audits it.
+async fn pause_or_resume(
+    State(s): State<ServerState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    pause: bool,
+) -> Response {
+    if let Err(r) = caller.require(Role::Operator) {
+        return *r;
+    }
+    let action = if pause { "pause" } else { "resume" };
+    let who = caller.0.name.clone();
+    let pool = s.journal.pool();
+    let now_ns = now_ms() * 1_000_000;
+    let known = s
+        .live
+        .read()
+        .map(|l| l.strategies.iter().any(|st| st.name == name))
+        .unwrap_or(false);
+    if !known {
+        let _ = audit(
+            pool,
+            now_ns,
+            &who,
+            action,
+            &name,
+            "rejected: no such strategy",
+        )
+        .await;
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("strategy {name:?}: not running here (see GET /api/v1/strategies)"),
+        );
+    }
+    match control::request_strategy(pool, &name, pause, &who, now_ns).await {
+        Ok(id) => {
+            let _ = audit(
+                pool,
+                now_ns,
+                &who,
+                action,
+                &name,
+                &format!("queued request {id}"),
+            )
+            .await;
+            (
+                StatusCode::ACCEPTED,
+                Json(json!({ "request": id, "strategy": name, "action": action })),
             )
                 .into_response()
         }

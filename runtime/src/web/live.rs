@@ -17,7 +17,7 @@ pub struct StrategyLive {
     pub name: String,
     pub version: String,
     pub sha256: String,
-    /// `running`, `backoff` or `quarantined`.
+    /// `running`, `paused`, `backoff` or `quarantined`.
     pub state: &'static str,
     pub fuel_calls: u64,
     pub fuel_total: u128,
@@ -74,6 +74,7 @@ pub fn publish<V: Venue>(live: &Live, engine: &Engine<V>, feed: FeedCounters, no
                 version: sup.artifact().info.version.clone(),
                 sha256: sup.artifact().sha256.clone(),
                 state: match sup.state() {
+                    RunState::Running if engine.is_paused(id) => "paused",
                     RunState::Running => "running",
                     RunState::Backoff { .. } => "backoff",
                     RunState::Quarantined => "quarantined",

@@ -210,6 +210,7 @@ impl<V: Venue> Engine<V> {
             sup,
             limits: setup.limits,
             halted: false,
+            paused: prior.paused.contains(&id),
             day: today,
             day_start_realized,
             inbox,
