@@ -44,6 +44,34 @@ fn call(
     (status, body)
 }
 
+/// `POST /api/v1/artifacts` with `bytes` as the body.
+fn upload(addr: SocketAddr, token: Option<&str>, bytes: &[u8]) -> (u16, String) {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    write!(
+        s,
+        "POST /api/v1/artifacts HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}Content-Type: application/wasm\r\nContent-Length: {}\r\n\r\n",
+        bytes.len()
+    )
+    .unwrap();
+    // The server may answer (and close) before taking a body it refuses.
+    let _ = s.write_all(bytes);
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let raw = String::from_utf8_lossy(&raw).into_owned();
+    let status = raw
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_string();
+    (status, body)
+}
+
 fn request(addr: SocketAddr, method: &str, path: &str) -> (u16, String) {
     call(addr, method, path, None, "")
 }
@@ -97,6 +125,13 @@ fn serves_health_metrics_and_the_api_while_trading() {
     let viewer = admin(&["token", "create", "vic"], &db, None);
     assert!(operator.starts_with("pqap_") && viewer.starts_with("pqap_"));
     let (op, vw) = (Some(operator.as_str()), Some(viewer.as_str()));
+    admin(
+        &["user", "add", "ada", "--role", "admin"],
+        &db,
+        Some("admin password 123"),
+    );
+    let admin_token = admin(&["token", "create", "ada"], &db, None);
+    let ad = Some(admin_token.as_str());
     let get =
         |addr: SocketAddr, path: &str, token: Option<&str>| call(addr, "GET", path, token, "");
     let mut child = Command::new(env!("CARGO_BIN_EXE_pqap"))
@@ -365,6 +400,50 @@ fn serves_health_metrics_and_the_api_while_trading() {
     let log = json(&log);
     assert_eq!(log[0]["action"], "resume");
     assert_eq!(log[1]["action"], "pause");
+
+    // Uploads: admins only; the validate checks; clear 4xx for what is refused.
+    let component = std::fs::read(&wasm).unwrap();
+    assert_eq!(upload(addr, None, &component).0, 401);
+    assert_eq!(upload(addr, op, &component).0, 403);
+    let (code, body) = upload(addr, ad, &component);
+    assert_eq!(code, 201, "{body}");
+    let manifest = json(&body);
+    assert_eq!(manifest["name"], "market_maker");
+    assert_eq!(manifest["sha256"].as_str().unwrap().len(), 64);
+    assert!(manifest["params"].as_array().is_some_and(|p| !p.is_empty()));
+    let (code, body) = upload(addr, ad, b"definitely not wasm");
+    assert_eq!(code, 422, "{body}");
+    assert!(
+        json(&body)["error"]
+            .as_str()
+            .unwrap()
+            .contains("not a WebAssembly file")
+    );
+    let (code, body) = upload(addr, ad, &component[..component.len() / 2]);
+    assert_eq!(code, 422, "{body}");
+    let (code, _) = upload(addr, ad, &vec![0u8; 9 * 1024 * 1024]);
+    assert_eq!(code, 413, "over the 8 MiB artifact limit");
+    let (code, listed) = get(addr, "/api/v1/artifacts", vw);
+    assert_eq!(code, 200);
+    assert_eq!(json(&listed)[0]["sha256"], manifest["sha256"]);
+    let (_, log) = get(addr, "/api/v1/audit?last=20", op);
+    let log = json(&log);
+    let uploads: Vec<&serde_json::Value> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "upload")
+        .collect();
+    assert!(
+        uploads
+            .iter()
+            .any(|e| e["outcome"] == "stored" && e["actor"] == "ada")
+    );
+    assert!(
+        uploads
+            .iter()
+            .any(|e| e["outcome"].as_str().unwrap().starts_with("rejected"))
+    );
 
     // Unknown endpoints and methods.
     assert_eq!(call(addr, "POST", "/api/v1/strategies", op, "").0, 405);

@@ -26,6 +26,7 @@ use pqap::venue::polymarket::http::client::{HttpConfig, PolymarketHttp};
 use pqap::venue::polymarket::http::markets::{DiscoveredMarket, open_markets};
 use pqap::venue::polymarket::websocket::client::WsConfig;
 use pqap::venue::sim::SimServer;
+use pqap::web::artifacts::ArtifactStore;
 use pqap::web::{FailureLimiter, FeedCounters, Live, ServerState, publish};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -333,6 +334,14 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
                 live: live.clone(),
                 journal: Arc::new(Journal::open(&db).await?),
                 limiter: FailureLimiter::default(),
+                artifacts: Some(Arc::new(ArtifactStore {
+                    // Beside the environment's database.
+                    dir: db
+                        .parent()
+                        .map_or_else(|| "artifacts".into(), |d| d.join("artifacts")),
+                    sandbox: sandbox.clone(),
+                    limits: config.sandbox.clone(),
+                })),
             };
             let task = tokio::spawn(pqap::web::serve(addr, state, bound_tx, async {
                 let _ = stopped.await;

@@ -32,9 +32,11 @@ pub struct ServerState {
     /// requests; only the engine appends to the journal.
     pub journal: Arc<Journal>,
     pub limiter: FailureLimiter,
+    /// Uploaded strategy components, if this server takes uploads.
+    pub artifacts: Option<Arc<super::artifacts::ArtifactStore>>,
 }
 
-fn now_ms() -> u64 {
+pub(super) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
@@ -42,7 +44,19 @@ fn now_ms() -> u64 {
 
 /// The router of the server.
 pub fn router(state: ServerState) -> Router {
+    // Uploads may be as large as the artifact limit; the check itself names it.
+    let upload_limit = state
+        .artifacts
+        .as_ref()
+        .map_or(0, |a| a.limits.max_artifact_bytes)
+        .saturating_add(1);
     Router::new()
+        .route(
+            "/api/v1/artifacts",
+            post(super::artifacts::upload)
+                .get(super::artifacts::list)
+                .layer(axum::extract::DefaultBodyLimit::max(upload_limit)),
+        )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
@@ -59,7 +73,7 @@ pub fn router(state: ServerState) -> Router {
         .with_state(state)
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
+pub(super) fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 

@@ -2,6 +2,7 @@
 //! and health endpoints over it and the journal.
 
 pub mod api;
+pub mod artifacts;
 pub mod auth;
 pub mod live;
 pub mod metrics;
