@@ -13,50 +13,26 @@ use std::time::{Duration, Instant};
 
 use pqap::strategy::build::GuestTarget;
 
-/// One HTTP/1.1 request, with a bearer token and a JSON body if given; (status, body).
-fn call(
+/// One HTTP/1.1 request, with a bearer token and a body if given; (status, body).
+fn send(
     addr: SocketAddr,
     method: &str,
     path: &str,
     token: Option<&str>,
-    body: &str,
+    content_type: &str,
+    body: &[u8],
 ) -> (u16, String) {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).expect("response");
-    let status = raw
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = raw
-        .split_once("\r\n\r\n")
-        .map_or("", |(_, b)| b)
-        .to_string();
-    (status, body)
-}
-
-/// `POST /api/v1/artifacts` with `bytes` as the body.
-fn upload(addr: SocketAddr, token: Option<&str>, bytes: &[u8]) -> (u16, String) {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
     write!(
         s,
-        "POST /api/v1/artifacts HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}Content-Type: application/wasm\r\nContent-Length: {}\r\n\r\n",
-        bytes.len()
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
     )
     .unwrap();
     // The server may answer (and close) before taking a body it refuses.
-    let _ = s.write_all(bytes);
+    let _ = s.write_all(body);
     let mut raw = Vec::new();
     let _ = s.read_to_end(&mut raw);
     let raw = String::from_utf8_lossy(&raw).into_owned();
@@ -70,6 +46,36 @@ fn upload(addr: SocketAddr, token: Option<&str>, bytes: &[u8]) -> (u16, String) 
         .map_or("", |(_, b)| b)
         .to_string();
     (status, body)
+}
+
+/// A JSON request.
+fn call(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (u16, String) {
+    send(
+        addr,
+        method,
+        path,
+        token,
+        "application/json",
+        body.as_bytes(),
+    )
+}
+
+/// `POST /api/v1/artifacts` with `bytes` as the body.
+fn upload(addr: SocketAddr, token: Option<&str>, bytes: &[u8]) -> (u16, String) {
+    send(
+        addr,
+        "POST",
+        "/api/v1/artifacts",
+        token,
+        "application/wasm",
+        bytes,
+    )
 }
 
 fn request(addr: SocketAddr, method: &str, path: &str) -> (u16, String) {

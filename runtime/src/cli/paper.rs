@@ -26,11 +26,11 @@ use pqap::venue::polymarket::http::client::{HttpConfig, PolymarketHttp};
 use pqap::venue::polymarket::http::markets::{DiscoveredMarket, open_markets};
 use pqap::venue::polymarket::websocket::client::WsConfig;
 use pqap::venue::sim::SimServer;
-use pqap::web::artifacts::ArtifactStore;
-use pqap::web::{FailureLimiter, FeedCounters, Live, ServerState, publish};
+use pqap::web::{FeedCounters, Live, publish};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use super::serve::RunningServer;
 use super::{duration, print};
 
 #[derive(Debug, Args)]
@@ -326,34 +326,9 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
     }
     let mut feed_counters = FeedCounters::default();
     publish(&live, &engine, feed_counters, wall_ns() / 1_000_000);
-    let (stop_server, server) = match args.serve {
-        Some(addr) => {
-            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-            let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
-            let state = ServerState {
-                live: live.clone(),
-                journal: Arc::new(Journal::open(&db).await?),
-                limiter: FailureLimiter::default(),
-                artifacts: Some(Arc::new(ArtifactStore {
-                    // Beside the environment's database.
-                    dir: db
-                        .parent()
-                        .map_or_else(|| "artifacts".into(), |d| d.join("artifacts")),
-                    sandbox: sandbox.clone(),
-                    limits: config.sandbox.clone(),
-                })),
-            };
-            let task = tokio::spawn(pqap::web::serve(addr, state, bound_tx, async {
-                let _ = stopped.await;
-            }));
-            let bound = bound_rx
-                .await
-                .map_err(|_| anyhow::anyhow!("the HTTP server did not start on {addr}"))?;
-            // Machine-readable for scripts and tests, even with --quiet.
-            eprintln!("serving http://{bound}");
-            (Some(stop), Some(task))
-        }
-        None => (None, None),
+    let server = match args.serve {
+        Some(addr) => Some(RunningServer::start(addr, live.clone(), &db, &sandbox, &config).await?),
+        None => None,
     };
     if loud {
         eprintln!(
@@ -447,13 +422,8 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
         }
     }
     engine.shutdown().await?;
-    if let (Some(stop), Some(task)) = (stop_server, server) {
-        let _ = stop.send(());
-        match tokio::time::timeout(Duration::from_secs(10), task).await {
-            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "the HTTP server stopped with an error"),
-            Err(_) => tracing::warn!("the HTTP server did not stop within 10 s"),
-            _ => {}
-        }
+    if let Some(server) = server {
+        server.stop().await;
     }
     if let Some(r) = recorder {
         let recorded = r.finish().await?;

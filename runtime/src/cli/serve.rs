@@ -8,8 +8,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use clap::Args;
 use pqap::config::Config;
+use pqap::store::Journal;
+use pqap::strategy::SandboxEngine;
+use pqap::web::artifacts::ArtifactStore;
+use pqap::web::{FailureLimiter, Live, ServerState, WebError};
 
 use super::duration;
 use super::paper::{PaperArgs, run as run_paper};
@@ -55,4 +61,56 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         seed: None,
         serve: Some(bind),
     })
+}
+
+/// The HTTP server beside a running engine.
+pub struct RunningServer {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), WebError>>,
+}
+
+impl RunningServer {
+    /// Binds `addr` and serves `live` and the database `db`; uploads are kept
+    /// beside the database. Prints `serving http://ADDR` once listening.
+    pub async fn start(
+        addr: SocketAddr,
+        live: Live,
+        db: &std::path::Path,
+        sandbox: &Arc<SandboxEngine>,
+        config: &Config,
+    ) -> anyhow::Result<RunningServer> {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
+        let state = ServerState {
+            live,
+            journal: Arc::new(Journal::open(db).await?),
+            limiter: FailureLimiter::default(),
+            artifacts: Some(Arc::new(ArtifactStore {
+                dir: db
+                    .parent()
+                    .map_or_else(|| "artifacts".into(), |d| d.join("artifacts")),
+                sandbox: sandbox.clone(),
+                limits: config.sandbox.clone(),
+            })),
+        };
+        let task = tokio::spawn(pqap::web::serve(addr, state, bound_tx, async {
+            let _ = stopped.await;
+        }));
+        let bound = bound_rx
+            .await
+            .map_err(|_| anyhow::anyhow!("the HTTP server did not start on {addr}"))?;
+        // Machine-readable for scripts and tests, even with --quiet.
+        eprintln!("serving http://{bound}");
+        Ok(RunningServer { stop, task })
+    }
+
+    /// Stops accepting, lets requests in flight finish (at most 10 s).
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        match tokio::time::timeout(Duration::from_secs(10), self.task).await {
+            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "the HTTP server stopped with an error"),
+            Err(_) => tracing::warn!("the HTTP server did not stop within 10 s"),
+            _ => {}
+        }
+    }
 }

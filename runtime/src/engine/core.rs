@@ -370,18 +370,24 @@ impl<V: Venue> Engine<V> {
             },
         )?;
         if paused {
-            let keys: Vec<OrderKey> = self
-                .working
-                .keys()
-                .filter(|k| k.strategy == strategy)
-                .copied()
-                .collect();
-            for key in keys {
-                let events = self.venue.cancel(key, self.now_ns);
-                self.handle_order_events(events)?;
-            }
+            self.cancel_working(strategy)?;
         }
         self.journal.commit().await?;
+        Ok(())
+    }
+
+    /// Asks the venue to cancel every order `strategy` has working.
+    fn cancel_working(&mut self, strategy: StrategyId) -> Result<(), EngineError> {
+        let keys: Vec<OrderKey> = self
+            .working
+            .keys()
+            .filter(|k| k.strategy == strategy)
+            .copied()
+            .collect();
+        for key in keys {
+            let events = self.venue.cancel(key, self.now_ns);
+            self.handle_order_events(events)?;
+        }
         Ok(())
     }
 
@@ -551,16 +557,7 @@ impl<V: Venue> Engine<V> {
                     },
                 )?;
                 // The instance is gone: nothing it left working may stay.
-                let keys: Vec<OrderKey> = self
-                    .working
-                    .keys()
-                    .filter(|k| k.strategy == strategy)
-                    .copied()
-                    .collect();
-                for key in keys {
-                    let events = self.venue.cancel(key, self.now_ns);
-                    self.handle_order_events(events)?;
-                }
+                self.cancel_working(strategy)?;
             }
             CallOutcome::NotRunning(_) => {}
         }
