@@ -112,6 +112,59 @@ impl Drop for Guard {
     }
 }
 
+/// Starts `pqap serve` with `names` on `db` (dev config, fast simulator, a
+/// free port); the running server and its address.
+fn start_serve(names: &[&str], db: &std::path::Path, dir: &std::path::Path) -> (Guard, SocketAddr) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pqap"))
+        .arg("serve")
+        .args(names)
+        .arg("--config")
+        .arg(common::repo().join("configs/dev.yaml"))
+        .args(["--bind", "127.0.0.1:0", "--duration", "300s"])
+        .arg("--db")
+        .arg(db)
+        .env("PQAP_COMPILED_CACHE", dir.join("cache"))
+        .env("PQAP_VENUE_SIM_STEP_MS", "20")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start pqap serve");
+    let stderr = child.stderr.take().expect("stderr");
+    let guard = Guard(child);
+    let mut lines = BufReader::new(stderr).lines();
+    let addr: SocketAddr = loop {
+        let line = lines
+            .next()
+            .expect("pqap serve ended before serving")
+            .expect("stderr line");
+        if let Some(a) = line.strip_prefix("serving http://") {
+            break a.trim().parse().expect("address");
+        }
+    };
+    // Keep draining stderr so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (guard, addr)
+}
+
+/// Sends SIGTERM and waits (≤ 20 s) for a clean exit.
+fn stop_serve(mut guard: Guard) {
+    let pid = i32::try_from(guard.0.id()).expect("pid");
+    // SAFETY: signalling our own child process.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let stop = Instant::now();
+    let status = loop {
+        if let Some(s) = guard.0.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(
+            stop.elapsed() < Duration::from_secs(20),
+            "did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "exit: {status}");
+}
+
 #[test]
 fn serves_health_metrics_and_the_api_while_trading() {
     let wasm = common::guest("strategies/market-maker", GuestTarget::UnknownUnknown);
@@ -140,34 +193,7 @@ fn serves_health_metrics_and_the_api_while_trading() {
     let ad = Some(admin_token.as_str());
     let get =
         |addr: SocketAddr, path: &str, token: Option<&str>| call(addr, "GET", path, token, "");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pqap"))
-        .arg("serve")
-        .arg(&wasm)
-        .arg("--config")
-        .arg(common::repo().join("configs/dev.yaml"))
-        .args(["--bind", "127.0.0.1:0", "--duration", "120s"])
-        .arg("--db")
-        .arg(&db)
-        .env("PQAP_COMPILED_CACHE", dir.path().join("cache"))
-        .env("PQAP_VENUE_SIM_STEP_MS", "20")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start pqap serve");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut guard = Guard(child);
-    let mut lines = BufReader::new(stderr).lines();
-    let addr: SocketAddr = loop {
-        let line = lines
-            .next()
-            .expect("pqap serve ended before serving")
-            .expect("stderr line");
-        if let Some(a) = line.strip_prefix("serving http://") {
-            break a.trim().parse().expect("address");
-        }
-    };
-    // Keep draining stderr so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
+    let (guard, addr) = start_serve(&[wasm.to_str().unwrap()], &db, dir.path());
 
     assert_eq!(request(addr, "GET", "/healthz"), (200, "ok\n".to_string()));
     let started = Instant::now();
@@ -464,21 +490,7 @@ fn serves_health_metrics_and_the_api_while_trading() {
     assert_eq!(last, 429);
 
     // SIGTERM: a clean stop, the journal verifies.
-    let pid = i32::try_from(guard.0.id()).expect("pid");
-    // SAFETY: signalling our own child process.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-    let stop = Instant::now();
-    let status = loop {
-        if let Some(s) = guard.0.try_wait().expect("wait") {
-            break s;
-        }
-        assert!(
-            stop.elapsed() < Duration::from_secs(20),
-            "did not stop on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    assert!(status.success(), "exit: {status}");
+    stop_serve(guard);
     assert!(TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_err());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -490,4 +502,303 @@ fn serves_health_metrics_and_the_api_while_trading() {
     });
     assert_eq!(report.broken, None);
     assert!(report.entries > 0);
+}
+
+/// A copy of the market maker as its own crate, named `mm_e2e` at `version`:
+/// what a user's strategy looks like between two releases.
+fn market_maker_copy(root: &std::path::Path, version: &str) -> std::path::PathBuf {
+    let dir = root.join("mm-e2e");
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    for f in std::fs::read_dir(common::repo().join("strategies/market-maker/src")).unwrap() {
+        let path = f.unwrap().path();
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("name: \"market_maker\"", "name: \"mm_e2e\"");
+        std::fs::write(dir.join("src").join(path.file_name().unwrap()), text).unwrap();
+    }
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"mm-e2e\"\nversion = \"{version}\"\nedition = \"2024\"\npublish = false\n\n\
+             [lib]\ncrate-type = [\"cdylib\", \"rlib\"]\n\n[dependencies]\n\
+             pqap-strategy-sdk = {{ path = {:?} }}\n\n[workspace]\n",
+            common::repo().join("strategy-sdk")
+        ),
+    )
+    .unwrap();
+    // The repository's lock file: the same dependency versions, already built.
+    std::fs::copy(common::repo().join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    let out = pqap::strategy::build::build_strategy(
+        &common::engine(),
+        &pqap::strategy::build::BuildOptions {
+            crate_dir: dir.clone(),
+            target: GuestTarget::UnknownUnknown,
+            out_dir: Some(root.join(format!("out-{version}"))),
+            target_dir: Some(common::repo().join("target/guests")),
+        },
+        &pqap::strategy::SandboxLimits::default(),
+    )
+    .unwrap_or_else(|e| panic!("building the market maker copy {version}: {e}"));
+    out.wasm
+}
+
+/// Polls `check` every 200 ms until it returns `Some`, for at most `secs`.
+fn wait_for<T>(secs: u64, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let since = Instant::now();
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(
+            since.elapsed() < Duration::from_secs(secs),
+            "{what}: not within {secs} s"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn deploys_hot_reloads_rolls_back_and_restarts_with_what_was_deployed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("prod.db");
+    let v1 = market_maker_copy(dir.path(), "0.1.0");
+    let v1_bytes = std::fs::read(&v1).unwrap();
+    let hostile = common::guest("tests/guests/hostile", GuestTarget::UnknownUnknown);
+    let mm = common::guest("strategies/market-maker", GuestTarget::UnknownUnknown);
+    admin(
+        &["user", "add", "ada", "--role", "admin"],
+        &db,
+        Some("admin password 123"),
+    );
+    admin(
+        &["user", "add", "olive", "--role", "operator"],
+        &db,
+        Some("operator password 1"),
+    );
+    let ad_token = admin(&["token", "create", "ada"], &db, None);
+    let op_token = admin(&["token", "create", "olive"], &db, None);
+    let (ad, op) = (Some(ad_token.as_str()), Some(op_token.as_str()));
+    let get = |addr: SocketAddr, path: &str| json(&call(addr, "GET", path, ad, "").1);
+    // The market maker from the command line is the strategy that keeps trading.
+    let (guard, addr) = start_serve(&[mm.to_str().unwrap()], &db, dir.path());
+    let strategy = |addr: SocketAddr, name: &str| {
+        get(addr, "/api/v1/strategies")
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .cloned()
+    };
+    let applied = |addr: SocketAddr, id: i64| {
+        wait_for(20, "deployment applied", || {
+            let d = get(addr, &format!("/api/v1/deployments/{id}"));
+            (d["status"] == "applied").then_some(d)
+        })
+    };
+
+    // Upload v1, deploy it with a parameter; refusals are named and audited.
+    let (code, body) = upload(addr, ad, &v1_bytes);
+    assert_eq!(code, 201, "{body}");
+    let sha1 = json(&body)["sha256"].as_str().unwrap().to_string();
+    let deploy = |name: &str, body: &str, token: Option<&str>| {
+        call(
+            addr,
+            "POST",
+            &format!("/api/v1/strategies/{name}/deploy"),
+            token,
+            body,
+        )
+    };
+    let good = format!(
+        r#"{{"sha256":"{sha1}","params":{{"quote_size":"10"}},"limits":{{"max_open_orders":8}}}}"#
+    );
+    assert_eq!(deploy("mm_e2e", &good, None).0, 401);
+    assert_eq!(
+        deploy("mm_e2e", &good, op).0,
+        403,
+        "operators do not deploy"
+    );
+    let (code, body) = deploy("market_maker", &good, ad);
+    assert_eq!(code, 422, "{body}");
+    assert!(body.contains("is strategy `mm_e2e`"), "{body}");
+    let (code, body) = deploy("mm_e2e", &good.replace("quote_size", "quote_sise"), ad);
+    assert_eq!(code, 422, "{body}");
+    assert!(body.contains("quote_sise"), "{body}");
+    let (code, body) = deploy("mm_e2e", &good.replace("max_open_orders", "max_opn"), ad);
+    assert_eq!(code, 422, "{body}");
+    assert!(body.contains("max_opn"), "{body}");
+    let (code, body) = deploy(
+        "mm_e2e",
+        &format!(r#"{{"sha256":"{}"}}"#, "0".repeat(64)),
+        ad,
+    );
+    assert_eq!(code, 404, "{body}");
+    let (code, body) = deploy("mm_e2e", &good, ad);
+    assert_eq!(code, 202, "{body}");
+    let d = applied(addr, json(&body)["deployment"].as_i64().unwrap());
+    assert_eq!(d["outcome"], "started", "{d}");
+    let first = wait_for(60, "mm_e2e trading", || {
+        strategy(addr, "mm_e2e").filter(|s| s["fills"].as_u64().unwrap_or(0) > 0)
+    });
+    assert_eq!(first["version"], "0.1.0");
+    assert_eq!(first["params"]["quote_size"], "10");
+    let positions = get(addr, "/api/v1/positions");
+    assert!(
+        positions
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["strategy_name"] == "mm_e2e"),
+        "{positions}"
+    );
+
+    // v2 through `pqap deploy --env`: reloaded in place while market_maker trades on.
+    let mm_fills_before = strategy(addr, "market_maker").unwrap()["fills"]
+        .as_u64()
+        .unwrap();
+    let cwd = dir.path().join("cli");
+    std::fs::create_dir_all(cwd.join("configs")).unwrap();
+    std::fs::write(
+        cwd.join("configs/prod.yaml"),
+        format!(
+            "environment: prod\ndatabase: unused.db\nserver:\n  url: http://{addr}\ncompiled_cache: {:?}\n",
+            dir.path().join("cache")
+        ),
+    )
+    .unwrap();
+    let v2 = market_maker_copy(dir.path(), "0.2.0");
+    let out = Command::new(env!("CARGO_BIN_EXE_pqap"))
+        .args([
+            "deploy",
+            v2.to_str().unwrap(),
+            "--env",
+            "prod",
+            "--params",
+            "quote_size=10",
+            "--json",
+        ])
+        .current_dir(&cwd)
+        .env("PQAP_API_TOKEN", &ad_token)
+        .output()
+        .expect("run pqap deploy");
+    assert!(
+        out.status.success(),
+        "pqap deploy: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reloaded = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(reloaded["outcome"], "reloaded", "{reloaded}");
+    let now = strategy(addr, "mm_e2e").unwrap();
+    assert_eq!(now["version"], "0.2.0");
+    assert_eq!(now["id"], first["id"], "same strategy, same id");
+    assert!(now["fills"].as_u64().unwrap() >= first["fills"].as_u64().unwrap());
+    wait_for(60, "market_maker trading after the reload", || {
+        strategy(addr, "market_maker")
+            .filter(|s| s["fills"].as_u64().unwrap_or(0) > mm_fills_before)
+    });
+
+    // A version that cannot start is rolled back; the running one stays.
+    let (code, body) = upload(addr, ad, &std::fs::read(&hostile).unwrap());
+    assert_eq!(code, 201, "{body}");
+    let hsha = json(&body)["sha256"].as_str().unwrap().to_string();
+    let (_, body) = deploy("hostile", &format!(r#"{{"sha256":"{hsha}"}}"#), ad);
+    assert_eq!(
+        applied(addr, json(&body)["deployment"].as_i64().unwrap())["outcome"],
+        "started"
+    );
+    let (_, body) = deploy(
+        "hostile",
+        &format!(r#"{{"sha256":"{hsha}","params":{{"mode":"refuse_init"}}}}"#),
+        ad,
+    );
+    let d = applied(addr, json(&body)["deployment"].as_i64().unwrap());
+    assert_eq!(d["outcome"], "rolled_back", "{d}");
+    assert!(
+        d["message"].as_str().unwrap().contains("failed to start"),
+        "{d}"
+    );
+    let h = strategy(addr, "hostile").expect("the old hostile still runs");
+    assert_eq!(h["state"], "running");
+    assert_eq!(h["params"], serde_json::json!({}));
+
+    // What nothing runs can be deleted; what runs cannot.
+    let (code, body) = call(addr, "DELETE", &format!("/api/v1/artifacts/{sha1}"), ad, "");
+    assert_eq!(code, 200, "{body}");
+    let sha2 = now["sha256"].as_str().unwrap().to_string();
+    let (code, body) = call(addr, "DELETE", &format!("/api/v1/artifacts/{sha2}"), ad, "");
+    assert_eq!(code, 409, "{body}");
+    assert!(body.contains("mm_e2e"), "{body}");
+
+    let audit = get(addr, "/api/v1/audit?last=50");
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "deploy")
+        .map(|e| e["outcome"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.iter().filter(|o| o.starts_with("queued")).count() >= 4,
+        "{actions:?}"
+    );
+    assert!(
+        actions.iter().any(|o| o.starts_with("rejected")),
+        "{actions:?}"
+    );
+    stop_serve(guard);
+
+    // The journal tells the story; a restart runs what was deployed.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let entries = rt.block_on(async {
+        let j = pqap::store::Journal::open(&db).await.unwrap();
+        assert_eq!(j.verify().await.unwrap().broken, None);
+        j.read_from(1).await.unwrap()
+    });
+    let deployed: Vec<(String, Option<String>)> = entries
+        .iter()
+        .filter_map(|e| match &e.entry {
+            pqap::store::Entry::Deployed {
+                outcome,
+                previous_sha256,
+                ..
+            } => Some((outcome.clone(), previous_sha256.clone())),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        deployed.contains(&("reloaded".into(), Some(sha1.clone()))),
+        "{deployed:?}"
+    );
+    assert!(deployed.iter().any(|(o, _)| o == "rolled_back"));
+
+    let (guard, addr) = start_serve(&[], &db, dir.path());
+    let running = wait_for(30, "deployed strategies after a restart", || {
+        let s = get(addr, "/api/v1/strategies");
+        (s.as_array().is_some_and(|a| a.len() == 2)).then_some(s)
+    });
+    let names: Vec<&str> = running
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"mm_e2e") && names.contains(&"hostile"),
+        "{names:?}"
+    );
+    let mm = strategy(addr, "mm_e2e").unwrap();
+    assert_eq!(mm["version"], "0.2.0");
+    assert_eq!(mm["id"], first["id"]);
+    // Retiring takes it out of what runs.
+    let (code, body) = call(addr, "POST", "/api/v1/strategies/hostile/retire", ad, "");
+    assert_eq!(code, 202, "{body}");
+    assert_eq!(
+        applied(addr, json(&body)["deployment"].as_i64().unwrap())["outcome"],
+        "retired"
+    );
+    assert!(strategy(addr, "hostile").is_none());
+    stop_serve(guard);
 }

@@ -4,10 +4,12 @@
 mod backtest;
 mod data;
 mod demo;
+mod deploy;
 mod duration;
 mod paper;
 mod print;
 mod record;
+mod remote;
 mod report;
 mod serve;
 mod sim;
@@ -46,6 +48,9 @@ enum Command {
     /// Run the engine with its strategies and the HTTP API (`/api/v1`,
     /// `/healthz`, `/readyz`, `/metrics`) until SIGTERM.
     Serve(serve::ServeArgs),
+    /// Build, upload and deploy a strategy to an environment's server
+    /// (`pqap deploy NAME --env prod`): started, hot-reloaded, or rolled back.
+    Deploy(deploy::DeployArgs),
     /// Users of the server (`pqap user add NAME --role operator`).
     #[command(subcommand)]
     User(users::UserCommand),
@@ -89,6 +94,7 @@ pub fn main() -> ExitCode {
         Command::Paper(args) => paper::run(args),
         Command::Backtest(args) => backtest::run(*args),
         Command::Serve(args) => serve::run(args),
+        Command::Deploy(args) => deploy::run(args),
         Command::Sim(args) => sim::run(args),
         Command::User(cmd) => users::user(cmd),
         Command::Token(cmd) => users::token(cmd),

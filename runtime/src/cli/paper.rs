@@ -14,14 +14,16 @@ use pqap::config::Config;
 use pqap::data::archive::{Archive, MarketMeta};
 use pqap::data::feed::{FeedConfig, FeedMessage, LiveFeed};
 use pqap::data::update::{FeedUpdate, Source};
-use pqap::engine::{Engine, EngineConfig, MarketSpec, Registry, StrategySetup};
+use pqap::engine::{Engine, EngineConfig, MarketSpec, Registry, StrategySetup, deployments};
 use pqap::execution::FillSimulator;
 use pqap::model::money::shares;
 use pqap::model::time::{parse_day, utc_datetime};
 use pqap::model::{Liquidity, Side};
 use pqap::store::{Entry, Journal, Projections};
 use pqap::strategy::build::{BuildOptions, GuestTarget, build_strategy};
-use pqap::strategy::{Artifact, ClockMode, EngineOptions, SandboxEngine, SandboxLimits};
+use pqap::strategy::{
+    Artifact, ArtifactLibrary, ClockMode, EngineOptions, SandboxEngine, SandboxLimits,
+};
 use pqap::venue::polymarket::http::client::{HttpConfig, PolymarketHttp};
 use pqap::venue::polymarket::http::markets::{DiscoveredMarket, open_markets};
 use pqap::venue::polymarket::websocket::client::WsConfig;
@@ -273,6 +275,24 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
 
     let db = args.db.clone().unwrap_or_else(|| config.database.clone());
     let journal = Journal::open(&db).await?;
+    // A server also runs what was deployed to it, from its strategy library.
+    let library = args.serve.map(|_| {
+        Arc::new(ArtifactLibrary::beside(
+            &db,
+            sandbox.clone(),
+            config.sandbox.clone(),
+        ))
+    });
+    let mut deployed = Vec::new();
+    if let Some(lib) = &library {
+        let (setups, problems) =
+            deployments::deployed_setups(journal.pool(), lib, &config.risk.strategy).await?;
+        for p in problems {
+            tracing::error!(problem = %p, "a deployed strategy cannot start");
+            eprintln!("not starting a deployed strategy: {p}");
+        }
+        deployed = setups;
+    }
     let mut recorder = match &args.record {
         Some(dir) => {
             let archive = Archive::open(dir).await?;
@@ -297,14 +317,25 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let start_ns = clock(recorder.is_some());
-    let setups = artifacts
+    let mut setups: Vec<StrategySetup> = artifacts
         .into_iter()
+        .filter(|a| {
+            let replaced = deployed.iter().any(|d| d.artifact.info.name == a.info.name);
+            if replaced {
+                eprintln!(
+                    "strategy `{}`: running its deployed version, not the one named on the command line",
+                    a.info.name
+                );
+            }
+            !replaced
+        })
         .map(|artifact| StrategySetup {
             artifact,
             params: Vec::new(),
             limits: config.risk.strategy.clone(),
         })
         .collect();
+    setups.extend(deployed);
     let engine_config = EngineConfig {
         run_id: format!("paper-{}", start_ns / 1_000_000),
         mode: ClockMode::Wall,
@@ -327,7 +358,7 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
     let mut feed_counters = FeedCounters::default();
     publish(&live, &engine, feed_counters, wall_ns() / 1_000_000);
     let server = match args.serve {
-        Some(addr) => Some(RunningServer::start(addr, live.clone(), &db, &sandbox, &config).await?),
+        Some(addr) => Some(RunningServer::start(addr, live.clone(), &db, library.clone()).await?),
         None => None,
     };
     if loud {
@@ -388,6 +419,9 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
             }
             _ = report.tick() => {
                 engine.poll_controls().await?;
+                if let Some(lib) = &library {
+                    deployments::apply_pending(&mut engine, lib, &config.risk.strategy).await?;
+                }
                 publish(&live, &engine, feed_counters, wall_ns() / 1_000_000);
                 if loud {
                     printer.print_new(engine.journal()).await?;

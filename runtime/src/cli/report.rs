@@ -15,6 +15,7 @@ use pqap::risk::TradingState;
 use pqap::store::{CommandAction, Entry, Journal, Projections, Stored};
 use serde_json::json;
 
+use super::remote::Remote;
 use super::{duration, print};
 
 /// Which database to read, or which environment's server to ask.
@@ -34,55 +35,17 @@ pub struct Target {
     json: bool,
 }
 
-/// A server to ask.
-struct Remote {
-    base: String,
-    token: String,
-}
-
 impl Target {
     fn remote(&self) -> anyhow::Result<Option<Remote>> {
-        let Some(env) = &self.env else {
-            return Ok(None);
-        };
-        let path = PathBuf::from(format!("configs/{env}.yaml"));
-        let config = Config::load(&path, std::env::vars())
-            .with_context(|| format!("--env {env}: loading {}", path.display()))?;
-        let token = std::env::var("PQAP_API_TOKEN").map_err(|_| {
-            anyhow::anyhow!("--env {env}: set PQAP_API_TOKEN to an API token (pqap token create)")
-        })?;
-        Ok(Some(Remote {
-            base: config.server.base_url(),
-            token,
-        }))
+        self.env.as_deref().map(Remote::for_env).transpose()
     }
 
     /// The document at `path` of the environment's API, when `--env` is given.
     async fn fetch(&self, path: &str) -> anyhow::Result<Option<serde_json::Value>> {
-        let Some(remote) = self.remote()? else {
-            return Ok(None);
-        };
-        let url = format!("{}{path}", remote.base);
-        pqap::venue::polymarket::http::client::install_crypto_provider();
-        let response = reqwest::Client::new()
-            .get(&url)
-            .bearer_auth(&remote.token)
-            .timeout(Duration::from_secs(30))
-            .send()
-            .await
-            .with_context(|| format!("asking {url}"))?;
-        let status = response.status();
-        let body: serde_json::Value = response
-            .json()
-            .await
-            .with_context(|| format!("{url}: the answer is not JSON"))?;
-        if !status.is_success() {
-            anyhow::bail!(
-                "{url}: {status}: {}",
-                body["error"].as_str().unwrap_or("no message")
-            );
+        match self.remote()? {
+            Some(remote) => remote.get(path).await.map(Some),
+            None => Ok(None),
         }
-        Ok(Some(body))
     }
 
     fn db(&self) -> anyhow::Result<PathBuf> {

@@ -13,8 +13,7 @@ use std::sync::Arc;
 use clap::Args;
 use pqap::config::Config;
 use pqap::store::Journal;
-use pqap::strategy::SandboxEngine;
-use pqap::web::artifacts::ArtifactStore;
+use pqap::strategy::ArtifactLibrary;
 use pqap::web::{FailureLimiter, Live, ServerState, WebError};
 
 use super::duration;
@@ -22,9 +21,9 @@ use super::paper::{PaperArgs, run as run_paper};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Strategies to run: crate names under `strategies/`, crate directories, or
-    /// `.wasm` components.
-    #[arg(required = true)]
+    /// Strategies to run besides those deployed to this server: crate names
+    /// under `strategies/`, crate directories, or `.wasm` components. A
+    /// deployed strategy of the same name runs its deployed version.
     pub names: Vec<String>,
     #[arg(long, default_value = "configs/prod.yaml")]
     pub config: PathBuf,
@@ -70,14 +69,13 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
-    /// Binds `addr` and serves `live` and the database `db`; uploads are kept
-    /// beside the database. Prints `serving http://ADDR` once listening.
+    /// Binds `addr` and serves `live` and the database `db`; uploads go to
+    /// `library`. Prints `serving http://ADDR` once listening.
     pub async fn start(
         addr: SocketAddr,
         live: Live,
         db: &std::path::Path,
-        sandbox: &Arc<SandboxEngine>,
-        config: &Config,
+        library: Option<Arc<ArtifactLibrary>>,
     ) -> anyhow::Result<RunningServer> {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
@@ -85,13 +83,7 @@ impl RunningServer {
             live,
             journal: Arc::new(Journal::open(db).await?),
             limiter: FailureLimiter::default(),
-            artifacts: Some(Arc::new(ArtifactStore {
-                dir: db
-                    .parent()
-                    .map_or_else(|| "artifacts".into(), |d| d.join("artifacts")),
-                sandbox: sandbox.clone(),
-                limits: config.sandbox.clone(),
-            })),
+            artifacts: library,
         };
         let task = tokio::spawn(pqap::web::serve(addr, state, bound_tx, async {
             let _ = stopped.await;

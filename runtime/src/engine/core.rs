@@ -3,8 +3,11 @@
 //! and order event is journaled; fills reach a strategy only after they are
 //! durable. The clock is whatever the caller says (simulated or wall).
 
+mod deploy;
 mod orders;
 mod recovery;
+
+pub use deploy::Deployed;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -106,6 +109,11 @@ pub struct Engine<V: Venue> {
     now_ns: u64,
     next_seq: u64,
     last_mark_ns: u64,
+    /// This run's seed (instances derive theirs from it and their id).
+    run_seed: u64,
+    /// Every strategy name the journal knows, with its id: a strategy deployed
+    /// again keeps its id, so its positions stay its own.
+    known_ids: BTreeMap<String, StrategyId>,
 }
 
 const DAY_NS: u64 = 86_400_000_000_000;

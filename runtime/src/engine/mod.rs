@@ -2,6 +2,7 @@
 //! (sandboxed) → risk → venue → portfolio → journal, in one total order.
 
 pub mod core;
+pub mod deployments;
 pub mod registry;
 pub mod translate;
 pub mod venue;
@@ -10,4 +11,4 @@ pub use registry::{MarketSpec, Registry};
 pub use translate::Translator;
 pub use venue::Venue;
 
-pub use self::core::{Engine, EngineConfig, EngineError, StrategySetup};
+pub use self::core::{Deployed, Engine, EngineConfig, EngineError, StrategySetup};

@@ -96,6 +96,26 @@ pub enum Entry {
         paused: bool,
         actor: String,
     },
+    /// A deployment into the running engine: a new strategy `started`, a new
+    /// version `reloaded` in place of `previous_sha256` (state carried over by
+    /// snapshot and restore; positions and orders kept), or `rolled_back`
+    /// because it could not start (`reason`), the old version still running.
+    Deployed {
+        strategy: StrategyId,
+        name: String,
+        version: String,
+        sha256: String,
+        previous_sha256: Option<String>,
+        outcome: String,
+        reason: Option<String>,
+        actor: String,
+    },
+    /// An operator retired a strategy: its orders cancelled, its instance
+    /// stopped; its positions stay on the books.
+    StrategyRetired {
+        strategy: StrategyId,
+        actor: String,
+    },
     /// A strategy stopped opening positions (daily loss limit).
     StrategyHalted {
         strategy: StrategyId,
@@ -133,6 +153,8 @@ impl Entry {
             Entry::TradingState { .. } => "trading_state",
             Entry::StrategyPaused { .. } => "strategy_paused",
             Entry::StrategyHalted { .. } => "strategy_halted",
+            Entry::Deployed { .. } => "deployed",
+            Entry::StrategyRetired { .. } => "strategy_retired",
             Entry::Mark { .. } => "mark",
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod control;
+pub mod deploys;
 pub mod entry;
 pub mod journal;
 pub mod projection;

@@ -65,6 +65,8 @@ pub struct Projections {
     pub halts: Vec<(i64, StrategyId, String)>,
     /// Strategies an operator paused (and has not resumed).
     pub paused: std::collections::BTreeSet<StrategyId>,
+    /// Strategies an operator retired (and nobody has deployed since).
+    pub retired: std::collections::BTreeSet<StrategyId>,
     pub trading_state: TradingState,
     pub last_seq: i64,
     pub last_ts_ns: i64,
@@ -106,6 +108,11 @@ impl Projections {
             } => {
                 self.strategies
                     .insert(*strategy, (name.clone(), version.clone()));
+                self.retired.remove(strategy);
+            }
+            Entry::StrategyRetired { strategy, .. } => {
+                self.retired.insert(*strategy);
+                self.paused.remove(strategy);
             }
             Entry::Command {
                 command: CommandAction::Place { order },

@@ -33,7 +33,7 @@ pub struct ServerState {
     pub journal: Arc<Journal>,
     pub limiter: FailureLimiter,
     /// Uploaded strategy components, if this server takes uploads.
-    pub artifacts: Option<Arc<super::artifacts::ArtifactStore>>,
+    pub artifacts: Option<Arc<crate::strategy::ArtifactLibrary>>,
 }
 
 pub(super) fn now_ms() -> u64 {
@@ -48,7 +48,7 @@ pub fn router(state: ServerState) -> Router {
     let upload_limit = state
         .artifacts
         .as_ref()
-        .map_or(0, |a| a.limits.max_artifact_bytes)
+        .map_or(0, |a| a.max_bytes())
         .saturating_add(1);
     Router::new()
         .route(
@@ -57,6 +57,20 @@ pub fn router(state: ServerState) -> Router {
                 .get(super::artifacts::list)
                 .layer(axum::extract::DefaultBodyLimit::max(upload_limit)),
         )
+        .route(
+            "/api/v1/artifacts/{sha256}",
+            axum::routing::delete(super::artifacts::delete),
+        )
+        .route(
+            "/api/v1/strategies/{name}/deploy",
+            post(super::deploy::deploy),
+        )
+        .route(
+            "/api/v1/strategies/{name}/retire",
+            post(super::deploy::retire),
+        )
+        .route("/api/v1/deployments", get(super::deploy::list))
+        .route("/api/v1/deployments/{id}", get(super::deploy::one))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))

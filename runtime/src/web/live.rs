@@ -17,6 +17,8 @@ pub struct StrategyLive {
     pub name: String,
     pub version: String,
     pub sha256: String,
+    /// Parameters given at deployment (the rest keep their defaults).
+    pub params: std::collections::BTreeMap<String, String>,
     /// `running`, `paused`, `backoff` or `quarantined`.
     pub state: &'static str,
     pub fuel_calls: u64,
@@ -24,6 +26,8 @@ pub struct StrategyLive {
     pub fuel_max: u64,
     pub faults: usize,
     pub restarts: u32,
+    /// The latest fault, as text.
+    pub last_fault: Option<String>,
     pub fills: u64,
     pub fees: Decimal,
     pub realized: Decimal,
@@ -73,6 +77,17 @@ pub fn publish<V: Venue>(live: &Live, engine: &Engine<V>, feed: FeedCounters, no
                 name,
                 version: sup.artifact().info.version.clone(),
                 sha256: sup.artifact().sha256.clone(),
+                params: sup
+                    .config()
+                    .params
+                    .iter()
+                    .map(|p| {
+                        (
+                            p.name.clone(),
+                            crate::strategy::artifact::param_value_text(&p.value),
+                        )
+                    })
+                    .collect(),
                 state: match sup.state() {
                     RunState::Running if engine.is_paused(id) => "paused",
                     RunState::Running => "running",
@@ -84,6 +99,7 @@ pub fn publish<V: Venue>(live: &Live, engine: &Engine<V>, feed: FeedCounters, no
                 fuel_max: fuel.max,
                 faults: sup.faults().len(),
                 restarts: sup.restarts(),
+                last_fault: sup.faults().last().map(|f| f.fault.to_string()),
                 fills: account.map_or(0, |a| a.fills),
                 fees: account.map_or(Decimal::ZERO, |a| a.fees),
                 realized: account.map_or(Decimal::ZERO, |a| a.realized()),

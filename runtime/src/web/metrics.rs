@@ -118,6 +118,8 @@ mod tests {
                 name: "mm\"1".into(),
                 version: "0.1.0".into(),
                 sha256: String::new(),
+                params: Default::default(),
+                last_fault: None,
                 state: "running",
                 fuel_calls: 3,
                 fuel_total: 900,

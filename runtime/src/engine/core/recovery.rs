@@ -67,6 +67,8 @@ impl<V: Venue> Engine<V> {
             // The first update of a run marks equity: the curve starts there,
             // and after a restart it shows the recovered portfolio.
             last_mark_ns: 0,
+            run_seed: seed,
+            known_ids: BTreeMap::new(),
         };
         let mut next_id = prior.strategies.keys().max().copied().unwrap_or(0) + 1;
         for setup in setups {
@@ -83,7 +85,13 @@ impl<V: Venue> Engine<V> {
                     next_id - 1
                 }
             };
-            engine.launch(id, setup, seed, &prior, &history)?;
+            engine.launch(id, setup, &prior, &history)?;
+        }
+        for (id, (name, _)) in &prior.strategies {
+            engine.known_ids.entry(name.clone()).or_insert(*id);
+        }
+        for slot in &engine.slots {
+            engine.known_ids.insert(slot.name.clone(), slot.id);
         }
         engine.reconcile(&prior)?;
         engine.journal.commit().await?;
@@ -96,51 +104,19 @@ impl<V: Venue> Engine<V> {
         &mut self,
         id: StrategyId,
         setup: StrategySetup,
-        seed: u64,
         prior: &Projections,
         history: &[Stored],
     ) -> Result<(), EngineError> {
-        let info = &setup.artifact.info;
-        let init = wit::InitConfig {
-            run_id: self.config.run_id.clone(),
-            instruments: self.registry.instrument_infos(),
-            params: setup.params.clone(),
-        };
-        let options = InstanceOptions {
-            mode: self.config.mode,
-            seed: seed.wrapping_add(u64::from(id)),
-            limits: self.config.sandbox.clone(),
-        };
+        let info = setup.artifact.info.clone();
         let mut view = self.view(id);
         let name = info.name.clone();
-        let mut sup = SupervisedStrategy::start(setup.artifact.clone(), init, options, &mut view)
-            .map_err(|fault| EngineError::Start {
-            name: name.clone(),
-            fault,
-        })?;
-        self.journal.append(
-            self.now_ns,
-            Some(id),
-            &Entry::StrategyStarted {
-                strategy: id,
-                name: name.clone(),
-                version: info.version.clone(),
-                sha256: setup.artifact.sha256.clone(),
-                params: serde_json::to_value(
-                    setup
-                        .params
-                        .iter()
-                        .map(|p| {
-                            (
-                                p.name.clone(),
-                                crate::strategy::artifact::param_value_text(&p.value),
-                            )
-                        })
-                        .collect::<BTreeMap<_, _>>(),
-                )
-                .unwrap_or_default(),
-            },
-        )?;
+        let mut sup =
+            self.instantiate(id, &setup, &mut view)
+                .map_err(|fault| EngineError::Start {
+                    name: name.clone(),
+                    fault,
+                })?;
+        self.journal_started(id, &setup)?;
         let mut inbox = Vec::new();
         if let Some((snapshot_seq, state, _)) = prior.snapshots.get(&id) {
             match sup.restore(&mut view, state.clone()) {
@@ -215,6 +191,59 @@ impl<V: Venue> Engine<V> {
             day_start_realized,
             inbox,
         });
+        Ok(())
+    }
+
+    /// A new sandboxed instance of `setup` for strategy `id`, initialised.
+    pub(super) fn instantiate(
+        &self,
+        id: StrategyId,
+        setup: &StrategySetup,
+        view: &mut HostView,
+    ) -> Result<SupervisedStrategy, crate::strategy::Fault> {
+        let init = wit::InitConfig {
+            run_id: self.config.run_id.clone(),
+            instruments: self.registry.instrument_infos(),
+            params: setup.params.clone(),
+        };
+        let options = InstanceOptions {
+            mode: self.config.mode,
+            seed: self.run_seed.wrapping_add(u64::from(id)),
+            limits: self.config.sandbox.clone(),
+        };
+        SupervisedStrategy::start(setup.artifact.clone(), init, options, view)
+    }
+
+    /// Journals that `id` runs `setup`'s component with its parameters.
+    pub(super) fn journal_started(
+        &mut self,
+        id: StrategyId,
+        setup: &StrategySetup,
+    ) -> Result<(), EngineError> {
+        let info = &setup.artifact.info;
+        self.journal.append(
+            self.now_ns,
+            Some(id),
+            &Entry::StrategyStarted {
+                strategy: id,
+                name: info.name.clone(),
+                version: info.version.clone(),
+                sha256: setup.artifact.sha256.clone(),
+                params: serde_json::to_value(
+                    setup
+                        .params
+                        .iter()
+                        .map(|p| {
+                            (
+                                p.name.clone(),
+                                crate::strategy::artifact::param_value_text(&p.value),
+                            )
+                        })
+                        .collect::<BTreeMap<_, _>>(),
+                )
+                .unwrap_or_default(),
+            },
+        )?;
         Ok(())
     }
 

@@ -1,0 +1,159 @@
+//! `pqap deploy NAME --env ENV`: builds the strategy (or takes a `.wasm`),
+//! uploads it to the environment's server with the API token, deploys it with
+//! parameters and risk-limit overrides, and waits for the engine's answer:
+//! started, reloaded in place, or rolled back (exit 1).
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Args;
+use pqap::config::Config;
+use serde_json::json;
+
+use super::paper::{artifact_bytes, sandbox_engine};
+use super::remote::Remote;
+use super::{duration, print};
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// A crate name under `strategies/`, a crate directory, or a `.wasm` component.
+    pub name: String,
+    /// The environment whose server to deploy to (`configs/ENV.yaml`).
+    #[arg(long)]
+    pub env: String,
+    /// Parameter values, checked against the strategy's schema.
+    #[arg(long = "params", num_args = 1.., value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// Risk-limit overrides over the server's per-strategy limits, e.g.
+    /// `max_daily_loss=25`.
+    #[arg(long = "limits", num_args = 1.., value_name = "LIMIT=VALUE")]
+    pub limits: Vec<String>,
+    /// Return once queued instead of waiting for the engine to apply it.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// How long to wait for the engine.
+    #[arg(long, default_value = "60s", value_parser = duration::parse)]
+    pub timeout: Duration,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `NAME=VALUE` pairs as a JSON object; whole numbers become numbers (counts),
+/// everything else stays text (decimals are parsed exactly by the server).
+fn assignments(
+    pairs: &[String],
+    what: &str,
+) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
+    let mut out = serde_json::Map::new();
+    for pair in pairs {
+        let (k, v) = pair
+            .split_once('=')
+            .filter(|(k, _)| !k.trim().is_empty())
+            .ok_or_else(|| anyhow::anyhow!("--{what} {pair:?}: expected NAME=VALUE"))?;
+        let value = match v.trim().parse::<u64>() {
+            Ok(n) if what == "limits" => json!(n),
+            _ => json!(v.trim()),
+        };
+        out.insert(k.trim().to_string(), value);
+    }
+    Ok(out)
+}
+
+pub fn run(args: DeployArgs) -> anyhow::Result<ExitCode> {
+    let params = assignments(&args.params, "params")?;
+    let limits = assignments(&args.limits, "limits")?;
+    let remote = Remote::for_env(&args.env)?;
+    // Built and checked here with the environment's sandbox limits, so a
+    // component the server would refuse is caught before the upload.
+    let config = Config::load(
+        std::path::Path::new(&format!("configs/{}.yaml", args.env)),
+        std::env::vars(),
+    )?;
+    let sandbox = sandbox_engine(&config)?;
+    let bytes = artifact_bytes(&sandbox, &args.name, &config.sandbox, args.json)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async {
+        let size = bytes.len();
+        let manifest = remote
+            .post("/api/v1/artifacts", "application/wasm", bytes)
+            .await
+            .context("uploading")?;
+        let name = manifest["name"].as_str().unwrap_or_default().to_string();
+        let sha = manifest["sha256"].as_str().unwrap_or_default().to_string();
+        if !args.json {
+            eprintln!(
+                "uploaded {name} {} ({size} bytes, sha256 {sha})",
+                manifest["version"].as_str().unwrap_or_default()
+            );
+        }
+        let body = json!({ "sha256": sha, "params": params, "limits": limits });
+        let queued = remote
+            .post(
+                &format!("/api/v1/strategies/{name}/deploy"),
+                "application/json",
+                body.to_string().into_bytes(),
+            )
+            .await
+            .context("deploying")?;
+        let id = queued["deployment"].as_i64().unwrap_or_default();
+        if args.no_wait {
+            if args.json {
+                print::json(&queued)?;
+            } else {
+                println!("deployment {id} queued");
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        let started = Instant::now();
+        let applied = loop {
+            let doc = remote.get(&format!("/api/v1/deployments/{id}")).await?;
+            if doc["status"] == "applied" {
+                break doc;
+            }
+            anyhow::ensure!(
+                started.elapsed() < args.timeout,
+                "deployment {id}: the engine did not apply it within {:?} (is the server's engine running?)",
+                args.timeout
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        };
+        let outcome = applied["outcome"].as_str().unwrap_or_default().to_string();
+        if args.json {
+            print::json(&applied)?;
+        } else {
+            let message = applied["message"].as_str().unwrap_or_default();
+            println!("deployment {id}: {name} {outcome}{}{message}", if message.is_empty() { "" } else { ": " });
+        }
+        Ok(if matches!(outcome.as_str(), "started" | "reloaded") {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assignments_keep_decimals_as_text_and_name_bad_pairs() {
+        let m = assignments(
+            &["max_open_orders=4".into(), "max_daily_loss=2.5".into()],
+            "limits",
+        )
+        .unwrap();
+        assert_eq!(m["max_open_orders"], json!(4));
+        assert_eq!(m["max_daily_loss"], json!("2.5"));
+        let p = assignments(&["size=5".into()], "params").unwrap();
+        assert_eq!(p["size"], json!("5"));
+        let e = assignments(&["oops".into()], "params")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--params \"oops\""), "{e}");
+    }
+}
