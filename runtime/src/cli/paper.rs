@@ -358,7 +358,16 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
     let mut feed_counters = FeedCounters::default();
     publish(&live, &engine, feed_counters, wall_ns() / 1_000_000);
     let server = match args.serve {
-        Some(addr) => Some(RunningServer::start(addr, live.clone(), &db, library.clone()).await?),
+        Some(addr) => Some(
+            RunningServer::start(
+                addr,
+                live.clone(),
+                &db,
+                library.clone(),
+                config.server.base_url().starts_with("https://"),
+            )
+            .await?,
+        ),
         None => None,
     };
     if loud {

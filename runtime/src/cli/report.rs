@@ -259,12 +259,7 @@ fn explain(
     let find = |s: Option<i64>| s.and_then(|s| entries.iter().find(|e| e.seq == s));
     let command = find(order.and_then(|o| o.command_seq));
     let cause = find(order.and_then(|o| o.cause_seq));
-    let doc = json!({
-        "fill": { "seq": fill.seq, "fill": fill.fill },
-        "order": order.map(|o| json!({"order": o.order, "status": o.status, "submitted_seq": o.submitted_seq})),
-        "command": command.map(|c| json!({"seq": c.seq, "time": time(c.ts_ns), "entry": c.entry})),
-        "cause": cause.map(|c| json!({"seq": c.seq, "time": time(c.ts_ns), "entry": c.entry})),
-    });
+    let doc = views::explain(entries, p, seq).unwrap_or_default();
     if target.json {
         print::json(&doc)?;
         return Ok(ExitCode::SUCCESS);

@@ -76,6 +76,7 @@ impl RunningServer {
         live: Live,
         db: &std::path::Path,
         library: Option<Arc<ArtifactLibrary>>,
+        secure_cookies: bool,
     ) -> anyhow::Result<RunningServer> {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
@@ -84,6 +85,10 @@ impl RunningServer {
             journal: Arc::new(Journal::open(db).await?),
             limiter: FailureLimiter::default(),
             artifacts: library,
+            secure_cookies,
+            backtests_dir: db
+                .parent()
+                .map_or_else(|| "backtests".into(), |d| d.join("backtests")),
         };
         let task = tokio::spawn(pqap::web::serve(addr, state, bound_tx, async {
             let _ = stopped.await;

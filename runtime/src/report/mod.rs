@@ -8,7 +8,7 @@ pub mod calibration;
 pub mod html;
 pub mod metrics;
 pub mod result;
-mod svg;
+pub mod svg;
 pub mod views;
 
 pub use analyses::{Analyses, Finding, analyse};

@@ -74,6 +74,46 @@ pub fn trades(p: &Projections, last: usize) -> Vec<Value> {
         .collect()
 }
 
+/// Orders the venue may still fill, newest first.
+pub fn orders(p: &Projections) -> Vec<Value> {
+    let mut open: Vec<_> = p.open_orders().collect();
+    open.sort_by_key(|o| std::cmp::Reverse(o.submitted_seq));
+    open.into_iter()
+        .map(|o| {
+            json!({
+                "strategy": p.strategies.get(&o.order.key.strategy).map(|x| x.0.clone()),
+                "client_id": format!("{:x}", o.order.key.client_id),
+                "token": o.order.token.as_str(),
+                "side": o.order.side,
+                "price": price_dollars(o.order.price),
+                "shares": shares(o.order.size),
+                "filled": o.filled,
+                "tif": o.order.tif,
+                "post_only": o.order.post_only,
+                "status": o.status,
+                "reason": o.reason,
+                "submitted_seq": o.submitted_seq,
+            })
+        })
+        .collect()
+}
+
+/// A fill traced back to its cause: the order, the strategy's command and its
+/// reason, and the market event that led to it. `None` if `seq` is no fill.
+pub fn explain(entries: &[Stored], p: &Projections, seq: i64) -> Option<Value> {
+    let fill = p.fills.iter().find(|f| f.seq == seq)?;
+    let order = p.orders.get(&fill.fill.key);
+    let find = |s: Option<i64>| s.and_then(|s| entries.iter().find(|e| e.seq == s));
+    let command = find(order.and_then(|o| o.command_seq));
+    let cause = find(order.and_then(|o| o.cause_seq));
+    Some(json!({
+        "fill": { "seq": fill.seq, "fill": fill.fill },
+        "order": order.map(|o| json!({"order": o.order, "status": o.status, "submitted_seq": o.submitted_seq})),
+        "command": command.map(|c| json!({"seq": c.seq, "time": utc_datetime(c.ts_ns), "entry": c.entry})),
+        "cause": cause.map(|c| json!({"seq": c.seq, "time": utc_datetime(c.ts_ns), "entry": c.entry})),
+    }))
+}
+
 /// Per strategy over the `period_ns` before the latest entry: fills, volume,
 /// fees, realised PnL (closed early and at resolution), equity change, and fills
 /// and volume by reason tag.

@@ -85,7 +85,7 @@ fn valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
 }
 
-fn random_bytes<const N: usize>() -> Result<[u8; N], AuthError> {
+pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], AuthError> {
     let mut buf = [0u8; N];
     getrandom::fill(&mut buf).map_err(|e| AuthError::Random(e.to_string()))?;
     Ok(buf)
@@ -127,7 +127,7 @@ pub async fn add_user(
     Ok(())
 }
 
-fn principal(name: String, role: &str) -> Option<Principal> {
+pub(crate) fn principal(name: String, role: &str) -> Option<Principal> {
     Some(Principal {
         name,
         role: role.parse().ok()?,
@@ -158,7 +158,7 @@ pub async fn check_password(
         .and_then(|()| principal(name.to_string(), &role)))
 }
 
-fn token_digest(token: &str) -> String {
+pub(crate) fn token_digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 

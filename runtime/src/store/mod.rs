@@ -7,6 +7,7 @@ pub mod deploys;
 pub mod entry;
 pub mod journal;
 pub mod projection;
+pub mod sessions;
 
 pub use entry::{CommandAction, Entry};
 pub use journal::{GENESIS, Journal, StoreError, Stored, VerifyReport, chain_hash};

@@ -13,13 +13,13 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::actions;
 use super::auth::{Caller, FailureLimiter};
 use super::live::Live;
 use super::metrics;
 use crate::report::views;
-use crate::risk::TradingState;
-use crate::store::auth::{Role, audit, audit_log};
-use crate::store::{Journal, Projections, Stored, control};
+use crate::store::auth::{Role, audit_log};
+use crate::store::{Journal, Projections, Stored};
 
 /// How stale the engine's published status may be before `/readyz` fails.
 const READY_WITHIN_MS: u64 = 5_000;
@@ -32,6 +32,10 @@ pub struct ServerState {
     /// requests; only the engine appends to the journal.
     pub journal: Arc<Journal>,
     pub limiter: FailureLimiter,
+    /// Session cookies get `Secure` (the server is reached over TLS).
+    pub secure_cookies: bool,
+    /// Stored backtest runs shown on the dashboard.
+    pub backtests_dir: std::path::PathBuf,
     /// Uploaded strategy components, if this server takes uploads.
     pub artifacts: Option<Arc<crate::strategy::ArtifactLibrary>>,
 }
@@ -78,11 +82,15 @@ pub fn router(state: ServerState) -> Router {
         .route("/api/v1/strategies", get(strategies))
         .route("/api/v1/positions", get(positions))
         .route("/api/v1/trades", get(trades))
+        .route("/api/v1/trades/{seq}/explain", get(explain))
+        .route("/api/v1/orders", get(orders))
+        .route("/api/v1/journal/verify", get(verify))
         .route("/api/v1/performance", get(performance))
         .route("/api/v1/risk", post(risk))
         .route("/api/v1/strategies/{name}/pause", post(pause))
         .route("/api/v1/strategies/{name}/resume", post(resume))
         .route("/api/v1/audit", get(audit_entries))
+        .merge(super::ui::router(upload_limit))
         .fallback(not_found)
         .with_state(state)
 }
@@ -221,6 +229,17 @@ async fn performance(
     }
 }
 
+/// An action's answer: `ok` with its document, or the refusal's status and message.
+pub(super) fn respond<T: serde::Serialize>(
+    outcome: actions::Outcome<T>,
+    ok: StatusCode,
+) -> Response {
+    match outcome {
+        Ok(doc) => (ok, Json(json!(doc))).into_response(),
+        Err(r) => error(r.status, r.message),
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct RiskRequest {
     state: String,
@@ -229,127 +248,77 @@ struct RiskRequest {
 /// Queues a trading-state change for the engine (applied and journaled within
 /// half a second), and audits it.
 async fn risk(State(s): State<ServerState>, caller: Caller, body: axum::body::Bytes) -> Response {
-    if let Err(r) = caller.require(Role::Operator) {
-        return *r;
-    }
-    let who = caller.0.name.clone();
-    let pool = s.journal.pool();
-    let parsed = serde_json::from_slice::<RiskRequest>(&body)
-        .map_err(|e| {
-            format!("body: expected {{\"state\": \"halt\" | \"reduce\" | \"resume\"}} ({e})")
-        })
-        .and_then(|r| {
-            r.state
-                .parse::<TradingState>()
-                .map_err(|e| format!("state {:?}: {e}", r.state))
-        });
-    let state = match parsed {
-        Ok(state) => state,
-        Err(message) => {
-            let detail = String::from_utf8_lossy(&body)
+    let state = match serde_json::from_slice::<RiskRequest>(&body) {
+        Ok(r) => r.state,
+        Err(e) => {
+            // Still through the action, so the refusal is audited.
+            let shown = String::from_utf8_lossy(&body)
                 .chars()
                 .take(200)
                 .collect::<String>();
-            let _ = audit(
-                pool,
-                now_ms() * 1_000_000,
-                &who,
-                "risk",
-                &detail,
-                &format!("rejected: {message}"),
-            )
-            .await;
-            return error(StatusCode::BAD_REQUEST, message);
+            let outcome = actions::risk(&s, &caller.0, &shown).await;
+            return match outcome {
+                Err(r) if r.status == StatusCode::FORBIDDEN => error(r.status, r.message),
+                _ => error(
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "body: expected {{\"state\": \"halt\" | \"reduce\" | \"resume\"}} ({e})"
+                    ),
+                ),
+            };
         }
     };
-    let now_ns = now_ms() * 1_000_000;
-    match control::request(pool, state, &who, now_ns).await {
-        Ok(id) => {
-            let _ = audit(
-                pool,
-                now_ns,
-                &who,
-                "risk",
-                &format!("state={state}"),
-                &format!("queued request {id}"),
-            )
-            .await;
-            (
-                StatusCode::ACCEPTED,
-                Json(json!({ "request": id, "state": state.to_string() })),
-            )
-                .into_response()
-        }
-        Err(e) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("queueing the request: {e}"),
-        ),
-    }
+    respond(
+        actions::risk(&s, &caller.0, &state).await,
+        StatusCode::ACCEPTED,
+    )
 }
 
-async fn pause(s: State<ServerState>, caller: Caller, name: Path<String>) -> Response {
-    pause_or_resume(s, caller, name, true).await
+async fn pause(State(s): State<ServerState>, caller: Caller, Path(name): Path<String>) -> Response {
+    respond(
+        actions::pause(&s, &caller.0, &name, true).await,
+        StatusCode::ACCEPTED,
+    )
 }
 
-async fn resume(s: State<ServerState>, caller: Caller, name: Path<String>) -> Response {
-    pause_or_resume(s, caller, name, false).await
-}
-
-/// Queues pausing or resuming a running strategy for the engine, and audits it.
-async fn pause_or_resume(
+async fn resume(
     State(s): State<ServerState>,
     caller: Caller,
     Path(name): Path<String>,
-    pause: bool,
 ) -> Response {
+    respond(
+        actions::pause(&s, &caller.0, &name, false).await,
+        StatusCode::ACCEPTED,
+    )
+}
+
+async fn orders(State(s): State<ServerState>, _: Caller) -> Response {
+    match projections(&s).await {
+        Ok((_, p)) => Json(json!(views::orders(&p))).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn explain(State(s): State<ServerState>, _: Caller, Path(seq): Path<i64>) -> Response {
+    match projections(&s).await {
+        Ok((entries, p)) => match views::explain(&entries, &p, seq) {
+            Some(doc) => Json(doc).into_response(),
+            None => error(
+                StatusCode::NOT_FOUND,
+                format!("journal entry {seq} is not a fill (see /api/v1/trades)"),
+            ),
+        },
+        Err(r) => r,
+    }
+}
+
+async fn verify(State(s): State<ServerState>, caller: Caller) -> Response {
     if let Err(r) = caller.require(Role::Operator) {
         return *r;
     }
-    let action = if pause { "pause" } else { "resume" };
-    let who = caller.0.name.clone();
-    let pool = s.journal.pool();
-    let now_ns = now_ms() * 1_000_000;
-    let known = s
-        .live
-        .read()
-        .map(|l| l.strategies.iter().any(|st| st.name == name))
-        .unwrap_or(false);
-    if !known {
-        let _ = audit(
-            pool,
-            now_ns,
-            &who,
-            action,
-            &name,
-            "rejected: no such strategy",
-        )
-        .await;
-        return error(
-            StatusCode::NOT_FOUND,
-            format!("strategy {name:?}: not running here (see GET /api/v1/strategies)"),
-        );
-    }
-    match control::request_strategy(pool, &name, pause, &who, now_ns).await {
-        Ok(id) => {
-            let _ = audit(
-                pool,
-                now_ns,
-                &who,
-                action,
-                &name,
-                &format!("queued request {id}"),
-            )
-            .await;
-            (
-                StatusCode::ACCEPTED,
-                Json(json!({ "request": id, "strategy": name, "action": action })),
-            )
-                .into_response()
-        }
-        Err(e) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("queueing the request: {e}"),
-        ),
+    match s.journal.verify().await {
+        Ok(report) => Json(json!(report)).into_response(),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, format!("journal: {e}")),
     }
 }
 

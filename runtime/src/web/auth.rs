@@ -25,7 +25,7 @@ pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 pub struct FailureLimiter(Arc<Mutex<HashMap<IpAddr, VecDeque<Instant>>>>);
 
 impl FailureLimiter {
-    fn blocked(&self, ip: IpAddr, now: Instant) -> bool {
+    pub(crate) fn blocked(&self, ip: IpAddr, now: Instant) -> bool {
         let Ok(mut map) = self.0.lock() else {
             return true;
         };
@@ -39,7 +39,7 @@ impl FailureLimiter {
         q.len() >= MAX_FAILURES
     }
 
-    fn failed(&self, ip: IpAddr, now: Instant) {
+    pub(crate) fn failed(&self, ip: IpAddr, now: Instant) {
         if let Ok(mut map) = self.0.lock() {
             map.entry(ip).or_default().push_back(now);
         }

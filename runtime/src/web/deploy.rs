@@ -11,14 +11,10 @@ use axum::response::{IntoResponse, Json, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::api::{ServerState, error, now_ms};
-use super::artifacts::status_of;
+use super::actions;
+use super::api::{ServerState, error, respond};
 use super::auth::Caller;
-use crate::engine::deployments::merged_limits;
-use crate::risk::RiskLimits;
-use crate::store::auth::{Role, audit};
-use crate::store::deploys::{self, DeployRequest};
-use crate::strategy::parse_assignments;
+use crate::store::deploys;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -44,118 +40,26 @@ pub(super) async fn deploy(
     Path(name): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Err(r) = caller.require(Role::Admin) {
-        return *r;
-    }
-    let who = caller.0.name.clone();
-    let pool = s.journal.pool().clone();
-    let refuse = |status: StatusCode, message: String| {
-        let pool = pool.clone();
-        let who = who.clone();
-        let name = name.clone();
-        async move {
-            let _ = audit(
-                &pool,
-                now_ms() * 1_000_000,
-                &who,
-                "deploy",
-                &name,
-                &format!("rejected: {message}"),
-            )
-            .await;
-            error(status, message)
-        }
-    };
-    let Some(library) = s.artifacts.clone() else {
-        return refuse(
-            StatusCode::NOT_FOUND,
-            "this server takes no deployments".into(),
-        )
-        .await;
-    };
     let body: DeployBody = match serde_json::from_slice(&body) {
         Ok(b) => b,
         Err(e) => {
-            return refuse(
+            return error(
                 StatusCode::BAD_REQUEST,
                 format!(
                     "body: expected {{\"sha256\": \"<64 hex>\", \"params\": {{...}}, \"limits\": {{...}}}} ({e})"
                 ),
-            )
-            .await;
+            );
         }
     };
-    let sha = body.sha256.to_ascii_lowercase();
-    let lib = library.clone();
-    let sha_for_load = sha.clone();
-    let artifact = match tokio::task::spawn_blocking(move || lib.load(&sha_for_load)).await {
-        Ok(Ok(a)) => a,
-        Ok(Err(e)) => return refuse(status_of(&e), e.to_string()).await,
-        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).await,
-    };
-    if artifact.info.name != name {
-        return refuse(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!(
-                "component {sha} is strategy `{}`, not `{name}`",
-                artifact.info.name
-            ),
-        )
-        .await;
-    }
-    let params: BTreeMap<String, String> = body
+    let params = body
         .params
         .iter()
         .map(|(k, v)| (k.clone(), param_text(v)))
         .collect();
-    let assignments: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    if let Err(e) = parse_assignments(&artifact.info, &assignments) {
-        return refuse(StatusCode::UNPROCESSABLE_ENTITY, format!("params: {e}")).await;
-    }
-    if let Err(e) = merged_limits(&RiskLimits::default(), &body.limits) {
-        return refuse(StatusCode::UNPROCESSABLE_ENTITY, e).await;
-    }
-    let now_ns = now_ms() * 1_000_000;
-    let request = DeployRequest::Deploy {
-        sha256: sha.clone(),
-        params: params.clone(),
-        limits: body.limits.clone(),
-    };
-    match deploys::request(&pool, &name, &request, &who, now_ns).await {
-        Ok(id) => {
-            let detail = format!(
-                "{name} {} {sha} params={} limits={}",
-                artifact.info.version,
-                json!(params),
-                json!(body.limits)
-            );
-            let _ = audit(
-                &pool,
-                now_ns,
-                &who,
-                "deploy",
-                &detail,
-                &format!("queued deployment {id}"),
-            )
-            .await;
-            (
-                StatusCode::ACCEPTED,
-                Json(json!({
-                    "deployment": id,
-                    "strategy": name,
-                    "version": artifact.info.version,
-                    "sha256": sha,
-                    "status": "pending",
-                    "poll": format!("/api/v1/deployments/{id}"),
-                })),
-            )
-                .into_response()
-        }
-        Err(e) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("queueing the deployment: {e}"),
-        ),
-    }
+    respond(
+        actions::deploy(&s, &caller.0, &name, &body.sha256, params, body.limits).await,
+        StatusCode::ACCEPTED,
+    )
 }
 
 pub(super) async fn retire(
@@ -163,49 +67,10 @@ pub(super) async fn retire(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Response {
-    if let Err(r) = caller.require(Role::Admin) {
-        return *r;
-    }
-    let who = caller.0.name.clone();
-    let pool = s.journal.pool();
-    let now_ns = now_ms() * 1_000_000;
-    let running = s
-        .live
-        .read()
-        .map(|l| l.strategies.iter().any(|st| st.name == name))
-        .unwrap_or(false);
-    if !running {
-        let _ = audit(pool, now_ns, &who, "retire", &name, "rejected: not running").await;
-        return error(
-            StatusCode::NOT_FOUND,
-            format!("strategy {name:?}: not running here (see GET /api/v1/strategies)"),
-        );
-    }
-    match deploys::request(pool, &name, &DeployRequest::Retire, &who, now_ns).await {
-        Ok(id) => {
-            let _ = audit(
-                pool,
-                now_ns,
-                &who,
-                "retire",
-                &name,
-                &format!("queued deployment {id}"),
-            )
-            .await;
-            (
-                StatusCode::ACCEPTED,
-                Json(
-                    json!({ "deployment": id, "strategy": name, "status": "pending",
-                             "poll": format!("/api/v1/deployments/{id}") }),
-                ),
-            )
-                .into_response()
-        }
-        Err(e) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("queueing the retirement: {e}"),
-        ),
-    }
+    respond(
+        actions::retire(&s, &caller.0, &name).await,
+        StatusCode::ACCEPTED,
+    )
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,12 +1,14 @@
 //! The server's web side: the live status the engine publishes, and the HTTP API
 //! and health endpoints over it and the journal.
 
+pub mod actions;
 pub mod api;
 pub mod artifacts;
 pub mod auth;
 pub mod deploy;
 pub mod live;
 pub mod metrics;
+pub mod ui;
 
 use std::future::Future;
 use std::net::SocketAddr;

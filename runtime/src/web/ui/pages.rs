@@ -1,0 +1,584 @@
+//! The dashboard's read pages: overview, strategies (with their forms),
+//! positions, orders, trades with explain, performance charts, audit log. They
+//! show the same documents as the API (`report::views`) and the engine's live
+//! status.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use serde_json::Value;
+
+use super::{Cell, Flash, Viewer, esc, page, table, text};
+use crate::report::svg::{self, Line};
+use crate::report::views;
+use crate::store::auth::{Role, audit_log};
+use crate::store::deploys;
+use crate::store::{Projections, Stored};
+use crate::web::api::ServerState;
+use crate::web::live::LiveStatus;
+
+async fn journal(s: &ServerState) -> Result<(Vec<Stored>, Projections), Response> {
+    let entries =
+        s.journal.read_from(1).await.map_err(|e| {
+            (StatusCode::SERVICE_UNAVAILABLE, format!("journal: {e}")).into_response()
+        })?;
+    let p = Projections::replay(&entries);
+    Ok((entries, p))
+}
+
+fn live(s: &ServerState) -> LiveStatus {
+    s.live.read().map(|l| l.clone()).unwrap_or_default()
+}
+
+/// A hidden CSRF field for the viewer's forms.
+fn csrf(v: &Viewer) -> String {
+    format!(
+        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+        esc(&v.csrf)
+    )
+}
+
+fn card(label: &str, value: &str, live_key: Option<&str>) -> String {
+    let attr = live_key.map_or(String::new(), |k| format!(" data-live=\"{k}\""));
+    format!(
+        "<div class=\"card\"><div class=\"label\">{}</div><div class=\"value\"{attr}>{}</div></div>",
+        esc(label),
+        esc(value)
+    )
+}
+
+/// The strategies of the live status, one row each, fields updated live.
+fn strategy_rows(l: &LiveStatus, v: &Viewer, actions: bool) -> String {
+    let mut attrs = Vec::new();
+    let rows: Vec<Vec<Cell>> = l
+        .strategies
+        .iter()
+        .map(|st| {
+            attrs.push(format!(" data-strategy=\"{}\"", esc(&st.name)));
+            let live_cell = |field: &str, value: String| {
+                Cell::Html(format!("<span data-field=\"{field}\">{}</span>", esc(&value)))
+            };
+            let mut row = vec![
+                Cell::Text(st.name.clone()),
+                Cell::Text(st.version.clone()),
+                live_cell("state", st.state.to_string()),
+                live_cell("fills", st.fills.to_string()),
+                live_cell("realized", st.realized.round_dp(4).to_string()),
+                live_cell("fees", st.fees.round_dp(4).to_string()),
+                live_cell("fuel_calls", st.fuel_calls.to_string()),
+                live_cell("faults", st.faults.to_string()),
+                live_cell("last_fault", st.last_fault.clone().unwrap_or_default()),
+            ];
+            if actions {
+                let mut forms = String::new();
+                let button = |action: &str, label: &str| {
+                    format!(
+                        "<form class=\"inline\" method=\"post\" action=\"/ui/strategy\">{}\
+                         <input type=\"hidden\" name=\"name\" value=\"{}\">\
+                         <input type=\"hidden\" name=\"action\" value=\"{action}\">\
+                         <button type=\"submit\" data-action=\"{action}-{}\">{label}</button></form> ",
+                        csrf(v),
+                        esc(&st.name),
+                        esc(&st.name)
+                    )
+                };
+                if v.principal.role >= Role::Operator {
+                    if st.state == "paused" {
+                        forms.push_str(&button("resume", "Resume"));
+                    } else {
+                        forms.push_str(&button("pause", "Pause"));
+                    }
+                }
+                if v.principal.role >= Role::Admin {
+                    forms.push_str(&button("retire", "Retire"));
+                }
+                row.push(Cell::Html(forms));
+            }
+            row
+        })
+        .collect();
+    let mut headers = vec![
+        "strategy",
+        "version",
+        "state",
+        "fills",
+        "realised $",
+        "fees $",
+        "calls",
+        "faults",
+        "last fault",
+    ];
+    if actions {
+        headers.push("");
+    }
+    table(&headers, rows, Some(&attrs))
+}
+
+pub(super) async fn overview(
+    State(s): State<ServerState>,
+    v: Viewer,
+    Query(flash): Query<Flash>,
+) -> Response {
+    let (entries, p) = match journal(&s).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let l = live(&s);
+    let day = views::performance(&p, 86_400_000_000_000);
+    let sum = |key: &str| -> Decimal {
+        day.iter()
+            .filter_map(|d| d[key].as_str().and_then(|t| t.parse::<Decimal>().ok()))
+            .sum()
+    };
+    let equity: Decimal = p
+        .strategies
+        .keys()
+        .filter_map(|id| p.marks.iter().rev().find(|m| m.1 == *id).map(|m| m.2))
+        .sum();
+    let status = views::status(&entries, &p, l.journal_next_seq);
+    let mut body = String::from("<div class=\"cards\">");
+    body.push_str(&card(
+        "Trading state",
+        &l.trading_state,
+        Some("trading_state"),
+    ));
+    body.push_str(&card(
+        "Feed connected",
+        &l.feed_connected.to_string(),
+        Some("feed_connected"),
+    ));
+    body.push_str(&card(
+        "Feed updates",
+        &l.feed_updates.to_string(),
+        Some("feed_updates"),
+    ));
+    body.push_str(&card("Equity $", &equity.round_dp(2).to_string(), None));
+    body.push_str(&card(
+        "Equity change today $",
+        &sum("equity_change").round_dp(4).to_string(),
+        None,
+    ));
+    body.push_str(&card(
+        "Realised $",
+        &sum("realized_total").round_dp(4).to_string(),
+        None,
+    ));
+    body.push_str(&card("Open orders", &text(&status["open_orders"]), None));
+    body.push_str(&card("Fills", &text(&status["fills"]), None));
+    body.push_str(&card(
+        "Journal",
+        &l.journal_next_seq.to_string(),
+        Some("journal_next_seq"),
+    ));
+    body.push_str("</div><h2>Strategies</h2>");
+    body.push_str(&strategy_rows(&l, &v, false));
+    if v.principal.role >= Role::Operator {
+        body.push_str(&format!(
+            "<h2>Trading state</h2><form method=\"post\" action=\"/ui/risk\">{}\
+             <button name=\"state\" value=\"halt\" type=\"submit\">Halt</button> \
+             <button name=\"state\" value=\"reduce\" type=\"submit\">Reduce only</button> \
+             <button name=\"state\" value=\"resume\" type=\"submit\">Resume</button></form>",
+            csrf(&v)
+        ));
+    }
+    page("Overview", "/", &v, &flash, &body).into_response()
+}
+
+pub(super) async fn strategies(
+    State(s): State<ServerState>,
+    v: Viewer,
+    Query(flash): Query<Flash>,
+) -> Response {
+    let (_, p) = match journal(&s).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let l = live(&s);
+    let mut body = strategy_rows(&l, &v, true);
+    if v.principal.role >= Role::Admin {
+        body.push_str(&format!(
+            "<fieldset><legend>Upload a strategy component</legend>\
+             <form method=\"post\" action=\"/ui/upload\" enctype=\"multipart/form-data\">{}\
+             <input type=\"file\" name=\"component\" accept=\".wasm\" required> \
+             <button class=\"primary\" type=\"submit\">Upload</button></form>\
+             <p class=\"muted\">Checked like <code>pqap strategy validate</code>, stored by sha256.</p></fieldset>",
+            csrf(&v)
+        ));
+    }
+    body.push_str("<h2>Strategy library</h2>");
+    let library = s.artifacts.as_ref().map(|a| a.list()).unwrap_or_default();
+    let rows: Vec<Vec<Cell>> = library
+        .iter()
+        .map(|m| {
+            let params = m
+                .params
+                .iter()
+                .map(|d| format!("{} ({}, default {})", d.name, d.kind, d.default))
+                .collect::<Vec<_>>()
+                .join("; ");
+            let mut row = vec![
+                Cell::Text(m.name.clone()),
+                Cell::Text(m.version.clone()),
+                Cell::Html(format!("<code title=\"{0}\">{1}</code>", esc(&m.sha256), esc(&m.sha256[..12.min(m.sha256.len())]))),
+                Cell::Text(m.size_bytes.to_string()),
+                Cell::Text(params),
+            ];
+            if v.principal.role >= Role::Admin {
+                row.push(Cell::Html(format!(
+                    "<form method=\"post\" action=\"/ui/deploy\">{}\
+                     <input type=\"hidden\" name=\"name\" value=\"{}\">\
+                     <input type=\"hidden\" name=\"sha256\" value=\"{}\">\
+                     <textarea name=\"params\" rows=\"2\" cols=\"24\" placeholder=\"NAME=VALUE per line\"></textarea> \
+                     <textarea name=\"limits\" rows=\"2\" cols=\"24\" placeholder=\"max_daily_loss=25\"></textarea> \
+                     <button type=\"submit\" data-action=\"deploy-{}\">Deploy</button></form>",
+                    csrf(&v),
+                    esc(&m.name),
+                    esc(&m.sha256),
+                    esc(&m.sha256)
+                )));
+            }
+            row
+        })
+        .collect();
+    body.push_str(&table(
+        &["name", "version", "sha256", "bytes", "parameters", ""],
+        rows,
+        None,
+    ));
+    body.push_str("<h2>Deployments</h2>");
+    let recent = deploys::recent(s.journal.pool(), 50)
+        .await
+        .unwrap_or_default();
+    let rows: Vec<Vec<Cell>> = recent
+        .iter()
+        .map(|d| {
+            vec![
+                Cell::Text(d.id.to_string()),
+                Cell::Text(crate::model::time::utc_datetime(d.requested_ns)),
+                Cell::Text(d.actor.clone()),
+                Cell::Text(d.strategy.clone()),
+                Cell::Text(d.action.clone()),
+                Cell::Text(
+                    d.sha256
+                        .as_deref()
+                        .map_or(String::new(), |x| x[..12.min(x.len())].to_string()),
+                ),
+                Cell::Text(d.outcome.clone().unwrap_or_else(|| "pending".into())),
+                Cell::Text(d.message.clone().unwrap_or_default()),
+            ]
+        })
+        .collect();
+    body.push_str(&table(
+        &[
+            "#",
+            "requested",
+            "by",
+            "strategy",
+            "action",
+            "sha256",
+            "outcome",
+            "message",
+        ],
+        rows,
+        None,
+    ));
+    body.push_str("<h2>Faults</h2>");
+    let rows: Vec<Vec<Cell>> = p
+        .faults
+        .iter()
+        .rev()
+        .take(50)
+        .map(|(seq, id, fault)| {
+            vec![
+                Cell::Text(seq.to_string()),
+                Cell::Text(
+                    p.strategies
+                        .get(id)
+                        .map_or_else(|| id.to_string(), |x| x.0.clone()),
+                ),
+                Cell::Text(fault.to_string()),
+            ]
+        })
+        .collect();
+    body.push_str(&table(&["seq", "strategy", "fault"], rows, None));
+    page("Strategies", "/strategies", &v, &flash, &body).into_response()
+}
+
+/// A whole table from view documents: `columns` are (header, key).
+fn doc_table(docs: &[Value], columns: &[(&str, &str)], link_seq: bool) -> String {
+    let headers: Vec<&str> = columns.iter().map(|c| c.0).collect();
+    let rows = docs
+        .iter()
+        .map(|d| {
+            columns
+                .iter()
+                .map(|(_, key)| {
+                    if link_seq && *key == "seq" {
+                        let seq = text(&d["seq"]);
+                        Cell::Html(format!("<a href=\"/trades/{0}\">{0}</a>", esc(&seq)))
+                    } else {
+                        Cell::Text(text(&d[*key]))
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    table(&headers, rows, None)
+}
+
+pub(super) async fn positions(
+    State(s): State<ServerState>,
+    v: Viewer,
+    Query(f): Query<Flash>,
+) -> Response {
+    match journal(&s).await {
+        Ok((_, p)) => {
+            let body = doc_table(
+                &views::positions(&p),
+                &[
+                    ("strategy", "strategy_name"),
+                    ("token", "token"),
+                    ("shares", "shares"),
+                    ("avg price $", "avg_price"),
+                    ("cost $", "cost"),
+                ],
+                false,
+            );
+            page("Positions", "/positions", &v, &f, &body).into_response()
+        }
+        Err(r) => r,
+    }
+}
+
+pub(super) async fn orders(
+    State(s): State<ServerState>,
+    v: Viewer,
+    Query(f): Query<Flash>,
+) -> Response {
+    match journal(&s).await {
+        Ok((_, p)) => {
+            let body = doc_table(
+                &views::orders(&p),
+                &[
+                    ("strategy", "strategy"),
+                    ("order", "client_id"),
+                    ("token", "token"),
+                    ("side", "side"),
+                    ("price $", "price"),
+                    ("shares", "shares"),
+                    ("filled", "filled"),
+                    ("status", "status"),
+                    ("reason", "reason"),
+                ],
+                false,
+            );
+            page("Open orders", "/orders", &v, &f, &body).into_response()
+        }
+        Err(r) => r,
+    }
+}
+
+pub(super) async fn trades(
+    State(s): State<ServerState>,
+    v: Viewer,
+    Query(f): Query<Flash>,
+) -> Response {
+    match journal(&s).await {
+        Ok((_, p)) => {
+            let mut body = String::from(
+                "<p class=\"muted\">The latest 200 fills; a fill's number explains it back to its cause.</p>",
+            );
+            body.push_str(&doc_table(
+                &views::trades(&p, 200),
+                &[
+                    ("fill", "seq"),
+                    ("time", "time"),
+                    ("strategy", "strategy"),
+                    ("side", "side"),
+                    ("price $", "price"),
+                    ("shares", "shares"),
+                    ("fee $", "fee"),
+                    ("liquidity", "liquidity"),
+                    ("reason", "reason"),
+                ],
+                true,
+            ));
+            page("Trades", "/trades", &v, &f, &body).into_response()
+        }
+        Err(r) => r,
+    }
+}
+
+pub(super) async fn explain(
+    State(s): State<ServerState>,
+    v: Viewer,
+    Path(seq): Path<i64>,
+    Query(f): Query<Flash>,
+) -> Response {
+    let (entries, p) = match journal(&s).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Some(doc) = views::explain(&entries, &p, seq) else {
+        let body = format!("<p>Journal entry {seq} is not a fill.</p>");
+        return (
+            StatusCode::NOT_FOUND,
+            page("Trade", "/trades", &v, &f, &body),
+        )
+            .into_response();
+    };
+    let reason = match doc["command"]["entry"].get("reason") {
+        Some(r) => text(r),
+        None => "(no command in the journal)".into(),
+    };
+    let mut body = format!("<h2>Reason</h2><p><code>{}</code></p>", esc(&reason));
+    for (title, key) in [
+        ("Fill", "fill"),
+        ("Order", "order"),
+        ("Strategy's command", "command"),
+        ("Market event that caused it", "cause"),
+    ] {
+        let shown = match &doc[key] {
+            Value::Null => "(none: a timer or an order event led to it)".to_string(),
+            other => serde_json::to_string_pretty(other).unwrap_or_default(),
+        };
+        body.push_str(&format!("<h2>{title}</h2><pre>{}</pre>", esc(&shown)));
+    }
+    page(&format!("Fill #{seq} explained"), "/trades", &v, &f, &body).into_response()
+}
+
+pub(super) async fn performance(
+    State(s): State<ServerState>,
+    v: Viewer,
+    Query(f): Query<Flash>,
+) -> Response {
+    let (_, p) = match journal(&s).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let docs = views::performance(&p, 7 * 86_400_000_000_000);
+    let mut body = doc_table(
+        &docs,
+        &[
+            ("strategy", "name"),
+            ("version", "version"),
+            ("fills", "fills"),
+            ("volume $", "volume"),
+            ("fees $", "fees"),
+            ("realised $", "realized_total"),
+            ("equity change $", "equity_change"),
+        ],
+        false,
+    );
+    // Pixels are f64; the numbers in the tables stay exact.
+    let px = |d: Decimal| d.to_f64().unwrap_or(0.0);
+    const COLORS: [&str; 6] = [
+        "#2855c5", "#127a3e", "#b54708", "#7a2ec5", "#b42318", "#0e7490",
+    ];
+    let names: Vec<(u32, String)> = p
+        .strategies
+        .iter()
+        .map(|(id, (n, _))| (*id, n.clone()))
+        .collect();
+    let lines: Vec<Line> = names
+        .iter()
+        .enumerate()
+        .map(|(i, (id, name))| Line {
+            name,
+            color: COLORS[i % COLORS.len()],
+            points: p
+                .marks
+                .iter()
+                .filter(|m| m.1 == *id)
+                .map(|m| (u64::try_from(m.0 / 1_000_000).unwrap_or(0), px(m.2)))
+                .collect(),
+            area: false,
+        })
+        .collect();
+    if let Some(chart) = svg::time_chart("Equity by strategy", &lines, &[], "$") {
+        body.push_str(&format!("<h2>Equity</h2>{chart}"));
+    }
+    let mut by_market: std::collections::BTreeMap<String, Decimal> = Default::default();
+    for (id, name) in &names {
+        if let Some(a) = p.portfolio.account(*id) {
+            for (token, h) in &a.holdings {
+                let t = token.as_str();
+                let short = if t.len() > 12 {
+                    format!("{}…", &t[..10])
+                } else {
+                    t.to_string()
+                };
+                *by_market
+                    .entry(format!("{name} {short} (cost)"))
+                    .or_default() += h.cost;
+            }
+        }
+    }
+    let bars: Vec<(String, f64)> = docs
+        .iter()
+        .flat_map(|d| {
+            let name = text(&d["name"]);
+            d["by_reason"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(move |r| {
+                    (
+                        format!("{name} · {}", text(&r["reason"])),
+                        text(&r["volume"]).parse::<Decimal>().map_or(0.0, px),
+                    )
+                })
+        })
+        .collect();
+    if let Some(chart) = svg::bar_chart("Volume by strategy and reason, 7 days", &bars, "$") {
+        body.push_str(&format!("<h2>By reason</h2>{chart}"));
+    }
+    let held: Vec<(String, f64)> = by_market.into_iter().map(|(k, c)| (k, px(c))).collect();
+    if let Some(chart) = svg::bar_chart("Held at cost, by strategy and token", &held, "$") {
+        body.push_str(&format!("<h2>By market</h2>{chart}"));
+    }
+    page("Performance (7 days)", "/performance", &v, &f, &body).into_response()
+}
+
+pub(super) async fn audit(
+    State(s): State<ServerState>,
+    v: Viewer,
+    Query(f): Query<Flash>,
+) -> Response {
+    if v.principal.role < Role::Operator {
+        let body = "<p>The audit log is for operators and admins.</p>";
+        return (
+            StatusCode::FORBIDDEN,
+            page("Audit log", "/audit", &v, &f, body),
+        )
+            .into_response();
+    }
+    let entries = match audit_log(s.journal.pool(), 500).await {
+        Ok(e) => e,
+        Err(e) => {
+            return (StatusCode::SERVICE_UNAVAILABLE, format!("audit log: {e}")).into_response();
+        }
+    };
+    let rows: Vec<Vec<Cell>> = entries
+        .iter()
+        .map(|e| {
+            vec![
+                Cell::Text(e.id.to_string()),
+                Cell::Text(crate::model::time::utc_datetime(e.ts_ns)),
+                Cell::Text(e.actor.clone()),
+                Cell::Text(e.action.clone()),
+                Cell::Text(e.detail.clone()),
+                Cell::Text(e.outcome.clone()),
+            ]
+        })
+        .collect();
+    let body = table(
+        &["#", "time", "who", "action", "detail", "outcome"],
+        rows,
+        None,
+    );
+    page("Audit log", "/audit", &v, &f, &body).into_response()
+}
