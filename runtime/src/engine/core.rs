@@ -399,6 +399,11 @@ impl<V: Venue> Engine<V> {
         Ok(())
     }
 
+    /// Whether the strategy stopped opening positions today (daily loss).
+    pub fn is_halted(&self, strategy: StrategyId) -> bool {
+        self.slots.iter().any(|s| s.id == strategy && s.halted)
+    }
+
     /// Whether an operator has paused the strategy.
     pub fn is_paused(&self, strategy: StrategyId) -> bool {
         self.slots.iter().any(|s| s.id == strategy && s.paused)

@@ -19,7 +19,7 @@ pub struct StrategyLive {
     pub sha256: String,
     /// Parameters given at deployment (the rest keep their defaults).
     pub params: std::collections::BTreeMap<String, String>,
-    /// `running`, `paused`, `backoff` or `quarantined`.
+    /// `running`, `paused`, `halted` (daily loss), `backoff` or `quarantined`.
     pub state: &'static str,
     pub fuel_calls: u64,
     pub fuel_total: u128,
@@ -90,6 +90,7 @@ pub fn publish<V: Venue>(live: &Live, engine: &Engine<V>, feed: FeedCounters, no
                     .collect(),
                 state: match sup.state() {
                     RunState::Running if engine.is_paused(id) => "paused",
+                    RunState::Running if engine.is_halted(id) => "halted",
                     RunState::Running => "running",
                     RunState::Backoff { .. } => "backoff",
                     RunState::Quarantined => "quarantined",

@@ -24,4 +24,8 @@
     });
   });
   source.onerror = function () { if (dot) { dot.className = "live-dot"; dot.title = "reconnecting"; } };
+  // A browser allows a handful of connections per server: a page kept in the
+  // back-forward cache must not hold one open, or later pages wait for it.
+  window.addEventListener("pagehide", function () { source.close(); });
+  window.addEventListener("pageshow", function (e) { if (e.persisted) { location.reload(); } });
 })();
