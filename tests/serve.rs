@@ -125,6 +125,7 @@ fn start_serve(names: &[&str], db: &std::path::Path, dir: &std::path::Path) -> (
         .arg(db)
         .env("PQAP_COMPILED_CACHE", dir.join("cache"))
         .env("PQAP_VENUE_SIM_STEP_MS", "20")
+        .env("PQAP_SANDBOX_MAX_FAULTS", "3")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -720,6 +721,46 @@ fn deploys_hot_reloads_rolls_back_and_restarts_with_what_was_deployed() {
     let h = strategy(addr, "hostile").expect("the old hostile still runs");
     assert_eq!(h["state"], "running");
     assert_eq!(h["params"], serde_json::json!({}));
+
+    // Isolation: a version that panics on every call faults, raises alerts and
+    // is quarantined, while the market maker keeps trading.
+    let mm_fills = strategy(addr, "market_maker").unwrap()["fills"]
+        .as_u64()
+        .unwrap();
+    let (_, body) = deploy(
+        "hostile",
+        &format!(r#"{{"sha256":"{hsha}","params":{{"mode":"panic"}}}}"#),
+        ad,
+    );
+    assert_eq!(
+        applied(addr, json(&body)["deployment"].as_i64().unwrap())["outcome"],
+        "reloaded"
+    );
+    wait_for(40, "hostile quarantined", || {
+        strategy(addr, "hostile").filter(|s| s["state"] == "quarantined")
+    });
+    let alerts = wait_for(10, "quarantine alert", || {
+        let a = get(addr, "/api/v1/alerts");
+        a.as_array()
+            .is_some_and(|a| a.iter().any(|x| x["kind"] == "strategy_quarantined"))
+            .then_some(a)
+    });
+    let fault = alerts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "strategy_fault")
+        .expect("a fault alert");
+    assert_eq!(fault["strategy"], "hostile");
+    assert!(
+        fault["message"].as_str().unwrap().contains("panicked"),
+        "{fault}"
+    );
+    wait_for(
+        60,
+        "market_maker trading beside the quarantined strategy",
+        || strategy(addr, "market_maker").filter(|s| s["fills"].as_u64().unwrap_or(0) > mm_fills),
+    );
 
     // What nothing runs can be deleted; what runs cannot.
     let (code, body) = call(addr, "DELETE", &format!("/api/v1/artifacts/{sha1}"), ad, "");

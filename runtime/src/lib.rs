@@ -2,6 +2,7 @@
 //! runs untrusted strategies in wasm sandboxes. The modules follow the pipeline
 //! (data → strategy → risk → execution → portfolio → store); none reaches back up it.
 
+pub mod alerts;
 pub mod backtest;
 pub mod config;
 pub mod data;

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use pqap::config::Config;
+use pqap::alerts::{Alerter, Webhook};
+use pqap::config::{Config, ShutdownOrders};
 use pqap::data::archive::{Archive, MarketMeta};
 use pqap::data::feed::{FeedConfig, FeedMessage, LiveFeed};
 use pqap::data::update::{FeedUpdate, Source};
@@ -396,6 +397,12 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
         tokens,
     )?;
 
+    let mut alerter = args.serve.map(|_| {
+        Alerter::new(
+            engine.journal().pool().clone(),
+            config.alerts.webhook_url.clone().map(Webhook::new),
+        )
+    });
     let mut printer = FillPrinter::new(engine.journal()).await?;
     let deadline_ns = [
         args.duration
@@ -432,6 +439,10 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
                     deployments::apply_pending(&mut engine, lib, &config.risk.strategy).await?;
                 }
                 publish(&live, &engine, feed_counters, wall_ns() / 1_000_000);
+                if let Some(a) = alerter.as_mut() {
+                    let now = live.read().map(|l| l.clone()).unwrap_or_default();
+                    a.observe(&now).await;
+                }
                 if loud {
                     printer.print_new(engine.journal()).await?;
                 }
@@ -463,6 +474,9 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
                 None => anyhow::bail!("the market feed stopped"),
             },
         }
+    }
+    if args.serve.is_some() && config.server.on_shutdown == ShutdownOrders::Cancel {
+        engine.cancel_all().await?;
     }
     engine.shutdown().await?;
     if let Some(server) = server {

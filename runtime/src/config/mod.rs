@@ -47,6 +47,8 @@ pub struct Config {
     /// The environment's server (`pqap serve`) and how the CLI reaches it.
     #[serde(default)]
     pub server: ServerConfig,
+    #[serde(default)]
+    pub alerts: AlertsConfig,
 }
 
 /// Where `pqap serve` listens, and where `--env` commands find it.
@@ -56,6 +58,19 @@ pub struct ServerConfig {
     pub bind: std::net::SocketAddr,
     /// Base URL for the CLI (default: `http://` + `bind`).
     pub url: Option<String>,
+    /// What happens to resting orders when the server stops (SIGTERM).
+    pub on_shutdown: ShutdownOrders,
+}
+
+/// Resting orders at a graceful stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShutdownOrders {
+    /// Leave them working; the next start reconciles them with the venue.
+    #[default]
+    Keep,
+    /// Cancel every working order before stopping.
+    Cancel,
 }
 
 impl Default for ServerConfig {
@@ -63,8 +78,17 @@ impl Default for ServerConfig {
         ServerConfig {
             bind: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
             url: None,
+            on_shutdown: ShutdownOrders::Keep,
         }
     }
+}
+
+/// Where alerts go besides the log, the database and the dashboard.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// Each alert is POSTed here as JSON (best effort, 5 s timeout).
+    pub webhook_url: Option<String>,
 }
 
 impl ServerConfig {
@@ -177,6 +201,7 @@ impl Config {
             "PQAP_VENUE_SIM_STEP_MS" => self.venue.sim_step_ms = num(value)?,
             "PQAP_MARK_EVERY_MS" => self.mark_every_ms = num(value)?,
             "PQAP_SERVER_URL" => self.server.url = Some(value.to_string()),
+            "PQAP_ALERTS_WEBHOOK_URL" => self.alerts.webhook_url = Some(value.to_string()),
             "PQAP_SERVER_BIND" => {
                 self.server.bind = value
                     .parse()

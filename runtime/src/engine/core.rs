@@ -384,6 +384,17 @@ impl<V: Venue> Engine<V> {
         Ok(())
     }
 
+    /// Asks the venue to cancel every working order of every strategy (a stop
+    /// configured to leave nothing resting); journaled.
+    pub async fn cancel_all(&mut self) -> Result<(), EngineError> {
+        let ids: Vec<StrategyId> = self.slots.iter().map(|s| s.id).collect();
+        for id in ids {
+            self.cancel_working(id)?;
+        }
+        self.journal.commit().await?;
+        Ok(())
+    }
+
     /// Asks the venue to cancel every order `strategy` has working.
     fn cancel_working(&mut self, strategy: StrategyId) -> Result<(), EngineError> {
         let keys: Vec<OrderKey> = self

@@ -90,6 +90,7 @@ pub fn router(state: ServerState) -> Router {
         .route("/api/v1/strategies/{name}/pause", post(pause))
         .route("/api/v1/strategies/{name}/resume", post(resume))
         .route("/api/v1/audit", get(audit_entries))
+        .route("/api/v1/alerts", get(alerts))
         .merge(super::ui::router(upload_limit))
         .fallback(not_found)
         .with_state(state)
@@ -338,6 +339,13 @@ async fn audit_entries(
     match audit_log(s.journal.pool(), q.last.unwrap_or(100).min(10_000)).await {
         Ok(entries) => Json(json!(entries)).into_response(),
         Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, format!("audit log: {e}")),
+    }
+}
+
+async fn alerts(State(s): State<ServerState>, _: Caller, Query(q): Query<AuditQuery>) -> Response {
+    match crate::alerts::recent(s.journal.pool(), q.last.unwrap_or(100).min(10_000)).await {
+        Ok(a) => Json(json!(a)).into_response(),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, format!("alerts: {e}")),
     }
 }
 

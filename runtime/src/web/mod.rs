@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 
 pub use api::{ServerState, router};
 pub use auth::FailureLimiter;
-pub use live::{FeedCounters, Live, LiveStatus, publish};
+pub use live::{FeedCounters, Live, LiveStatus, StrategyLive, publish};
 
 /// Why the server could not run.
 #[derive(Debug, thiserror::Error)]

@@ -174,6 +174,30 @@ pub(super) async fn overview(
     ));
     body.push_str("</div><h2>Strategies</h2>");
     body.push_str(&strategy_rows(&l, &v, false));
+    body.push_str("<h2>Alerts</h2>");
+    let alerts = crate::alerts::recent(s.journal.pool(), 10)
+        .await
+        .unwrap_or_default();
+    let rows: Vec<Vec<Cell>> = alerts
+        .iter()
+        .map(|a| {
+            let class = match a.severity.as_str() {
+                "critical" => "bad",
+                "warning" => "warn",
+                _ => "muted",
+            };
+            vec![
+                Cell::Text(crate::model::time::utc_datetime(a.ts_ns)),
+                Cell::Html(format!(
+                    "<span class=\"{class}\">{}</span>",
+                    esc(&a.severity)
+                )),
+                Cell::Text(a.kind.clone()),
+                Cell::Text(a.message.clone()),
+            ]
+        })
+        .collect();
+    body.push_str(&table(&["time", "severity", "kind", "message"], rows, None));
     if v.principal.role >= Role::Operator {
         body.push_str(&format!(
             "<h2>Trading state</h2><form method=\"post\" action=\"/ui/risk\">{}\
