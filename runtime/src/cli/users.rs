@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use pqap::config::Config;
 use pqap::store::Journal;
-use pqap::store::auth::{Role, add_user, audit, create_token};
+use pqap::store::auth::{Role, add_user, audit, create_token, revoke_access};
 
 #[derive(Debug, Args)]
 pub struct Env {
@@ -49,6 +49,12 @@ pub enum TokenCommand {
         user: String,
         #[arg(long, default_value = "cli")]
         label: String,
+        #[command(flatten)]
+        env: Env,
+    },
+    /// Revoke every API token of a user and end their browser sessions.
+    Revoke {
+        user: String,
         #[command(flatten)]
         env: Env,
     },
@@ -101,7 +107,26 @@ pub fn user(cmd: UserCommand) -> anyhow::Result<ExitCode> {
 }
 
 pub fn token(cmd: TokenCommand) -> anyhow::Result<ExitCode> {
-    let TokenCommand::Create { user, label, env } = cmd;
+    let (user, label, env) = match cmd {
+        TokenCommand::Create { user, label, env } => (user, label, env),
+        TokenCommand::Revoke { user, env } => {
+            return runtime()?.block_on(async {
+                let journal = env.open().await?;
+                let n = revoke_access(journal.pool(), &user).await?;
+                audit(
+                    journal.pool(),
+                    now_ns(),
+                    "cli",
+                    "token_revoke",
+                    &user,
+                    &format!("{n} tokens and sessions ended"),
+                )
+                .await?;
+                println!("revoked {n} tokens and sessions of {user}");
+                Ok(ExitCode::SUCCESS)
+            });
+        }
+    };
     runtime()?.block_on(async {
         let journal = env.open().await?;
         let token = create_token(journal.pool(), &user, &label, now_ns()).await?;

@@ -190,6 +190,28 @@ pub async fn create_token(
     Ok(token)
 }
 
+/// Revokes every token of `user` and ends their sessions; how many of both.
+pub async fn revoke_access(pool: &SqlitePool, user: &str) -> Result<u64, AuthError> {
+    let exists = sqlx::query("SELECT 1 FROM users WHERE name = ?")
+        .bind(user)
+        .fetch_optional(pool)
+        .await?;
+    if exists.is_none() {
+        return Err(AuthError::NoUser(user.to_string()));
+    }
+    let tokens = sqlx::query("UPDATE api_tokens SET revoked = 1 WHERE user = ? AND revoked = 0")
+        .bind(user)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    let sessions = sqlx::query("DELETE FROM sessions WHERE user = ?")
+        .bind(user)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    Ok(tokens + sessions)
+}
+
 /// The owner of a live token.
 pub async fn token_principal(
     pool: &SqlitePool,
@@ -310,6 +332,18 @@ mod tests {
         assert!(token.starts_with("pqap_") && token.len() == 69);
         assert_eq!(token_principal(pool, &token).await.unwrap(), Some(alice));
         assert_eq!(token_principal(pool, "pqap_guess").await.unwrap(), None);
+        // Revoking ends every token (and session) of the user, and only theirs.
+        let spare = create_token(pool, "alice", "spare", 3).await.unwrap();
+        crate::store::sessions::create(pool, "alice", 3, 1_000)
+            .await
+            .unwrap();
+        assert_eq!(revoke_access(pool, "alice").await.unwrap(), 3);
+        assert_eq!(token_principal(pool, &spare).await.unwrap(), None);
+        assert!(matches!(
+            revoke_access(pool, "nobody").await,
+            Err(AuthError::NoUser(_))
+        ));
+        let token = create_token(pool, "alice", "cli", 3).await.unwrap();
         let kept: String = sqlx::query_scalar("SELECT token_sha256 FROM api_tokens")
             .fetch_one(pool)
             .await
