@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use pqap::model::OrderEvent;
@@ -314,19 +314,6 @@ fn sweeps_rank_combinations_and_walk_forward_rolls() {
     assert_reruns(id, out, &cache);
 }
 
-/// Chromium, if this machine has it (`.ci/run` installs Debian's package).
-fn chromium() -> Option<PathBuf> {
-    ["chromium", "chromium-browser", "google-chrome"]
-        .iter()
-        .find_map(|name| {
-            std::env::var_os("PATH").and_then(|paths| {
-                std::env::split_paths(&paths)
-                    .map(|p| p.join(name))
-                    .find(|p| p.is_file())
-            })
-        })
-}
-
 #[test]
 fn the_report_is_self_contained_and_renders_in_headless_chromium() {
     let wasm = common::guest("strategies/market-maker", GuestTarget::UnknownUnknown);
@@ -353,7 +340,7 @@ fn the_report_is_self_contained_and_renders_in_headless_chromium() {
     let fills = result["summary"]["fills"].as_u64().unwrap();
     assert!(html.matches("class=\"fill\"").count() > 0 && fills > 0);
 
-    let Some(browser) = chromium() else {
+    let Some(browser) = common::browser::chromium() else {
         eprintln!("SKIPPED the browser half: no chromium on PATH (apt-get install chromium)");
         return;
     };

@@ -162,6 +162,17 @@ pub(crate) fn token_digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+async fn ensure_user(pool: &SqlitePool, user: &str) -> Result<(), AuthError> {
+    let exists = sqlx::query("SELECT 1 FROM users WHERE name = ?")
+        .bind(user)
+        .fetch_optional(pool)
+        .await?;
+    match exists {
+        Some(_) => Ok(()),
+        None => Err(AuthError::NoUser(user.to_string())),
+    }
+}
+
 /// Creates an API token for `user`; the token is returned once and only its
 /// SHA-256 is stored.
 pub async fn create_token(
@@ -170,13 +181,7 @@ pub async fn create_token(
     label: &str,
     now_ns: u64,
 ) -> Result<String, AuthError> {
-    let exists = sqlx::query("SELECT 1 FROM users WHERE name = ?")
-        .bind(user)
-        .fetch_optional(pool)
-        .await?;
-    if exists.is_none() {
-        return Err(AuthError::NoUser(user.to_string()));
-    }
+    ensure_user(pool, user).await?;
     let token = format!("pqap_{}", hex::encode(random_bytes::<32>()?));
     sqlx::query(
         "INSERT INTO api_tokens (user, token_sha256, label, created_ns) VALUES (?, ?, ?, ?)",
@@ -192,13 +197,7 @@ pub async fn create_token(
 
 /// Revokes every token of `user` and ends their sessions; how many of both.
 pub async fn revoke_access(pool: &SqlitePool, user: &str) -> Result<u64, AuthError> {
-    let exists = sqlx::query("SELECT 1 FROM users WHERE name = ?")
-        .bind(user)
-        .fetch_optional(pool)
-        .await?;
-    if exists.is_none() {
-        return Err(AuthError::NoUser(user.to_string()));
-    }
+    ensure_user(pool, user).await?;
     let tokens = sqlx::query("UPDATE api_tokens SET revoked = 1 WHERE user = ? AND revoked = 0")
         .bind(user)
         .execute(pool)

@@ -352,28 +352,39 @@ fn doc_table(docs: &[Value], columns: &[(&str, &str)], link_seq: bool) -> String
     table(&headers, rows, None)
 }
 
+/// A page built from the journal's projections.
+async fn journal_page(
+    s: &ServerState,
+    v: &Viewer,
+    f: &Flash,
+    (title, here): (&str, &str),
+    body: impl FnOnce(&[Stored], &Projections) -> String,
+) -> Response {
+    match journal(s).await {
+        Ok((entries, p)) => page(title, here, v, f, &body(&entries, &p)).into_response(),
+        Err(r) => r,
+    }
+}
+
 pub(super) async fn positions(
     State(s): State<ServerState>,
     v: Viewer,
     Query(f): Query<Flash>,
 ) -> Response {
-    match journal(&s).await {
-        Ok((_, p)) => {
-            let body = doc_table(
-                &views::positions(&p),
-                &[
-                    ("strategy", "strategy_name"),
-                    ("token", "token"),
-                    ("shares", "shares"),
-                    ("avg price $", "avg_price"),
-                    ("cost $", "cost"),
-                ],
-                false,
-            );
-            page("Positions", "/positions", &v, &f, &body).into_response()
-        }
-        Err(r) => r,
-    }
+    journal_page(&s, &v, &f, ("Positions", "/positions"), |_, p| {
+        doc_table(
+            &views::positions(p),
+            &[
+                ("strategy", "strategy_name"),
+                ("token", "token"),
+                ("shares", "shares"),
+                ("avg price $", "avg_price"),
+                ("cost $", "cost"),
+            ],
+            false,
+        )
+    })
+    .await
 }
 
 pub(super) async fn orders(
@@ -381,27 +392,24 @@ pub(super) async fn orders(
     v: Viewer,
     Query(f): Query<Flash>,
 ) -> Response {
-    match journal(&s).await {
-        Ok((_, p)) => {
-            let body = doc_table(
-                &views::orders(&p),
-                &[
-                    ("strategy", "strategy"),
-                    ("order", "client_id"),
-                    ("token", "token"),
-                    ("side", "side"),
-                    ("price $", "price"),
-                    ("shares", "shares"),
-                    ("filled", "filled"),
-                    ("status", "status"),
-                    ("reason", "reason"),
-                ],
-                false,
-            );
-            page("Open orders", "/orders", &v, &f, &body).into_response()
-        }
-        Err(r) => r,
-    }
+    journal_page(&s, &v, &f, ("Open orders", "/orders"), |_, p| {
+        doc_table(
+            &views::orders(p),
+            &[
+                ("strategy", "strategy"),
+                ("order", "client_id"),
+                ("token", "token"),
+                ("side", "side"),
+                ("price $", "price"),
+                ("shares", "shares"),
+                ("filled", "filled"),
+                ("status", "status"),
+                ("reason", "reason"),
+            ],
+            false,
+        )
+    })
+    .await
 }
 
 pub(super) async fn trades(
@@ -409,30 +417,28 @@ pub(super) async fn trades(
     v: Viewer,
     Query(f): Query<Flash>,
 ) -> Response {
-    match journal(&s).await {
-        Ok((_, p)) => {
-            let mut body = String::from(
-                "<p class=\"muted\">The latest 200 fills; a fill's number explains it back to its cause.</p>",
-            );
-            body.push_str(&doc_table(
-                &views::trades(&p, 200),
-                &[
-                    ("fill", "seq"),
-                    ("time", "time"),
-                    ("strategy", "strategy"),
-                    ("side", "side"),
-                    ("price $", "price"),
-                    ("shares", "shares"),
-                    ("fee $", "fee"),
-                    ("liquidity", "liquidity"),
-                    ("reason", "reason"),
-                ],
-                true,
-            ));
-            page("Trades", "/trades", &v, &f, &body).into_response()
-        }
-        Err(r) => r,
-    }
+    journal_page(&s, &v, &f, ("Trades", "/trades"), |_, p| {
+        let mut body = String::from(
+            "<p class=\"muted\">The latest 200 fills; a fill's number explains it back to its cause.</p>",
+        );
+        body.push_str(&doc_table(
+            &views::trades(p, 200),
+            &[
+                ("fill", "seq"),
+                ("time", "time"),
+                ("strategy", "strategy"),
+                ("side", "side"),
+                ("price $", "price"),
+                ("shares", "shares"),
+                ("fee $", "fee"),
+                ("liquidity", "liquidity"),
+                ("reason", "reason"),
+            ],
+            true,
+        ));
+        body
+    })
+    .await
 }
 
 pub(super) async fn explain(
