@@ -936,6 +936,7 @@ fn the_dashboard_in_chromium_logs_in_uploads_deploys_reloads_pauses_and_audits()
         60,
         "mm_e2e fills (live)",
     );
+    b.keep_screenshot("strategies");
     b.goto(&format!("{base}/positions"));
     assert!(b.text().contains("mm_e2e"), "positions: {}", b.text());
     b.goto(&format!("{base}/trades"));
@@ -1023,7 +1024,10 @@ fn the_dashboard_in_chromium_logs_in_uploads_deploys_reloads_pauses_and_audits()
     }
     b.goto(&format!("{base}/docs/DEPLOYMENT_GUIDE"));
     assert!(b.text().contains("Deployment guide"));
+    b.goto(&format!("{base}/performance"));
+    b.keep_screenshot("performance");
     b.goto(&format!("{base}/"));
+    b.keep_screenshot("overview");
     let png = b.screenshot_base64();
     assert!(
         png.starts_with("iVBORw0KGgo") && png.len() > 20_000,

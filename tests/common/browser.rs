@@ -260,9 +260,43 @@ impl Browser {
             .to_string()
     }
 
+    /// Writes a PNG of the page to `$PQAP_TEST_SCREENSHOTS/NAME.png` when that
+    /// variable is set (to look at the dashboard a test drove).
+    pub fn keep_screenshot(&mut self, name: &str) {
+        let Some(dir) = std::env::var_os("PQAP_TEST_SCREENSHOTS") else {
+            return;
+        };
+        let png = decode_base64(&self.screenshot_base64());
+        let _ = std::fs::create_dir_all(&dir);
+        let _ = std::fs::write(Path::new(&dir).join(format!("{name}.png")), png);
+    }
+
     /// A PNG of the page, base64-encoded as DevTools sends it.
     pub fn screenshot_base64(&mut self) -> String {
         let r = self.call("Page.captureScreenshot", json!({ "format": "png" }));
         r["data"].as_str().unwrap_or_default().to_string()
     }
+}
+
+/// Standard base64 (as DevTools sends binary data) to bytes.
+fn decode_base64(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for v in text.bytes().filter_map(value) {
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
 }

@@ -121,6 +121,8 @@ mod tests {
             fees: Decimal::ZERO,
             realized: Decimal::ZERO,
             cash: Decimal::ZERO,
+            unrealized: Decimal::ZERO,
+            equity: Decimal::ZERO,
         }
     }
 

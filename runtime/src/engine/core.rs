@@ -410,6 +410,13 @@ impl<V: Venue> Engine<V> {
         Ok(())
     }
 
+    /// A strategy's equity (cash plus holdings at the mid) and unrealised PnL now.
+    pub fn equity(&self, strategy: StrategyId) -> Option<(Decimal, Decimal)> {
+        let account = self.portfolio.account(strategy)?;
+        let mark = |t: &crate::model::TokenId| self.mid(t);
+        Some((account.equity(&mark), account.unrealized(&mark)))
+    }
+
     /// Whether the strategy stopped opening positions today (daily loss).
     pub fn is_halted(&self, strategy: StrategyId) -> bool {
         self.slots.iter().any(|s| s.id == strategy && s.halted)

@@ -31,7 +31,11 @@ pub struct StrategyLive {
     pub fills: u64,
     pub fees: Decimal,
     pub realized: Decimal,
+    /// Holdings marked to the mid, less their cost.
+    pub unrealized: Decimal,
     pub cash: Decimal,
+    /// Cash plus holdings at the mid.
+    pub equity: Decimal,
 }
 
 /// The engine's state as of `updated_ms`.
@@ -48,6 +52,8 @@ pub struct LiveStatus {
     pub journal_next_seq: i64,
     /// The last journal commit succeeded.
     pub journal_ok: bool,
+    /// All strategies' equity together.
+    pub equity: Decimal,
     pub strategies: Vec<StrategyLive>,
 }
 
@@ -65,7 +71,7 @@ pub struct FeedCounters {
 
 /// Refreshes `live` from the engine.
 pub fn publish<V: Venue>(live: &Live, engine: &Engine<V>, feed: FeedCounters, now_ms: u64) {
-    let strategies = engine
+    let strategies: Vec<StrategyLive> = engine
         .strategies()
         .into_iter()
         .filter_map(|(id, name)| {
@@ -105,6 +111,8 @@ pub fn publish<V: Venue>(live: &Live, engine: &Engine<V>, feed: FeedCounters, no
                 fees: account.map_or(Decimal::ZERO, |a| a.fees),
                 realized: account.map_or(Decimal::ZERO, |a| a.realized()),
                 cash: account.map_or(Decimal::ZERO, |a| a.cash),
+                unrealized: engine.equity(id).map_or(Decimal::ZERO, |e| e.1),
+                equity: engine.equity(id).map_or(Decimal::ZERO, |e| e.0),
             })
         })
         .collect();
@@ -117,6 +125,11 @@ pub fn publish<V: Venue>(live: &Live, engine: &Engine<V>, feed: FeedCounters, no
         s.last_update_ms = feed.last_update_ms;
         s.journal_next_seq = engine.journal().next_seq();
         s.journal_ok = true;
+        s.equity = strategies
+            .iter()
+            .map(|st: &StrategyLive| st.equity)
+            .sum::<Decimal>()
+            .round_dp(6);
         s.strategies = strategies;
     }
 }

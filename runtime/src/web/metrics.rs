@@ -130,6 +130,8 @@ mod tests {
                 fees: Decimal::ZERO,
                 realized: Decimal::new(-125, 2),
                 cash: Decimal::ZERO,
+                unrealized: Decimal::ZERO,
+                equity: Decimal::ZERO,
             }],
             ..LiveStatus::default()
         };

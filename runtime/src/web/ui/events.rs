@@ -20,7 +20,20 @@ pub(super) async fn stream(
         if !first {
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
-        let status = s.live.read().map(|l| l.clone()).unwrap_or_default();
+        let mut status = s.live.read().map(|l| l.clone()).unwrap_or_default();
+        // Shown as the pages show them: dollars to 4 decimals.
+        status.equity = status.equity.round_dp(4);
+        for st in &mut status.strategies {
+            for d in [
+                &mut st.realized,
+                &mut st.unrealized,
+                &mut st.fees,
+                &mut st.cash,
+                &mut st.equity,
+            ] {
+                *d = d.round_dp(4);
+            }
+        }
         let event = Event::default()
             .event("status")
             .json_data(&status)

@@ -266,12 +266,7 @@ fn table(headers: &[&str], rows: Vec<Vec<Cell>>, row_attrs: Option<&[String]>) -
     if rows.is_empty() {
         return "<p class=\"muted\">Nothing yet.</p>".to_string();
     }
-    let numeric = |s: &str| {
-        !s.is_empty()
-            && s.trim_start_matches('-')
-                .chars()
-                .all(|c| c.is_ascii_digit() || c == '.')
-    };
+    let numeric = |s: &str| s.parse::<rust_decimal::Decimal>().is_ok();
     let mut out = String::from("<table><thead><tr>");
     for h in headers {
         out.push_str(&format!("<th>{}</th>", esc(h)));

@@ -66,6 +66,7 @@ fn strategy_rows(l: &LiveStatus, v: &Viewer, actions: bool) -> String {
                 live_cell("state", st.state.to_string()),
                 live_cell("fills", st.fills.to_string()),
                 live_cell("realized", st.realized.round_dp(4).to_string()),
+                live_cell("equity", st.equity.round_dp(4).to_string()),
                 live_cell("fees", st.fees.round_dp(4).to_string()),
                 live_cell("fuel_calls", st.fuel_calls.to_string()),
                 live_cell("faults", st.faults.to_string()),
@@ -105,6 +106,7 @@ fn strategy_rows(l: &LiveStatus, v: &Viewer, actions: bool) -> String {
         "state",
         "fills",
         "realised $",
+        "equity $",
         "fees $",
         "calls",
         "faults",
@@ -126,16 +128,26 @@ pub(super) async fn overview(
         Err(r) => return r,
     };
     let l = live(&s);
-    let day = views::performance(&p, 86_400_000_000_000);
+    let day = views::performance(&p, i64::MAX);
     let sum = |key: &str| -> Decimal {
         day.iter()
             .filter_map(|d| d[key].as_str().and_then(|t| t.parse::<Decimal>().ok()))
             .sum()
     };
-    let equity: Decimal = p
+    // PnL today: equity now against each strategy's first mark of the UTC day.
+    let day_start_ns =
+        (crate::web::api::now_ms() * 1_000_000 / 86_400_000_000_000 * 86_400_000_000_000) as i64;
+    let today: Decimal = l
         .strategies
-        .keys()
-        .filter_map(|id| p.marks.iter().rev().find(|m| m.1 == *id).map(|m| m.2))
+        .iter()
+        .map(|st| {
+            let first = p
+                .marks
+                .iter()
+                .find(|m| m.1 == st.id && m.0 >= day_start_ns)
+                .map_or(Decimal::ZERO, |m| m.2);
+            st.equity - first
+        })
         .sum();
     let status = views::status(&entries, &p, l.journal_next_seq);
     let mut body = String::from("<div class=\"cards\">");
@@ -154,12 +166,12 @@ pub(super) async fn overview(
         &l.feed_updates.to_string(),
         Some("feed_updates"),
     ));
-    body.push_str(&card("Equity $", &equity.round_dp(2).to_string(), None));
     body.push_str(&card(
-        "Equity change today $",
-        &sum("equity_change").round_dp(4).to_string(),
-        None,
+        "Equity $",
+        &l.equity.round_dp(4).to_string(),
+        Some("equity"),
     ));
+    body.push_str(&card("PnL today $", &today.round_dp(4).to_string(), None));
     body.push_str(&card(
         "Realised $",
         &sum("realized_total").round_dp(4).to_string(),
@@ -330,6 +342,15 @@ pub(super) async fn strategies(
     page("Strategies", "/strategies", &v, &flash, &body).into_response()
 }
 
+/// A value as a table shows it: money and prices to at most 6 decimals.
+fn shown(v: &Value) -> String {
+    let t = text(v);
+    match t.parse::<Decimal>() {
+        Ok(d) if d.scale() > 6 => d.round_dp(6).normalize().to_string(),
+        _ => t,
+    }
+}
+
 /// A whole table from view documents: `columns` are (header, key).
 fn doc_table(docs: &[Value], columns: &[(&str, &str)], link_seq: bool) -> String {
     let headers: Vec<&str> = columns.iter().map(|c| c.0).collect();
@@ -343,7 +364,7 @@ fn doc_table(docs: &[Value], columns: &[(&str, &str)], link_seq: bool) -> String
                         let seq = text(&d["seq"]);
                         Cell::Html(format!("<a href=\"/trades/{0}\">{0}</a>", esc(&seq)))
                     } else {
-                        Cell::Text(text(&d[*key]))
+                        Cell::Text(shown(&d[*key]))
                     }
                 })
                 .collect()
