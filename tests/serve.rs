@@ -112,10 +112,43 @@ impl Drop for Guard {
     }
 }
 
-/// Starts `pqap serve` with `names` on `db` (dev config, fast simulator, a
-/// free port); the running server and its address.
-fn start_serve(names: &[&str], db: &std::path::Path, dir: &std::path::Path) -> (Guard, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pqap"))
+/// Starts `pqap sim` (fast steps) on a free loopback port; it and its address.
+fn start_sim() -> (Guard, SocketAddr) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let child = Command::new(env!("CARGO_BIN_EXE_pqap"))
+        .args(["sim", "--bind", &addr.to_string(), "--step", "20ms"])
+        .args(["--seed", "5", "--markets", "3"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start pqap sim");
+    let guard = Guard(child);
+    wait_for(20, "pqap sim listening", || {
+        TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok()
+    });
+    (guard, addr)
+}
+
+/// Starts `pqap serve` with `names` on `db` (dev config, a free port) against
+/// the simulator at `venue`, or its own in-process one (fast steps) when none;
+/// the running server and its address.
+fn start_serve(
+    names: &[&str],
+    db: &std::path::Path,
+    dir: &std::path::Path,
+    venue: Option<SocketAddr>,
+) -> (Guard, SocketAddr) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pqap"));
+    if let Some(v) = venue {
+        cmd.env("PQAP_VENUE_CLOB_URL", format!("http://{v}"))
+            .env("PQAP_VENUE_GAMMA_URL", format!("http://{v}/gamma"))
+            .env("PQAP_VENUE_WS_URL", format!("ws://{v}/ws/market"));
+    }
+    let mut child = cmd
         .arg("serve")
         .args(names)
         .arg("--config")
@@ -194,7 +227,7 @@ fn serves_health_metrics_and_the_api_while_trading() {
     let ad = Some(admin_token.as_str());
     let get =
         |addr: SocketAddr, path: &str, token: Option<&str>| call(addr, "GET", path, token, "");
-    let (guard, addr) = start_serve(&[wasm.to_str().unwrap()], &db, dir.path());
+    let (guard, addr) = start_serve(&[wasm.to_str().unwrap()], &db, dir.path(), None);
 
     assert_eq!(request(addr, "GET", "/healthz"), (200, "ok\n".to_string()));
     let started = Instant::now();
@@ -580,8 +613,10 @@ fn deploys_hot_reloads_rolls_back_and_restarts_with_what_was_deployed() {
     let op_token = admin(&["token", "create", "olive"], &db, None);
     let (ad, op) = (Some(ad_token.as_str()), Some(op_token.as_str()));
     let get = |addr: SocketAddr, path: &str| json(&call(addr, "GET", path, ad, "").1);
-    // The market maker from the command line is the strategy that keeps trading.
-    let (guard, addr) = start_serve(&[mm.to_str().unwrap()], &db, dir.path());
+    // A separate `pqap sim` is the venue; the market maker from the command
+    // line is the strategy that keeps trading.
+    let (_sim, venue) = start_sim();
+    let (guard, addr) = start_serve(&[mm.to_str().unwrap()], &db, dir.path(), Some(venue));
     let strategy = |addr: SocketAddr, name: &str| {
         get(addr, "/api/v1/strategies")
             .as_array()
@@ -643,15 +678,12 @@ fn deploys_hot_reloads_rolls_back_and_restarts_with_what_was_deployed() {
     });
     assert_eq!(first["version"], "0.1.0");
     assert_eq!(first["params"]["quote_size"], "10");
-    let positions = get(addr, "/api/v1/positions");
-    assert!(
-        positions
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|p| p["strategy_name"] == "mm_e2e"),
-        "{positions}"
-    );
+    wait_for(60, "a position of mm_e2e", || {
+        let p = get(addr, "/api/v1/positions");
+        p.as_array()
+            .is_some_and(|a| a.iter().any(|p| p["strategy_name"] == "mm_e2e"))
+            .then_some(())
+    });
 
     // v2 through `pqap deploy --env`: reloaded in place while market_maker trades on.
     let mm_fills_before = strategy(addr, "market_maker").unwrap()["fills"]
@@ -815,7 +847,7 @@ fn deploys_hot_reloads_rolls_back_and_restarts_with_what_was_deployed() {
     );
     assert!(deployed.iter().any(|(o, _)| o == "rolled_back"));
 
-    let (guard, addr) = start_serve(&[], &db, dir.path());
+    let (guard, addr) = start_serve(&[], &db, dir.path(), Some(venue));
     let running = wait_for(30, "deployed strategies after a restart", || {
         let s = get(addr, "/api/v1/strategies");
         (s.as_array().is_some_and(|a| a.len() == 2)).then_some(s)
@@ -870,7 +902,8 @@ fn the_dashboard_in_chromium_logs_in_uploads_deploys_reloads_pauses_and_audits()
         &db,
         Some("admin password 123"),
     );
-    let (guard, addr) = start_serve(&[mm.to_str().unwrap()], &db, dir.path());
+    let (_sim, venue) = start_sim();
+    let (guard, addr) = start_serve(&[mm.to_str().unwrap()], &db, dir.path(), Some(venue));
     let base = format!("http://{addr}");
 
     // Pages need a login; a wrong password is refused and says so.
@@ -937,8 +970,19 @@ fn the_dashboard_in_chromium_logs_in_uploads_deploys_reloads_pauses_and_audits()
         "mm_e2e fills (live)",
     );
     b.keep_screenshot("strategies");
-    b.goto(&format!("{base}/positions"));
-    assert!(b.text().contains("mm_e2e"), "positions: {}", b.text());
+    let since = Instant::now();
+    loop {
+        b.goto(&format!("{base}/positions"));
+        if b.text().contains("mm_e2e") {
+            break;
+        }
+        assert!(
+            since.elapsed() < Duration::from_secs(60),
+            "no position of mm_e2e: {}",
+            b.text()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
     b.goto(&format!("{base}/trades"));
     let fill = b
         .eval("document.querySelector('td a[href^=\"/trades/\"]')?.getAttribute('href')")
