@@ -750,6 +750,18 @@ fn deploys_hot_reloads_rolls_back_and_restarts_with_what_was_deployed() {
         d["message"].as_str().unwrap().contains("failed to start"),
         "{d}"
     );
+    let detail = get(addr, "/api/v1/strategies/hostile");
+    assert_eq!(detail["live"]["state"], "running");
+    assert_eq!(
+        detail["deployments"].as_array().map(Vec::len),
+        Some(2),
+        "{detail}"
+    );
+    assert_eq!(detail["manifest"]["name"], "hostile");
+    assert_eq!(
+        call(addr, "GET", "/api/v1/strategies/nobody", ad, "").0,
+        404
+    );
     let h = strategy(addr, "hostile").expect("the old hostile still runs");
     assert_eq!(h["state"], "running");
     assert_eq!(h["params"], serde_json::json!({}));

@@ -80,6 +80,7 @@ pub fn router(state: ServerState) -> Router {
         .route("/metrics", get(metrics_text))
         .route("/api/v1/status", get(status))
         .route("/api/v1/strategies", get(strategies))
+        .route("/api/v1/strategies/{name}", get(strategy_detail))
         .route("/api/v1/positions", get(positions))
         .route("/api/v1/trades", get(trades))
         .route("/api/v1/trades/{seq}/explain", get(explain))
@@ -182,6 +183,60 @@ async fn strategies(State(s): State<ServerState>, _: Caller) -> Response {
         Ok(live) => Json(json!(live.strategies)).into_response(),
         Err(_) => error(StatusCode::SERVICE_UNAVAILABLE, "status unavailable"),
     }
+}
+
+/// One strategy: its live state, its fault history from the journal, its
+/// deployments, and the manifest (parameter schema) of the version it runs.
+async fn strategy_detail(
+    State(s): State<ServerState>,
+    _: Caller,
+    Path(name): Path<String>,
+) -> Response {
+    let live = s
+        .live
+        .read()
+        .ok()
+        .and_then(|l| l.strategies.iter().find(|st| st.name == name).cloned());
+    let (_, p) = match projections(&s).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let id = p
+        .strategies
+        .iter()
+        .find(|(_, (n, _))| *n == name)
+        .map(|(id, _)| *id);
+    let (Some(id), live) = (id.or(live.as_ref().map(|l| l.id)), live) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("strategy {name:?}: not known here (see GET /api/v1/strategies)"),
+        );
+    };
+    let faults: Vec<_> = p
+        .faults
+        .iter()
+        .filter(|(_, st, _)| *st == id)
+        .map(|(seq, _, fault)| json!({ "seq": seq, "fault": fault }))
+        .collect();
+    let deployments: Vec<_> = crate::store::deploys::recent(s.journal.pool(), 10_000)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|d| d.strategy == name)
+        .collect();
+    let manifest = live
+        .as_ref()
+        .zip(s.artifacts.as_ref())
+        .and_then(|(l, lib)| lib.manifest(&l.sha256).ok());
+    Json(json!({
+        "id": id,
+        "name": name,
+        "live": live,
+        "faults": faults,
+        "deployments": deployments,
+        "manifest": manifest,
+    }))
+    .into_response()
 }
 
 async fn positions(State(s): State<ServerState>, _: Caller) -> Response {
