@@ -2,7 +2,9 @@
 //! - tick-to-order: a market WebSocket frame in → decoded → books → the market
 //!   maker in its sandbox → risk checks → the order handed to the venue, p50/p99,
 //!   with the journal on disk (SQLite WAL, synchronous=FULL);
-//! - journal appends per second, durable (every commit fsync'd), by batch size.
+//! - journal appends per second, durable (every commit fsync'd), by batch size;
+//! - hot reload: deploying a new version of a running strategy (snapshot,
+//!   instantiate, init, restore, journal) — how long every strategy waits.
 //!
 //! Run: `cargo bench -p pqap --bench engine`
 
@@ -208,6 +210,103 @@ fn journal_appends(rt: &tokio::runtime::Runtime) {
     }
 }
 
+fn hot_reload(rt: &tokio::runtime::Runtime) {
+    let start_ns = 1_767_225_600_000_000_000u64;
+    let mut g = Generator::new(
+        GeneratorConfig {
+            seed: 4,
+            markets: 5,
+            step_ms: 200,
+            ..GeneratorConfig::default()
+        },
+        start_ns / 1_000_000,
+    );
+    let markets: Vec<MarketSpec> = g
+        .markets()
+        .into_iter()
+        .map(|m| MarketSpec {
+            condition: m.condition,
+            question: m.question,
+            tokens: m.tokens,
+            tick: m.tick,
+            min_size: m.min_size,
+            taker_fee_rate: Decimal::ZERO,
+            maker_rebate_share: Decimal::ZERO,
+        })
+        .collect();
+    let all = |_: &TokenId| true;
+    let mut frames: Vec<String> = g
+        .tokens()
+        .iter()
+        .filter_map(|t| g.book(t))
+        .filter_map(|e| wire::message(&e, &all))
+        .map(|v| v.to_string())
+        .collect();
+    for _ in 0..500 {
+        frames.extend(
+            g.step()
+                .iter()
+                .filter_map(|e| wire::message(e, &all))
+                .map(|v| v.to_string()),
+        );
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let times = rt.block_on(async {
+        let journal = Journal::open(&dir.path().join("reload.db"))
+            .await
+            .expect("journal");
+        let config = EngineConfig {
+            run_id: "reload".into(),
+            mode: ClockMode::Simulated,
+            seed: 1,
+            sandbox: SandboxLimits::default(),
+            global_limits: RiskLimits::default(),
+            mark_every_ns: 60_000_000_000,
+        };
+        // Loaded once: a server's library keeps uploads compiled.
+        let artifact = common::market_maker();
+        let setup = || StrategySetup {
+            artifact: artifact.clone(),
+            params: vec![],
+            limits: RiskLimits::default(),
+        };
+        let venue = FillSimulator::for_markets(FillConfig::default(), &markets);
+        let mut engine = Engine::start(
+            config,
+            Registry::new(markets),
+            venue,
+            journal,
+            vec![setup()],
+            start_ns,
+        )
+        .await
+        .expect("engine");
+        let mut times = Vec::new();
+        for (i, frame) in frames.into_iter().enumerate() {
+            let now = start_ns + i as u64 * 50_000_000;
+            if let Some(update) = FeedUpdate::from_frame(now / 1_000_000, 0, frame) {
+                engine.on_update(&update, now).await.expect("update");
+            }
+            // After a warm-up, a reload every 20 frames, with books and orders live.
+            if i >= 200 && i % 20 == 0 {
+                let t0 = Instant::now();
+                let outcome = engine.deploy(setup(), "bench").await.expect("deploy");
+                times.push(t0.elapsed().as_nanos());
+                assert_eq!(outcome.outcome(), "reloaded");
+            }
+        }
+        times
+    });
+    let mut times = times;
+    times.sort_unstable();
+    println!(
+        "hot_reload: {} reloads of the market maker mid-session: p50 {:.2} ms, p99 {:.2} ms (every strategy waits this long)",
+        times.len(),
+        percentile(&times, 50.0) as f64 / 1e6,
+        percentile(&times, 99.0) as f64 / 1e6,
+    );
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing and
     // only wants to know the target builds.
@@ -220,4 +319,5 @@ fn main() {
         .expect("runtime");
     tick_to_order(&rt);
     journal_appends(&rt);
+    hot_reload(&rt);
 }
