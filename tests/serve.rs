@@ -308,6 +308,8 @@ fn serves_health_metrics_and_the_api_while_trading() {
     assert_eq!(code, 200);
     assert!(metrics.contains("pqap_feed_connected 1\n"), "{metrics}");
     assert!(metrics.contains("pqap_strategy_fuel_total{strategy=\"market_maker\"}"));
+    assert!(metrics.contains("pqap_strategy_risk_rejections_total{strategy=\"market_maker\"}"));
+    assert!(metrics.contains("\npqap_feed_updates_per_second "));
     let updates: f64 = metrics
         .lines()
         .find_map(|l| l.strip_prefix("pqap_feed_updates_total "))

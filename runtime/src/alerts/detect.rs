@@ -116,6 +116,7 @@ mod tests {
             fuel_max: 0,
             faults,
             restarts: 0,
+            risk_rejections: 0,
             last_fault: (faults > 0).then(|| "trap: unreachable".to_string()),
             fills: 0,
             fees: Decimal::ZERO,

@@ -81,6 +81,8 @@ struct Slot {
     day_start_realized: Decimal,
     /// Order events waiting for the strategy's next batch.
     inbox: Vec<(wit::EventKind, Option<usize>)>,
+    /// Orders risk refused since this process started.
+    rejections: u64,
 }
 
 /// An order the venue may still fill.
@@ -415,6 +417,14 @@ impl<V: Venue> Engine<V> {
         let account = self.portfolio.account(strategy)?;
         let mark = |t: &crate::model::TokenId| self.mid(t);
         Some((account.equity(&mark), account.unrealized(&mark)))
+    }
+
+    /// Orders of the strategy that risk refused since this process started.
+    pub fn rejections(&self, strategy: StrategyId) -> u64 {
+        self.slots
+            .iter()
+            .find(|s| s.id == strategy)
+            .map_or(0, |s| s.rejections)
     }
 
     /// Whether the strategy stopped opening positions today (daily loss).

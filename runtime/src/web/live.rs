@@ -26,6 +26,8 @@ pub struct StrategyLive {
     pub fuel_max: u64,
     pub faults: usize,
     pub restarts: u32,
+    /// Orders risk refused (since the server started).
+    pub risk_rejections: u64,
     /// The latest fault, as text.
     pub last_fault: Option<String>,
     pub fills: u64,
@@ -47,6 +49,9 @@ pub struct LiveStatus {
     pub trading_state: String,
     pub feed_connected: bool,
     pub feed_updates: u64,
+    /// Updates per second since the previous status (a rate for display and
+    /// metrics, hence a float).
+    pub feed_updates_per_s: f64,
     pub feed_reconnects: u64,
     pub last_update_ms: Option<u64>,
     pub journal_next_seq: i64,
@@ -107,6 +112,7 @@ pub fn publish<V: Venue>(live: &Live, engine: &Engine<V>, feed: FeedCounters, no
                 faults: sup.faults().len(),
                 restarts: sup.restarts(),
                 last_fault: sup.faults().last().map(|f| f.fault.to_string()),
+                risk_rejections: engine.rejections(id),
                 fills: account.map_or(0, |a| a.fills),
                 fees: account.map_or(Decimal::ZERO, |a| a.fees),
                 realized: account.map_or(Decimal::ZERO, |a| a.realized()),
@@ -117,6 +123,11 @@ pub fn publish<V: Venue>(live: &Live, engine: &Engine<V>, feed: FeedCounters, no
         })
         .collect();
     if let Ok(mut s) = live.write() {
+        let dt_ms = now_ms.saturating_sub(s.updated_ms);
+        if s.updated_ms > 0 && dt_ms > 0 {
+            s.feed_updates_per_s =
+                feed.updates.saturating_sub(s.feed_updates) as f64 * 1_000.0 / dt_ms as f64;
+        }
         s.updated_ms = now_ms;
         s.trading_state = engine.trading_state().to_string();
         s.feed_connected = feed.connected;

@@ -35,6 +35,12 @@ pub fn render(s: &LiveStatus) -> String {
         vec![(String::new(), s.feed_updates as f64)],
     );
     gauge(
+        "feed_updates_per_second",
+        "Market data updates processed per second, over the last status interval.",
+        "gauge",
+        vec![(String::new(), s.feed_updates_per_s)],
+    );
+    gauge(
         "feed_reconnects_total",
         "Market feed reconnections.",
         "counter",
@@ -80,6 +86,12 @@ pub fn render(s: &LiveStatus) -> String {
         per(&|st| st.faults as f64),
     );
     gauge(
+        "strategy_risk_rejections_total",
+        "Orders of the strategy refused by risk checks since the server started.",
+        "counter",
+        per(&|st| st.risk_rejections as f64),
+    );
+    gauge(
         "strategy_running",
         "1 while the strategy runs (0 in backoff or quarantine).",
         "gauge",
@@ -119,6 +131,7 @@ mod tests {
                 version: "0.1.0".into(),
                 sha256: String::new(),
                 params: Default::default(),
+                risk_rejections: 0,
                 last_fault: None,
                 state: "running",
                 fuel_calls: 3,

@@ -123,6 +123,7 @@ impl<V: Venue> Engine<V> {
             day: self.now_ns / DAY_NS,
             day_start_realized: realized,
             inbox: Vec::new(),
+            rejections: 0,
         });
         Ok(Deployed::Started { strategy: id })
     }

@@ -162,6 +162,7 @@ impl<V: Venue> Engine<V> {
             mid: book.and_then(|b| b.mid()),
         };
         if self.used_keys.contains(&order.key) {
+            self.slots[slot].rejections += 1;
             // Sending a key twice could double an order at a real venue.
             self.journal.append(
                 self.now_ns,
@@ -203,6 +204,9 @@ impl<V: Venue> Engine<V> {
             limits: &s.limits,
             global_limits: &self.config.global_limits,
         });
+        if verdict.is_err() {
+            self.slots[slot].rejections += 1;
+        }
         self.journal.append(
             self.now_ns,
             Some(order.key.strategy),

@@ -190,6 +190,7 @@ impl<V: Venue> Engine<V> {
             day: today,
             day_start_realized,
             inbox,
+            rejections: 0,
         });
         Ok(())
     }
