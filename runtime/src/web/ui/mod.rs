@@ -8,6 +8,7 @@ mod events;
 mod forms;
 mod login;
 mod pages;
+mod strategies;
 
 use axum::Router;
 use axum::extract::FromRequestParts;
@@ -31,7 +32,7 @@ const SCRIPT: &str = include_str!("assets/live.js");
 pub fn router(upload_limit: usize) -> Router<ServerState> {
     Router::new()
         .route("/", get(pages::overview))
-        .route("/strategies", get(pages::strategies))
+        .route("/strategies", get(strategies::strategies))
         .route("/positions", get(pages::positions))
         .route("/orders", get(pages::orders))
         .route("/trades", get(pages::trades))
