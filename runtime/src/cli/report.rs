@@ -96,8 +96,8 @@ pub fn status(target: Target) -> anyhow::Result<ExitCode> {
                 doc
             }
             None => {
-                let (journal, entries, p) = load(&target).await?;
-                let mut doc = views::status(&entries, &p, journal.next_seq());
+                let (journal, _, p) = load(&target).await?;
+                let mut doc = views::status(&p, journal.next_seq());
                 doc["database"] = json!(target.db()?);
                 doc
             }
@@ -259,7 +259,7 @@ fn explain(
     let find = |s: Option<i64>| s.and_then(|s| entries.iter().find(|e| e.seq == s));
     let command = find(order.and_then(|o| o.command_seq));
     let cause = find(order.and_then(|o| o.cause_seq));
-    let doc = views::explain(entries, p, seq).unwrap_or_default();
+    let doc = views::explain(p, seq, command, cause).unwrap_or_default();
     if target.json {
         print::json(&doc)?;
         return Ok(ExitCode::SUCCESS);

@@ -85,6 +85,7 @@ impl RunningServer {
             journal: Arc::new(Journal::open(db).await?),
             limiter: FailureLimiter::default(),
             artifacts: library,
+            view: Default::default(),
             secure_cookies,
             backtests_dir: db
                 .parent()

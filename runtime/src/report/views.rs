@@ -9,19 +9,16 @@ use serde_json::{Value, json};
 
 use crate::model::money::{notional, price_dollars, shares};
 use crate::model::time::utc_datetime;
-use crate::store::{Entry, Projections, Stored};
+use crate::store::{Projections, Stored};
 
 /// Run, trading state and counts.
-pub fn status(entries: &[Stored], p: &Projections, next_seq: i64) -> Value {
-    let run = entries.iter().rev().find_map(|e| match &e.entry {
-        Entry::RunStarted { run_id, mode, .. } => Some((run_id.clone(), mode.clone())),
-        _ => None,
-    });
+pub fn status(p: &Projections, next_seq: i64) -> Value {
+    let run = p.last_run.as_ref();
     json!({
-        "run": run.as_ref().map(|r| &r.0),
-        "mode": run.as_ref().map(|r| &r.1),
+        "run": run.map(|r| &r.0),
+        "mode": run.map(|r| &r.1),
         "trading_state": p.trading_state.to_string(),
-        "journal_entries": entries.len(),
+        "journal_entries": p.entries,
         "next_seq": next_seq,
         "strategies": p.strategies.iter().map(|(id, (n, v))| json!({"id": id, "name": n, "version": v})).collect::<Vec<_>>(),
         "open_orders": p.open_orders().count(),
@@ -98,14 +95,28 @@ pub fn orders(p: &Projections) -> Vec<Value> {
         .collect()
 }
 
-/// A fill traced back to its cause: the order, the strategy's command and its
-/// reason, and the market event that led to it. `None` if `seq` is no fill.
-pub fn explain(entries: &[Stored], p: &Projections, seq: i64) -> Option<Value> {
+/// The journal entries that explain fill `seq`: (its command, the market event
+/// that caused it), as sequence numbers. `None` if `seq` is no fill.
+pub fn explain_sources(p: &Projections, seq: i64) -> Option<(Option<i64>, Option<i64>)> {
     let fill = p.fills.iter().find(|f| f.seq == seq)?;
     let order = p.orders.get(&fill.fill.key);
-    let find = |s: Option<i64>| s.and_then(|s| entries.iter().find(|e| e.seq == s));
-    let command = find(order.and_then(|o| o.command_seq));
-    let cause = find(order.and_then(|o| o.cause_seq));
+    Some((
+        order.and_then(|o| o.command_seq),
+        order.and_then(|o| o.cause_seq),
+    ))
+}
+
+/// A fill traced back to its cause: the order, the strategy's command and its
+/// reason, and the market event that led to it (`command` and `cause` are the
+/// entries [`explain_sources`] names). `None` if `seq` is no fill.
+pub fn explain(
+    p: &Projections,
+    seq: i64,
+    command: Option<&Stored>,
+    cause: Option<&Stored>,
+) -> Option<Value> {
+    let fill = p.fills.iter().find(|f| f.seq == seq)?;
+    let order = p.orders.get(&fill.fill.key);
     Some(json!({
         "fill": { "seq": fill.seq, "fill": fill.fill },
         "order": order.map(|o| json!({"order": o.order, "status": o.status, "submitted_seq": o.submitted_seq})),

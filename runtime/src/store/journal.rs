@@ -280,10 +280,16 @@ impl Journal {
 
     /// Reads committed entries with `seq >= from`, in order.
     pub async fn read_from(&self, from: i64) -> Result<Vec<Stored>, StoreError> {
+        self.read_range(from, i64::MAX).await
+    }
+
+    /// Reads committed entries with `from <= seq <= to`, in order.
+    pub async fn read_range(&self, from: i64, to: i64) -> Result<Vec<Stored>, StoreError> {
         let rows = sqlx::query(
-            "SELECT seq, ts_ns, strategy, body, hash FROM journal WHERE seq >= ? ORDER BY seq",
+            "SELECT seq, ts_ns, strategy, body, hash FROM journal WHERE seq >= ? AND seq <= ? ORDER BY seq",
         )
         .bind(from)
+        .bind(to)
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()

@@ -69,6 +69,10 @@ pub struct Projections {
     pub retired: std::collections::BTreeSet<StrategyId>,
     pub trading_state: TradingState,
     pub last_seq: i64,
+    /// Entries applied (the journal's length when replayed whole).
+    pub entries: u64,
+    /// The latest run: (id, mode).
+    pub last_run: Option<(String, String)>,
     pub last_ts_ns: i64,
     pub first_ts_ns: Option<i64>,
     /// Problems replay found (a fill the portfolio refused, ...).
@@ -97,6 +101,7 @@ impl Projections {
 
     pub fn apply(&mut self, stored: &Stored) {
         self.last_seq = stored.seq;
+        self.entries += 1;
         self.last_ts_ns = stored.ts_ns;
         self.first_ts_ns.get_or_insert(stored.ts_ns);
         match &stored.entry {
@@ -158,7 +163,10 @@ impl Projections {
                 self.faults.push((stored.seq, *strategy, fault.clone()))
             }
             Entry::TradingState { state, .. } => self.trading_state = *state,
-            Entry::RunStarted { .. } => self.runs += 1,
+            Entry::RunStarted { run_id, mode, .. } => {
+                self.runs += 1;
+                self.last_run = Some((run_id.clone(), mode.clone()));
+            }
             Entry::Snapshot {
                 strategy,
                 state_hex,

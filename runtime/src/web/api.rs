@@ -19,7 +19,7 @@ use super::live::Live;
 use super::metrics;
 use crate::report::views;
 use crate::store::auth::{Role, audit_log};
-use crate::store::{Journal, Projections, Stored};
+use crate::store::{Journal, Projections};
 
 /// How stale the engine's published status may be before `/readyz` fails.
 const READY_WITHIN_MS: u64 = 5_000;
@@ -32,6 +32,8 @@ pub struct ServerState {
     /// requests; only the engine appends to the journal.
     pub journal: Arc<Journal>,
     pub limiter: FailureLimiter,
+    /// The journal's projections, kept current for reads.
+    pub view: Arc<super::journal_view::JournalView>,
     /// Session cookies get `Secure` (the server is reached over TLS).
     pub secure_cookies: bool,
     /// Stored backtest runs shown on the dashboard.
@@ -148,24 +150,22 @@ async fn metrics_text(State(s): State<ServerState>) -> Response {
         .into_response()
 }
 
-/// The journal's projections, read fresh.
-async fn projections(s: &ServerState) -> Result<(Vec<Stored>, Projections), Response> {
-    let entries = s
-        .journal
-        .read_from(1)
+/// The journal's projections as of now.
+pub(super) async fn projections(
+    s: &ServerState,
+) -> Result<tokio::sync::MutexGuard<'_, Projections>, Response> {
+    s.view
+        .current(&s.journal)
         .await
-        .map_err(|e| error(StatusCode::SERVICE_UNAVAILABLE, format!("journal: {e}")))?;
-    let p = Projections::replay(&entries);
-    Ok((entries, p))
+        .map_err(|e| error(StatusCode::SERVICE_UNAVAILABLE, format!("journal: {e}")))
 }
 
 async fn status(State(s): State<ServerState>, _: Caller) -> Response {
-    let (entries, p) = match projections(&s).await {
-        Ok(x) => x,
+    let next_seq = s.live.read().map_or(0, |l| l.journal_next_seq);
+    let mut doc = match projections(&s).await {
+        Ok(p) => views::status(&p, next_seq),
         Err(r) => return r,
     };
-    let next_seq = s.live.read().map_or(0, |l| l.journal_next_seq);
-    let mut doc = views::status(&entries, &p, next_seq);
     if let Ok(live) = s.live.read() {
         doc["feed"] = json!({
             "connected": live.feed_connected,
@@ -197,7 +197,7 @@ async fn strategy_detail(
         .read()
         .ok()
         .and_then(|l| l.strategies.iter().find(|st| st.name == name).cloned());
-    let (_, p) = match projections(&s).await {
+    let p = match projections(&s).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -241,7 +241,7 @@ async fn strategy_detail(
 
 async fn positions(State(s): State<ServerState>, _: Caller) -> Response {
     match projections(&s).await {
-        Ok((_, p)) => Json(json!(views::positions(&p))).into_response(),
+        Ok(p) => Json(json!(views::positions(&p))).into_response(),
         Err(r) => r,
     }
 }
@@ -254,7 +254,7 @@ struct TradesQuery {
 async fn trades(State(s): State<ServerState>, _: Caller, Query(q): Query<TradesQuery>) -> Response {
     let last = q.last.unwrap_or(50).min(10_000);
     match projections(&s).await {
-        Ok((_, p)) => Json(json!(views::trades(&p, last))).into_response(),
+        Ok(p) => Json(json!(views::trades(&p, last))).into_response(),
         Err(r) => r,
     }
 }
@@ -277,7 +277,7 @@ async fn performance(
         );
     };
     match projections(&s).await {
-        Ok((_, p)) => {
+        Ok(p) => {
             let ns = i64::try_from(period.as_nanos()).unwrap_or(i64::MAX);
             Json(json!(views::performance(&p, ns))).into_response()
         }
@@ -350,21 +350,19 @@ async fn resume(
 
 async fn orders(State(s): State<ServerState>, _: Caller) -> Response {
     match projections(&s).await {
-        Ok((_, p)) => Json(json!(views::orders(&p))).into_response(),
+        Ok(p) => Json(json!(views::orders(&p))).into_response(),
         Err(r) => r,
     }
 }
 
 async fn explain(State(s): State<ServerState>, _: Caller, Path(seq): Path<i64>) -> Response {
-    match projections(&s).await {
-        Ok((entries, p)) => match views::explain(&entries, &p, seq) {
-            Some(doc) => Json(doc).into_response(),
-            None => error(
-                StatusCode::NOT_FOUND,
-                format!("journal entry {seq} is not a fill (see /api/v1/trades)"),
-            ),
-        },
-        Err(r) => r,
+    match s.view.explain(&s.journal, seq).await {
+        Ok(Some(doc)) => Json(doc).into_response(),
+        Ok(None) => error(
+            StatusCode::NOT_FOUND,
+            format!("journal entry {seq} is not a fill (see /api/v1/trades)"),
+        ),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, format!("journal: {e}")),
     }
 }
 

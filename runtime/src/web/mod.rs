@@ -6,6 +6,7 @@ pub mod api;
 pub mod artifacts;
 pub mod auth;
 pub mod deploy;
+pub mod journal_view;
 pub mod live;
 pub mod metrics;
 pub mod ui;

@@ -14,18 +14,15 @@ use super::strategies::strategy_rows;
 use super::{Cell, Flash, Viewer, esc, page, table, text};
 use crate::report::svg::{self, Line};
 use crate::report::views;
+use crate::store::Projections;
 use crate::store::auth::{Role, audit_log};
-use crate::store::{Projections, Stored};
 use crate::web::api::ServerState;
 use crate::web::live::LiveStatus;
 
-pub(super) async fn journal(s: &ServerState) -> Result<(Vec<Stored>, Projections), Response> {
-    let entries =
-        s.journal.read_from(1).await.map_err(|e| {
-            (StatusCode::SERVICE_UNAVAILABLE, format!("journal: {e}")).into_response()
-        })?;
-    let p = Projections::replay(&entries);
-    Ok((entries, p))
+pub(super) async fn journal(
+    s: &ServerState,
+) -> Result<tokio::sync::MutexGuard<'_, Projections>, Response> {
+    crate::web::api::projections(s).await
 }
 
 pub(super) fn live(s: &ServerState) -> LiveStatus {
@@ -54,7 +51,7 @@ pub(super) async fn overview(
     v: Viewer,
     Query(flash): Query<Flash>,
 ) -> Response {
-    let (entries, p) = match journal(&s).await {
+    let p = match journal(&s).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -80,7 +77,7 @@ pub(super) async fn overview(
             st.equity - first
         })
         .sum();
-    let status = views::status(&entries, &p, l.journal_next_seq);
+    let status = views::status(&p, l.journal_next_seq);
     let mut body = String::from("<div class=\"cards\">");
     body.push_str(&card(
         "Trading state",
@@ -190,10 +187,10 @@ async fn journal_page(
     v: &Viewer,
     f: &Flash,
     (title, here): (&str, &str),
-    body: impl FnOnce(&[Stored], &Projections) -> String,
+    body: impl FnOnce(&Projections) -> String,
 ) -> Response {
     match journal(s).await {
-        Ok((entries, p)) => page(title, here, v, f, &body(&entries, &p)).into_response(),
+        Ok(p) => page(title, here, v, f, &body(&p)).into_response(),
         Err(r) => r,
     }
 }
@@ -203,7 +200,7 @@ pub(super) async fn positions(
     v: Viewer,
     Query(f): Query<Flash>,
 ) -> Response {
-    journal_page(&s, &v, &f, ("Positions", "/positions"), |_, p| {
+    journal_page(&s, &v, &f, ("Positions", "/positions"), |p| {
         doc_table(
             &views::positions(p),
             &[
@@ -224,7 +221,7 @@ pub(super) async fn orders(
     v: Viewer,
     Query(f): Query<Flash>,
 ) -> Response {
-    journal_page(&s, &v, &f, ("Open orders", "/orders"), |_, p| {
+    journal_page(&s, &v, &f, ("Open orders", "/orders"), |p| {
         doc_table(
             &views::orders(p),
             &[
@@ -249,7 +246,7 @@ pub(super) async fn trades(
     v: Viewer,
     Query(f): Query<Flash>,
 ) -> Response {
-    journal_page(&s, &v, &f, ("Trades", "/trades"), |_, p| {
+    journal_page(&s, &v, &f, ("Trades", "/trades"), |p| {
         let mut body = String::from(
             "<p class=\"muted\">The latest 200 fills; a fill's number explains it back to its cause.</p>",
         );
@@ -279,11 +276,13 @@ pub(super) async fn explain(
     Path(seq): Path<i64>,
     Query(f): Query<Flash>,
 ) -> Response {
-    let (entries, p) = match journal(&s).await {
-        Ok(x) => x,
-        Err(r) => return r,
+    let doc = match s.view.explain(&s.journal, seq).await {
+        Ok(d) => d,
+        Err(e) => {
+            return (StatusCode::SERVICE_UNAVAILABLE, format!("journal: {e}")).into_response();
+        }
     };
-    let Some(doc) = views::explain(&entries, &p, seq) else {
+    let Some(doc) = doc else {
         let body = format!("<p>Journal entry {seq} is not a fill.</p>");
         return (
             StatusCode::NOT_FOUND,
@@ -316,7 +315,7 @@ pub(super) async fn performance(
     v: Viewer,
     Query(f): Query<Flash>,
 ) -> Response {
-    let (_, p) = match journal(&s).await {
+    let p = match journal(&s).await {
         Ok(x) => x,
         Err(r) => return r,
     };

@@ -87,7 +87,7 @@ pub(super) async fn strategies(
     v: Viewer,
     Query(flash): Query<Flash>,
 ) -> Response {
-    let (_, p) = match journal(&s).await {
+    let p = match journal(&s).await {
         Ok(x) => x,
         Err(r) => return r,
     };
