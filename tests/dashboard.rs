@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::server::*;
@@ -36,6 +37,25 @@ fn the_dashboard_in_chromium_logs_in_uploads_deploys_reloads_pauses_and_audits()
         &db,
         Some("admin password 123"),
     );
+    // A stored backtest beside the database, for the dashboard's Backtests page.
+    let backtest = Command::new(env!("CARGO_BIN_EXE_pqap"))
+        .arg("backtest")
+        .arg(&mm)
+        .args(["--synthetic", "--step-s", "60", "--seed", "3", "--json"])
+        .arg("--config")
+        .arg(common::repo().join("configs/dev.yaml"))
+        .arg("--out")
+        .arg(dir.path().join("backtests"))
+        .env("PQAP_COMPILED_CACHE", dir.path().join("cache"))
+        .output()
+        .expect("run pqap backtest");
+    assert!(
+        backtest.status.success(),
+        "{}",
+        String::from_utf8_lossy(&backtest.stderr)
+    );
+    let run: serde_json::Value = serde_json::from_slice(&backtest.stdout).expect("result");
+    let run_id = run["run_id"].as_str().expect("run id").to_string();
     let (_sim, venue) = start_sim();
     let (guard, addr) = start_serve(&[mm.to_str().unwrap()], &db, dir.path(), Some(venue));
     let base = format!("http://{addr}");
@@ -200,6 +220,20 @@ fn the_dashboard_in_chromium_logs_in_uploads_deploys_reloads_pauses_and_audits()
             "audit log lacks {expected:?}:\n{audit}"
         );
     }
+    // Stored backtests are listed and their reports open; only run ids are
+    // looked up.
+    b.goto(&format!("{base}/backtests"));
+    let traversal = b.eval("fetch('/backtests/..%2F..%2Fprod.db').then(r => r.status)");
+    assert_eq!(traversal, serde_json::json!(404));
+    b.click_and_load(&format!("a[href='/backtests/{run_id}']"));
+    assert!(
+        b.text().contains("Sanity analyses"),
+        "the report: {}",
+        b.text()
+    );
+    // The report page may load and run nothing (its Content-Security-Policy).
+    let blocked = b.eval("fetch('/healthz').then(() => 'fetched', () => 'blocked')");
+    assert_eq!(blocked, serde_json::json!("blocked"));
     b.goto(&format!("{base}/docs/DEPLOYMENT_GUIDE"));
     assert!(b.text().contains("Deployment guide"));
     b.goto(&format!("{base}/performance"));

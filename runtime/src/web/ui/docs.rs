@@ -187,12 +187,17 @@ pub(super) async fn backtest_report(
     _: Viewer,
     Path(id): Path<String>,
 ) -> Response {
-    let ok = !id.is_empty()
+    // A run id, never a path: nothing else is looked up.
+    let well_formed = !id.is_empty()
         && id.len() <= 128
         && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    let path = runs::report_path(&s.backtests_dir, &id);
-    match std::fs::read_to_string(&path) {
-        Ok(html) if ok => (
+    let html = if well_formed {
+        std::fs::read_to_string(runs::report_path(&s.backtests_dir, &id)).ok()
+    } else {
+        None
+    };
+    match html {
+        Some(html) => (
             [
                 (header::CONTENT_TYPE, "text/html; charset=utf-8"),
                 // The report is self-contained: nothing to load, nothing to run.

@@ -55,13 +55,15 @@ pub(super) async fn submit(
     }
     let ip = peer.ip();
     let now = Instant::now();
+    // Whatever was typed is the actor of a failed login: recorded, bounded.
+    let typed: String = c.username.chars().take(64).collect();
     let pool = s.journal.pool();
     let now_ns = now_ms() * 1_000_000;
     if s.limiter.blocked(ip, now) {
         let _ = audit(
             pool,
             now_ns,
-            &c.username,
+            &typed,
             "login",
             &ip.to_string(),
             "rejected: rate limited",
@@ -90,7 +92,7 @@ pub(super) async fn submit(
         let _ = audit(
             pool,
             now_ns,
-            &c.username,
+            &typed,
             "login",
             &ip.to_string(),
             "rejected: wrong user or password",
