@@ -186,4 +186,32 @@ mod tests {
         let e = lines("a=1\noops", "limits").unwrap_err();
         assert!(e.contains("limits") && e.contains("oops"), "{e}");
     }
+
+    proptest::proptest! {
+        /// Any assignments written one per line (with CRLF or LF, blank lines
+        /// and comments between) parse back to themselves; text without `=`
+        /// is refused, never panics.
+        #[test]
+        fn lines_round_trip(
+            pairs in proptest::collection::btree_map("[a-z_][a-z0-9_]{0,12}", "[ -~&&[^=]]{0,20}", 0..8),
+            crlf in proptest::bool::ANY,
+            junk in "[^=]{1,20}",
+        ) {
+            let nl = if crlf { "\r\n" } else { "\n" };
+            let text: String = pairs
+                .iter()
+                .map(|(k, v)| format!("{k}={v}{nl}# comment{nl}{nl}"))
+                .collect();
+            let parsed = lines(&text, "parameters").unwrap();
+            let want: BTreeMap<String, String> = pairs
+                .iter()
+                .map(|(k, v)| (k.clone(), v.trim().to_string()))
+                .collect();
+            proptest::prop_assert_eq!(parsed, want);
+            let bad = format!("{text}{junk}");
+            if !junk.trim().is_empty() && !junk.trim().starts_with('#') {
+                proptest::prop_assert!(lines(&bad, "limits").is_err());
+            }
+        }
+    }
 }
