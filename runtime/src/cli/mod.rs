@@ -7,6 +7,7 @@ mod demo;
 mod deploy;
 mod duration;
 mod paper;
+mod paper_report;
 mod print;
 mod record;
 mod remote;
