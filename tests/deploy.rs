@@ -37,7 +37,14 @@ fn deploys_hot_reloads_rolls_back_and_restarts_with_what_was_deployed() {
     // A separate `pqap sim` is the venue; the market maker from the command
     // line is the strategy that keeps trading.
     let (_sim, venue) = start_sim();
-    let (guard, addr) = start_serve(&[mm.to_str().unwrap()], &db, dir.path(), Some(venue));
+    let webhook = start_receiver();
+    let (guard, addr) = start_serve_with(
+        &[mm.to_str().unwrap()],
+        &db,
+        dir.path(),
+        Some(venue),
+        &[("PQAP_ALERTS_WEBHOOK_URL", webhook.url.as_str())],
+    );
     let strategy = |addr: SocketAddr, name: &str| {
         get(addr, "/api/v1/strategies")
             .as_array()
@@ -221,6 +228,27 @@ fn deploys_hot_reloads_rolls_back_and_restarts_with_what_was_deployed() {
         fault["message"].as_str().unwrap().contains("panicked"),
         "{fault}"
     );
+    let detail = get(addr, "/api/v1/strategies/hostile");
+    assert!(
+        detail["faults"].as_array().is_some_and(|f| f.len() >= 3),
+        "the fault history: {detail}"
+    );
+    // The same alerts reached the webhook, as JSON.
+    let sent = wait_for(10, "the quarantine alert at the webhook", || {
+        let bodies = webhook.bodies.lock().ok()?.clone();
+        bodies
+            .iter()
+            .any(|b| b.contains("strategy_quarantined"))
+            .then_some(bodies)
+    });
+    let posted: serde_json::Value = serde_json::from_str(
+        sent.iter()
+            .find(|b| b.contains("strategy_quarantined"))
+            .expect("posted"),
+    )
+    .expect("an alert as JSON");
+    assert_eq!(posted["severity"], "critical");
+    assert_eq!(posted["strategy"], "hostile");
     wait_for(
         60,
         "market_maker trading beside the quarantined strategy",
@@ -280,7 +308,14 @@ fn deploys_hot_reloads_rolls_back_and_restarts_with_what_was_deployed() {
     );
     assert!(deployed.iter().any(|(o, _)| o == "rolled_back"));
 
-    let (guard, addr) = start_serve(&[], &db, dir.path(), Some(venue));
+    // This time resting orders are cancelled at the stop (server.on_shutdown).
+    let (guard, addr) = start_serve_with(
+        &[],
+        &db,
+        dir.path(),
+        Some(venue),
+        &[("PQAP_SERVER_ON_SHUTDOWN", "cancel")],
+    );
     let running = wait_for(30, "deployed strategies after a restart", || {
         let s = get(addr, "/api/v1/strategies");
         (s.as_array().is_some_and(|a| a.len() == 2)).then_some(s)
@@ -306,5 +341,22 @@ fn deploys_hot_reloads_rolls_back_and_restarts_with_what_was_deployed() {
         "retired"
     );
     assert!(strategy(addr, "hostile").is_none());
+    wait_for(30, "mm_e2e quoting again", || {
+        (get(addr, "/api/v1/status")["open_orders"]
+            .as_u64()
+            .unwrap_or(0)
+            > 0)
+        .then_some(())
+    });
     stop_serve(guard);
+    // on_shutdown: cancel — the journal ends with nothing working.
+    let p = rt.block_on(async {
+        let j = pqap::store::Journal::open(&db).await.unwrap();
+        pqap::store::Projections::replay(&j.read_from(1).await.unwrap())
+    });
+    assert_eq!(
+        p.open_orders().count(),
+        0,
+        "orders left working at the stop"
+    );
 }

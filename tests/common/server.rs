@@ -139,7 +139,19 @@ pub fn start_serve(
     dir: &std::path::Path,
     venue: Option<SocketAddr>,
 ) -> (Guard, SocketAddr) {
+    start_serve_with(names, db, dir, venue, &[])
+}
+
+/// [`start_serve`] with extra environment variables for the server.
+pub fn start_serve_with(
+    names: &[&str],
+    db: &std::path::Path,
+    dir: &std::path::Path,
+    venue: Option<SocketAddr>,
+    env: &[(&str, &str)],
+) -> (Guard, SocketAddr) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pqap"));
+    cmd.envs(env.iter().copied());
     if let Some(v) = venue {
         cmd.env("PQAP_VENUE_CLOB_URL", format!("http://{v}"))
             .env("PQAP_VENUE_GAMMA_URL", format!("http://{v}/gamma"))
@@ -247,4 +259,46 @@ pub fn wait_for<T>(secs: u64, what: &str, mut check: impl FnMut() -> Option<T>) 
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// A loopback HTTP endpoint that answers 204 to everything and keeps each
+/// request body (an alert webhook for the tests).
+pub struct Receiver {
+    pub url: String,
+    pub bodies: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+pub fn start_receiver() -> Receiver {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a receiver");
+    let url = format!("http://{}/alerts", listener.local_addr().expect("address"));
+    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = bodies.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut reader = BufReader::new(&stream);
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = line.split_once(':')
+                    && k.trim().eq_ignore_ascii_case("content-length")
+                {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0u8; length.min(1 << 20)];
+            if reader.read_exact(&mut body).is_ok()
+                && let Ok(mut b) = kept.lock()
+            {
+                b.push(String::from_utf8_lossy(&body).into_owned());
+            }
+            let _ = (&stream).write_all(
+                b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    Receiver { url, bodies }
 }

@@ -449,6 +449,19 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
     }
     if args.serve.is_some() && config.server.on_shutdown == ShutdownOrders::Cancel {
         engine.cancel_all().await?;
+        // The venue confirms cancels after its latency; wait for that (≤ 5 s)
+        // so the journal ends with nothing working.
+        let until = std::time::Instant::now() + Duration::from_secs(5);
+        while engine.working_orders() > 0 && std::time::Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            engine.on_time(clock(recorder.is_some())).await?;
+        }
+        if engine.working_orders() > 0 {
+            tracing::warn!(
+                left = engine.working_orders(),
+                "orders still working at shutdown: the venue did not confirm their cancels within 5 s"
+            );
+        }
     }
     engine.shutdown().await?;
     if let Some(server) = server {

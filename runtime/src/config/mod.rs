@@ -202,6 +202,13 @@ impl Config {
             "PQAP_MARK_EVERY_MS" => self.mark_every_ms = num(value)?,
             "PQAP_SERVER_URL" => self.server.url = Some(value.to_string()),
             "PQAP_ALERTS_WEBHOOK_URL" => self.alerts.webhook_url = Some(value.to_string()),
+            "PQAP_SERVER_ON_SHUTDOWN" => {
+                self.server.on_shutdown = match value {
+                    "keep" => ShutdownOrders::Keep,
+                    "cancel" => ShutdownOrders::Cancel,
+                    _ => return Err(bad("expected keep or cancel".into())),
+                }
+            }
             "PQAP_SERVER_BIND" => {
                 self.server.bind = value
                     .parse()
@@ -291,6 +298,26 @@ mod tests {
         .unwrap_err();
         assert!(
             e.to_string().contains("PQAP_SANDBOX_DEADLINE_MS=soon"),
+            "{e}"
+        );
+        let f2 = write(
+            "environment: dev\ndatabase: x\nserver:\n  on_shutdown: cancel\nalerts:\n  webhook_url: http://127.0.0.1:9/a\n",
+        );
+        let c = Config::load(f2.path(), []).unwrap();
+        assert_eq!(c.server.on_shutdown, ShutdownOrders::Cancel);
+        assert_eq!(
+            c.alerts.webhook_url.as_deref(),
+            Some("http://127.0.0.1:9/a")
+        );
+        let keep = [("PQAP_SERVER_ON_SHUTDOWN".to_string(), "keep".to_string())];
+        assert_eq!(
+            Config::load(f2.path(), keep).unwrap().server.on_shutdown,
+            ShutdownOrders::Keep
+        );
+        let bad = [("PQAP_SERVER_ON_SHUTDOWN".to_string(), "drop".to_string())];
+        let e = Config::load(f2.path(), bad).unwrap_err();
+        assert!(
+            e.to_string().contains("PQAP_SERVER_ON_SHUTDOWN=drop"),
             "{e}"
         );
         let f = write("environment: dev\ndatabase: x\nsandbox:\n  fuel_per_cal: 1\n");

@@ -397,6 +397,11 @@ impl<V: Venue> Engine<V> {
         Ok(())
     }
 
+    /// Orders the venue may still fill.
+    pub fn working_orders(&self) -> usize {
+        self.working.len()
+    }
+
     /// Asks the venue to cancel every order `strategy` has working.
     fn cancel_working(&mut self, strategy: StrategyId) -> Result<(), EngineError> {
         let keys: Vec<OrderKey> = self
