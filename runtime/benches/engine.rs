@@ -61,11 +61,12 @@ fn percentile(sorted: &[u128], p: f64) -> u128 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-fn tick_to_order(rt: &tokio::runtime::Runtime) {
-    let start_ns = 1_767_225_600_000_000_000u64;
+/// A generated session of 5 binary markets in the venue's WebSocket format:
+/// the markets and the frames (books first, then `steps` generator steps).
+fn generated_session(start_ns: u64, seed: u64, steps: usize) -> (Vec<MarketSpec>, Vec<String>) {
     let mut g = Generator::new(
         GeneratorConfig {
-            seed: 3,
+            seed,
             markets: 5,
             step_ms: 200,
             ..GeneratorConfig::default()
@@ -85,13 +86,6 @@ fn tick_to_order(rt: &tokio::runtime::Runtime) {
             maker_rebate_share: Decimal::new(2, 1),
         })
         .collect();
-    let sim = FillSimulator::for_markets(FillConfig::default(), &markets);
-    let submits = Rc::new(RefCell::new(Vec::new()));
-    let venue = Timed {
-        inner: sim,
-        submits: Rc::clone(&submits),
-    };
-    let dir = tempfile::tempdir().expect("tempdir");
     let all = |_: &TokenId| true;
     let mut frames: Vec<String> = g
         .tokens()
@@ -100,7 +94,7 @@ fn tick_to_order(rt: &tokio::runtime::Runtime) {
         .filter_map(|e| wire::message(&e, &all))
         .map(|v| v.to_string())
         .collect();
-    for _ in 0..3_000 {
+    for _ in 0..steps {
         frames.extend(
             g.step()
                 .iter()
@@ -108,6 +102,19 @@ fn tick_to_order(rt: &tokio::runtime::Runtime) {
                 .map(|v| v.to_string()),
         );
     }
+    (markets, frames)
+}
+
+fn tick_to_order(rt: &tokio::runtime::Runtime) {
+    let start_ns = 1_767_225_600_000_000_000u64;
+    let (markets, frames) = generated_session(start_ns, 3, 3_000);
+    let sim = FillSimulator::for_markets(FillConfig::default(), &markets);
+    let submits = Rc::new(RefCell::new(Vec::new()));
+    let venue = Timed {
+        inner: sim,
+        submits: Rc::clone(&submits),
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
     let (to_order, per_frame, orders) = rt.block_on(async {
         let journal = Journal::open(&dir.path().join("bench.db"))
             .await
@@ -212,44 +219,7 @@ fn journal_appends(rt: &tokio::runtime::Runtime) {
 
 fn hot_reload(rt: &tokio::runtime::Runtime) {
     let start_ns = 1_767_225_600_000_000_000u64;
-    let mut g = Generator::new(
-        GeneratorConfig {
-            seed: 4,
-            markets: 5,
-            step_ms: 200,
-            ..GeneratorConfig::default()
-        },
-        start_ns / 1_000_000,
-    );
-    let markets: Vec<MarketSpec> = g
-        .markets()
-        .into_iter()
-        .map(|m| MarketSpec {
-            condition: m.condition,
-            question: m.question,
-            tokens: m.tokens,
-            tick: m.tick,
-            min_size: m.min_size,
-            taker_fee_rate: Decimal::ZERO,
-            maker_rebate_share: Decimal::ZERO,
-        })
-        .collect();
-    let all = |_: &TokenId| true;
-    let mut frames: Vec<String> = g
-        .tokens()
-        .iter()
-        .filter_map(|t| g.book(t))
-        .filter_map(|e| wire::message(&e, &all))
-        .map(|v| v.to_string())
-        .collect();
-    for _ in 0..500 {
-        frames.extend(
-            g.step()
-                .iter()
-                .filter_map(|e| wire::message(e, &all))
-                .map(|v| v.to_string()),
-        );
-    }
+    let (markets, frames) = generated_session(start_ns, 4, 500);
     let dir = tempfile::tempdir().expect("tempdir");
     let times = rt.block_on(async {
         let journal = Journal::open(&dir.path().join("reload.db"))

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Args;
 use pqap::config::Config;
+use pqap::engine::deployments::limit_value;
 use serde_json::json;
 
 use super::paper::{artifact_bytes, sandbox_engine};
@@ -39,8 +40,8 @@ pub struct DeployArgs {
     pub json: bool,
 }
 
-/// `NAME=VALUE` pairs as a JSON object; whole numbers become numbers (counts),
-/// everything else stays text (decimals are parsed exactly by the server).
+/// `NAME=VALUE` pairs as a JSON object: parameters as text, limits as
+/// [`limit_value`] writes them.
 fn assignments(
     pairs: &[String],
     what: &str,
@@ -51,9 +52,10 @@ fn assignments(
             .split_once('=')
             .filter(|(k, _)| !k.trim().is_empty())
             .ok_or_else(|| anyhow::anyhow!("--{what} {pair:?}: expected NAME=VALUE"))?;
-        let value = match v.trim().parse::<u64>() {
-            Ok(n) if what == "limits" => json!(n),
-            _ => json!(v.trim()),
+        let value = if what == "limits" {
+            limit_value(v)
+        } else {
+            json!(v.trim())
         };
         out.insert(k.trim().to_string(), value);
     }

@@ -3,6 +3,7 @@
 //! and order event is journaled; fills reach a strategy only after they are
 //! durable. The clock is whatever the caller says (simulated or wall).
 
+mod controls;
 mod deploy;
 mod orders;
 mod recovery;
@@ -169,25 +170,6 @@ impl<V: Venue> Engine<V> {
         self.slots.iter().find(|s| s.id == id).map(|s| &s.sup)
     }
 
-    /// Switches the global trading state (journaled).
-    pub async fn set_trading_state(
-        &mut self,
-        state: TradingState,
-        actor: &str,
-    ) -> Result<(), EngineError> {
-        self.state = state;
-        self.journal.append(
-            self.now_ns,
-            None,
-            &Entry::TradingState {
-                state,
-                actor: actor.to_string(),
-            },
-        )?;
-        self.journal.commit().await?;
-        Ok(())
-    }
-
     /// Processes one feed update at host time `now_ns`.
     pub async fn on_update(&mut self, update: &FeedUpdate, now_ns: u64) -> Result<(), EngineError> {
         self.now_ns = self.now_ns.max(now_ns);
@@ -335,88 +317,6 @@ impl<V: Venue> Engine<V> {
         Ok(())
     }
 
-    /// Applies operator requests queued in the database (`pqap risk ...`).
-    pub async fn poll_controls(&mut self) -> Result<(), EngineError> {
-        for req in crate::store::control::pending(self.journal.pool()).await? {
-            self.set_trading_state(req.state, &req.actor).await?;
-            let seq = self.journal.next_seq() - 1;
-            crate::store::control::mark_applied(self.journal.pool(), req.id, seq).await?;
-        }
-        for req in crate::store::control::pending_strategy(self.journal.pool()).await? {
-            let seq = match self.slots.iter().find(|s| s.name == req.strategy) {
-                Some(slot) => {
-                    let id = slot.id;
-                    self.set_paused(id, req.pause, &req.actor).await?;
-                    self.journal.next_seq() - 1
-                }
-                None => 0,
-            };
-            crate::store::control::mark_strategy_applied(self.journal.pool(), req.id, seq).await?;
-        }
-        Ok(())
-    }
-
-    /// Pauses (cancelling its working orders) or resumes a strategy; journaled.
-    pub async fn set_paused(
-        &mut self,
-        strategy: StrategyId,
-        paused: bool,
-        actor: &str,
-    ) -> Result<(), EngineError> {
-        let Some(slot) = self.slots.iter().position(|s| s.id == strategy) else {
-            return Ok(());
-        };
-        if self.slots[slot].paused == paused {
-            return Ok(());
-        }
-        self.slots[slot].paused = paused;
-        self.journal.append(
-            self.now_ns,
-            Some(strategy),
-            &Entry::StrategyPaused {
-                strategy,
-                paused,
-                actor: actor.to_string(),
-            },
-        )?;
-        if paused {
-            self.cancel_working(strategy)?;
-        }
-        self.journal.commit().await?;
-        Ok(())
-    }
-
-    /// Asks the venue to cancel every working order of every strategy (a stop
-    /// configured to leave nothing resting); journaled.
-    pub async fn cancel_all(&mut self) -> Result<(), EngineError> {
-        let ids: Vec<StrategyId> = self.slots.iter().map(|s| s.id).collect();
-        for id in ids {
-            self.cancel_working(id)?;
-        }
-        self.journal.commit().await?;
-        Ok(())
-    }
-
-    /// Orders the venue may still fill.
-    pub fn working_orders(&self) -> usize {
-        self.working.len()
-    }
-
-    /// Asks the venue to cancel every order `strategy` has working.
-    fn cancel_working(&mut self, strategy: StrategyId) -> Result<(), EngineError> {
-        let keys: Vec<OrderKey> = self
-            .working
-            .keys()
-            .filter(|k| k.strategy == strategy)
-            .copied()
-            .collect();
-        for key in keys {
-            let events = self.venue.cancel(key, self.now_ns);
-            self.handle_order_events(events)?;
-        }
-        Ok(())
-    }
-
     /// A strategy's equity (cash plus holdings at the mid) and unrealised PnL now.
     pub fn equity(&self, strategy: StrategyId) -> Option<(Decimal, Decimal)> {
         let account = self.portfolio.account(strategy)?;
@@ -435,11 +335,6 @@ impl<V: Venue> Engine<V> {
     /// Whether the strategy stopped opening positions today (daily loss).
     pub fn is_halted(&self, strategy: StrategyId) -> bool {
         self.slots.iter().any(|s| s.id == strategy && s.halted)
-    }
-
-    /// Whether an operator has paused the strategy.
-    pub fn is_paused(&self, strategy: StrategyId) -> bool {
-        self.slots.iter().any(|s| s.id == strategy && s.paused)
     }
 
     fn settle(

@@ -10,6 +10,16 @@ use crate::risk::RiskLimits;
 use crate::store::deploys::{self, Deployment};
 use crate::strategy::{ArtifactLibrary, parse_assignments};
 
+/// A risk-limit value as written (`LIMIT=VALUE`): whole numbers become JSON
+/// numbers (counts); anything else stays text, which money limits parse exactly.
+pub fn limit_value(text: &str) -> serde_json::Value {
+    let text = text.trim();
+    text.parse::<u64>().map_or_else(
+        |_| serde_json::Value::String(text.to_string()),
+        serde_json::Value::from,
+    )
+}
+
 /// Risk limits: `defaults` with `overrides` (limit name → value) laid over them.
 /// An unknown limit or a value of the wrong kind is named.
 pub fn merged_limits(

@@ -144,6 +144,16 @@ impl ParamDoc {
     }
 }
 
+/// Parameters as name → the text a user would write.
+pub fn params_text(
+    params: &[super::bindings::types::Param],
+) -> std::collections::BTreeMap<String, String> {
+    params
+        .iter()
+        .map(|p| (p.name.clone(), param_value_text(&p.value)))
+        .collect()
+}
+
 /// A parameter value as the text a user would write in YAML.
 pub fn param_value_text(v: &ParamValue) -> String {
     match v {

@@ -83,22 +83,13 @@ pub fn publish<V: Venue>(live: &Live, engine: &Engine<V>, feed: FeedCounters, no
             let sup = engine.supervisor(id)?;
             let account = engine.portfolio().account(id);
             let fuel = sup.fuel();
+            let (equity, unrealized) = engine.equity(id).unwrap_or_default();
             Some(StrategyLive {
                 id,
                 name,
                 version: sup.artifact().info.version.clone(),
                 sha256: sup.artifact().sha256.clone(),
-                params: sup
-                    .config()
-                    .params
-                    .iter()
-                    .map(|p| {
-                        (
-                            p.name.clone(),
-                            crate::strategy::artifact::param_value_text(&p.value),
-                        )
-                    })
-                    .collect(),
+                params: crate::strategy::artifact::params_text(&sup.config().params),
                 state: match sup.state() {
                     RunState::Running if engine.is_paused(id) => "paused",
                     RunState::Running if engine.is_halted(id) => "halted",
@@ -117,8 +108,8 @@ pub fn publish<V: Venue>(live: &Live, engine: &Engine<V>, feed: FeedCounters, no
                 fees: account.map_or(Decimal::ZERO, |a| a.fees),
                 realized: account.map_or(Decimal::ZERO, |a| a.realized()),
                 cash: account.map_or(Decimal::ZERO, |a| a.cash),
-                unrealized: engine.equity(id).map_or(Decimal::ZERO, |e| e.1),
-                equity: engine.equity(id).map_or(Decimal::ZERO, |e| e.0),
+                unrealized,
+                equity,
             })
         })
         .collect();

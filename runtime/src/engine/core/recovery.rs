@@ -230,19 +230,8 @@ impl<V: Venue> Engine<V> {
                 name: info.name.clone(),
                 version: info.version.clone(),
                 sha256: setup.artifact.sha256.clone(),
-                params: serde_json::to_value(
-                    setup
-                        .params
-                        .iter()
-                        .map(|p| {
-                            (
-                                p.name.clone(),
-                                crate::strategy::artifact::param_value_text(&p.value),
-                            )
-                        })
-                        .collect::<BTreeMap<_, _>>(),
-                )
-                .unwrap_or_default(),
+                params: serde_json::to_value(crate::strategy::artifact::params_text(&setup.params))
+                    .unwrap_or_default(),
             },
         )?;
         Ok(())

@@ -10,9 +10,9 @@ use axum::extract::{Multipart, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::{Viewer, back, csrf_ok, csrf_refused};
+use crate::engine::deployments::limit_value;
 use crate::web::actions;
 use crate::web::api::ServerState;
 
@@ -98,11 +98,7 @@ pub(super) async fn deploy(
     let parsed = lines(&f.params, "parameters").and_then(|p| {
         let limits = lines(&f.limits, "limits")?
             .into_iter()
-            .map(|(k, v)| {
-                // Counts are numbers; money stays text (parsed exactly).
-                let value = v.parse::<u64>().map_or(Value::String(v), Value::from);
-                (k, value)
-            })
+            .map(|(k, v)| (k, limit_value(&v)))
             .collect::<serde_json::Map<_, _>>();
         Ok((p, limits))
     });
