@@ -393,3 +393,175 @@ fn wasip2_build_runs_with_an_empty_wasi_and_decides_identically() {
     };
     assert_eq!(run(wasi), run(plain));
 }
+
+// ---- wasm32-wasip2 guests, run inside the engine's kind of Tokio runtime ----
+
+fn hostile_wasi(mode: &str, limits: &SandboxLimits, clock: ClockMode) -> SupervisedStrategy {
+    let artifact = common::load(
+        &common::guest("tests/guests/hostile", GuestTarget::Wasip2),
+        limits,
+    );
+    assert_eq!(artifact.interfaces.kind, ComponentKind::Wasi);
+    let config = common::config(vec![
+        ("mode", ParamValue::Text(mode.to_string())),
+        ("after", ParamValue::Integer(0)),
+    ]);
+    let mut view = common::script(1).remove(0).0;
+    SupervisedStrategy::start(
+        artifact,
+        config,
+        common::options(clock, limits.clone()),
+        &mut view,
+    )
+    .unwrap_or_else(|f| panic!("wasip2 `{mode}` failed to start: {f}"))
+}
+
+/// Runs a wasip2 guest beside the market maker on a worker thread of a
+/// multi-threaded Tokio runtime (where a blocking WASI call used to panic the
+/// process); its faults and the log lines of its first call.
+fn wasi_side_by_side(mode: &str, batches: usize, clock: ClockMode) -> (Run, Vec<String>) {
+    let mut bad = hostile_wasi(mode, &quick_quarantine(), clock);
+    let mut mm = neighbour();
+    let mut faults = Vec::new();
+    let mut neighbour_out = Vec::new();
+    let mut first_logs = None;
+    for (mut view, events) in common::script(batches) {
+        let mut bad_view = view.clone();
+        if let CallOutcome::Faulted(f) = bad.on_events(&mut bad_view, &events) {
+            faults.push(f);
+        }
+        let logs = bad.take_output().logs;
+        first_logs.get_or_insert_with(|| logs.into_iter().map(|l| l.message).collect());
+        match mm.on_events(&mut view, &events) {
+            CallOutcome::Commands(c) => neighbour_out.push(c),
+            other => panic!("neighbour disturbed: {other:?}"),
+        }
+    }
+    let run = Run {
+        faults,
+        state: bad.state().clone(),
+        neighbour: neighbour_out,
+    };
+    (run, first_logs.unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wasip2_stdio_goes_to_the_strategy_log_escaped_never_to_the_host() {
+    for clock in [ClockMode::Simulated, ClockMode::Wall] {
+        let (run, logs) = wasi_side_by_side("print", 8, clock);
+        assert!(run.faults.is_empty(), "{:?}", run.faults);
+        assert_eq!(run.state, RunState::Running);
+        assert_eq!(run.neighbour, solo(8));
+        assert_eq!(logs[0], "hostile stdout line 1", "{logs:?}");
+        assert_eq!(
+            logs[1], "hostile stderr line",
+            "each stderr line is a log line of its own: {logs:?}"
+        );
+        assert!(
+            logs[2].starts_with("2026-01-01T00:00:00Z ERROR pqap: forged"),
+            "{logs:?}"
+        );
+        assert!(logs.iter().all(|l| !l.contains('\n')));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wasip2_stdin_is_closed() {
+    let (run, logs) = wasi_side_by_side("stdin", 4, ClockMode::Wall);
+    assert!(run.faults.is_empty(), "{:?}", run.faults);
+    assert_eq!(run.neighbour, solo(4));
+    assert_eq!(logs, ["stdin gave Ok(0)"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wasip2_short_sleep_costs_fuel_and_returns_at_once() {
+    let mut s = hostile_wasi("sleep", &SandboxLimits::default(), ClockMode::Wall);
+    let started = std::time::Instant::now();
+    for (mut view, events) in common::script(5) {
+        assert!(matches!(
+            s.on_events(&mut view, &events),
+            CallOutcome::Commands(_)
+        ));
+        // 100 µs of waiting is charged as 1 M fuel.
+        assert!(s.fuel().last >= 1_000_000, "{:?}", s.fuel());
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "no real waiting"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wasip2_long_sleep_poll_and_clock_spin_fault_without_disturbing_the_neighbour() {
+    for (mode, expect) in [
+        ("sleep_long", FaultKind::Blocked),
+        ("poll", FaultKind::Blocked),
+        ("clock_spin", FaultKind::OutOfFuel),
+        ("exit", FaultKind::Exited),
+    ] {
+        for clock in [ClockMode::Simulated, ClockMode::Wall] {
+            let (run, _) = wasi_side_by_side(mode, 24, clock);
+            assert!(!run.faults.is_empty(), "`{mode}` never faulted");
+            for f in &run.faults {
+                // Reading the clock is a host call, so in wall mode a spin may
+                // meet the wall-clock backstop before it runs out of fuel.
+                let backstop = clock == ClockMode::Wall && f.kind() == FaultKind::Deadline;
+                assert!(f.kind() == expect || backstop, "`{mode}`: {f}");
+            }
+            assert_eq!(run.state, RunState::Quarantined, "`{mode}`");
+            assert_eq!(run.neighbour, solo(24), "`{mode}` disturbed its neighbour");
+        }
+    }
+    // The poll saw stdin ready (closed) before it blocked on the timer.
+    let (_, logs) = wasi_side_by_side("poll", 1, ClockMode::Wall);
+    assert_eq!(logs, ["poll ready: [1]"]);
+}
+
+#[test]
+fn guest_log_lines_cannot_forge_host_lines() {
+    let run_logs = |mut s: SupervisedStrategy| {
+        let (mut view, events) = common::script(1).remove(0);
+        assert!(matches!(
+            s.on_events(&mut view, &events),
+            CallOutcome::Commands(_)
+        ));
+        s.take_output().logs
+    };
+    let logs = run_logs(hostile(
+        "forge_log",
+        0,
+        &SandboxLimits::default(),
+        ClockMode::Simulated,
+    ));
+    assert_eq!(logs.len(), 1);
+    let line = &logs[0].message;
+    assert!(!line.contains('\n') && !line.contains('\u{1b}'), "{line:?}");
+    assert!(
+        line.starts_with("ok\\n2026-01-01T00:00:00.000000Z"),
+        "{line}"
+    );
+    assert!(line.contains("\\u{1b}[31mforged"), "{line}");
+}
+
+#[test]
+fn log_bytes_per_minute_are_capped() {
+    let limits = SandboxLimits {
+        max_log_bytes_per_minute: 200,
+        ..SandboxLimits::default()
+    };
+    let mut s = hostile("echo", 0, &limits, ClockMode::Simulated);
+    let mut kept = 0;
+    let mut dropped = 0;
+    // Twelve calls one second apart: all inside one minute of host time.
+    for (mut view, events) in common::script(12) {
+        assert!(matches!(
+            s.on_events(&mut view, &events),
+            CallOutcome::Commands(_)
+        ));
+        let out = s.take_output();
+        kept += out.logs.iter().map(|l| l.message.len()).sum::<usize>();
+        dropped += out.logs_dropped;
+    }
+    assert!(kept > 0 && kept <= 200, "{kept} bytes kept");
+    assert!(dropped >= 8, "{dropped} lines dropped");
+}

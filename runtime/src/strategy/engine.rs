@@ -79,7 +79,7 @@ impl SandboxEngine {
         let mut with_wasi = Linker::new(&engine);
         Strategy::add_to_linker::<HostState, HasSelf<HostState>>(&mut with_wasi, |s| s)
             .map_err(|e| EngineError(e.to_string()))?;
-        wasi::add_allowed_wasi(&mut with_wasi).map_err(|e| EngineError(e.to_string()))?;
+        wasi::add_to_linker(&mut with_wasi).map_err(|e| EngineError(e.to_string()))?;
 
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut hasher);

@@ -4,6 +4,7 @@ use serde::Serialize;
 use wasmtime::Trap;
 
 use super::host::MemoryLimitExceeded;
+use super::wasi::{GuestExit, WaitedTooLong};
 
 /// Why a strategy instance was stopped. Every variant names the call it happened in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
@@ -30,6 +31,14 @@ pub enum Fault {
     InvalidOutput { call: &'static str, reason: String },
     #[error("trap in `{call}`: {message}")]
     Trap { call: &'static str, message: String },
+    #[error(
+        "blocked in `{call}`: waited {wait_ns} ns for host time (a sleep or poll) that cannot pass inside a call, and the wait costs more fuel than the call has; use set-timer to act later"
+    )]
+    Blocked { call: &'static str, wait_ns: u64 },
+    #[error("exited in `{call}`: {message}")]
+    Exited { call: &'static str, message: String },
+    #[error("over its {what} budget: {detail}")]
+    Budget { what: &'static str, detail: String },
     #[error("`init` refused to start: {message}")]
     InitRefused { message: String },
     #[error("`restore-state` refused the saved state: {message}")]
@@ -47,6 +56,9 @@ pub enum FaultKind {
     StackOverflow,
     InvalidOutput,
     Trap,
+    Blocked,
+    Exited,
+    Budget,
     InitRefused,
     RestoreRefused,
 }
@@ -61,6 +73,9 @@ impl Fault {
             Fault::StackOverflow { .. } => FaultKind::StackOverflow,
             Fault::InvalidOutput { .. } => FaultKind::InvalidOutput,
             Fault::Trap { .. } => FaultKind::Trap,
+            Fault::Blocked { .. } => FaultKind::Blocked,
+            Fault::Exited { .. } => FaultKind::Exited,
+            Fault::Budget { .. } => FaultKind::Budget,
             Fault::InitRefused { .. } => FaultKind::InitRefused,
             Fault::RestoreRefused { .. } => FaultKind::RestoreRefused,
         }
@@ -83,6 +98,18 @@ pub(super) fn classify(err: &wasmtime::Error, facts: CallFacts<'_>) -> Fault {
             call,
             requested: limit.requested,
             limit: limit.limit,
+        };
+    }
+    if let Some(wait) = err.downcast_ref::<WaitedTooLong>() {
+        return Fault::Blocked {
+            call,
+            wait_ns: wait.wait_ns,
+        };
+    }
+    if let Some(exit) = err.downcast_ref::<GuestExit>() {
+        return Fault::Exited {
+            call,
+            message: exit.to_string(),
         };
     }
     match err.downcast_ref::<Trap>() {

@@ -1,19 +1,19 @@
 //! The store data of one strategy instance: what the guest's host imports read
 //! (a per-call view of clock, books, positions and orders) and what they record
-//! (logs, metrics, annotations, fair values), plus the memory limiter.
+//! (logs, metrics, annotations, fair values), plus the memory limiter and the
+//! log budget.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use wasmtime::ResourceLimiter;
-use wasmtime::component::ResourceTable;
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::LogLevel;
 use super::bindings::pqap::strategy::host::Host;
 use super::bindings::types::{BookTop, OpenOrder, Position};
+use super::guest_text::escape;
 use super::rng::SplitMix64;
+use super::wasi::{self, WasiState};
 
 /// What the host knows when it calls the guest: answered by the guest's queries.
 /// The engine fills it before each call with state *after* the batch being sent.
@@ -26,11 +26,20 @@ pub struct HostView {
     pub tops: BTreeMap<u32, BookTop>,
 }
 
-/// One log line a guest wrote.
+/// One log line a guest wrote (through `log`, or on stdout/stderr), truncated
+/// and with control characters escaped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GuestLog {
     pub level: LogLevel,
     pub message: String,
+}
+
+/// Log bytes a strategy may write per minute of host time.
+#[derive(Debug, Clone, Default)]
+struct LogBudget {
+    minute: u64,
+    bytes: usize,
+    dropped: u64,
 }
 
 /// Everything a guest reported through the host during one call, besides its
@@ -38,7 +47,7 @@ pub struct GuestLog {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GuestOutput {
     pub logs: Vec<GuestLog>,
-    /// Log lines beyond the per-call budget, counted but not kept.
+    /// Log lines beyond the per-call or per-minute budget, counted but not kept.
     pub logs_dropped: u32,
     pub metrics: Vec<(String, i64)>,
     pub annotations: Vec<(String, String)>,
@@ -109,21 +118,26 @@ pub struct HostState {
     strategy: Arc<str>,
     max_log_bytes: usize,
     max_logs_per_call: usize,
-    /// Host time shared with the virtual WASI clocks of `wasm32-wasip2` guests.
-    pub(super) clock: Arc<AtomicU64>,
-    wasi: WasiCtx,
-    table: ResourceTable,
+    max_log_bytes_per_minute: usize,
+    log_budget: LogBudget,
+    /// What the WASI imports of a `wasm32-wasip2` guest keep between calls.
+    pub(super) wasi: WasiState,
+}
+
+/// How much a guest may write to the host's log.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct LogLimits {
+    pub max_log_bytes: usize,
+    pub max_logs_per_call: usize,
+    pub max_log_bytes_per_minute: usize,
 }
 
 impl HostState {
     pub(super) fn new(
         strategy: Arc<str>,
         memory_limit: usize,
-        max_log_bytes: usize,
-        max_logs_per_call: usize,
+        logs: LogLimits,
         seed: u64,
-        clock: Arc<AtomicU64>,
-        wasi: WasiCtx,
     ) -> HostState {
         HostState {
             limiter: GuestLimiter { memory_limit },
@@ -132,41 +146,91 @@ impl HostState {
             panic_message: None,
             rng: SplitMix64::new(seed),
             strategy,
-            max_log_bytes,
-            max_logs_per_call,
-            clock,
-            wasi,
-            table: ResourceTable::new(),
+            max_log_bytes: logs.max_log_bytes,
+            max_logs_per_call: logs.max_logs_per_call,
+            max_log_bytes_per_minute: logs.max_log_bytes_per_minute,
+            log_budget: LogBudget::default(),
+            wasi: WasiState::new(seed),
         }
     }
 
     /// Installs the view for the next call and clears last call's outputs.
     pub(super) fn begin_call(&mut self, view: HostView) {
-        self.clock.store(view.now, Ordering::Relaxed);
         self.view = view;
         self.output = GuestOutput::default();
         self.panic_message = None;
     }
 
+    /// Host time of the current call, in nanoseconds.
+    pub(super) fn now(&self) -> u64 {
+        self.view.now
+    }
+
+    pub(super) fn max_log_bytes(&self) -> usize {
+        self.max_log_bytes
+    }
+
     pub(super) fn take_output(&mut self) -> GuestOutput {
+        wasi::flush_streams(self);
         std::mem::take(&mut self.output)
     }
 
-    fn truncate(&self, s: &str) -> String {
+    fn truncate<'a>(&self, s: &'a str) -> &'a str {
         let mut end = s.len().min(self.max_log_bytes);
         while !s.is_char_boundary(end) {
             end -= 1;
         }
-        s[..end].to_string()
+        &s[..end]
     }
-}
 
-impl WasiView for HostState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
+    /// Whether a line of `bytes` fits this call's and this minute's log budget;
+    /// counts it either way.
+    fn log_allowed(&mut self, bytes: usize) -> bool {
+        let minute = self.view.now / 60_000_000_000;
+        let budget = &mut self.log_budget;
+        if budget.minute != minute {
+            if budget.dropped > 0 {
+                tracing::warn!(
+                    strategy = %self.strategy,
+                    dropped = budget.dropped,
+                    limit = self.max_log_bytes_per_minute,
+                    "strategy log lines dropped over its per-minute log budget"
+                );
+            }
+            *budget = LogBudget {
+                minute,
+                ..LogBudget::default()
+            };
         }
+        if self.output.logs.len() >= self.max_logs_per_call
+            || budget.bytes.saturating_add(bytes) > self.max_log_bytes_per_minute
+        {
+            budget.dropped += 1;
+            self.output.logs_dropped = self.output.logs_dropped.saturating_add(1);
+            return false;
+        }
+        budget.bytes += bytes;
+        true
+    }
+
+    /// Records one line a guest wrote: truncated, escaped (guest text is data
+    /// and must not forge host log lines), tagged with the strategy, counted
+    /// against its budget.
+    pub(super) fn guest_line(&mut self, level: LogLevel, message: &str) {
+        let message = self.truncate(message);
+        if !self.log_allowed(message.len()) {
+            return;
+        }
+        let message = escape(message).into_owned();
+        let strategy = &*self.strategy;
+        match level {
+            LogLevel::Trace => tracing::trace!(target: "pqap::guest", strategy, "{message}"),
+            LogLevel::Debug => tracing::debug!(target: "pqap::guest", strategy, "{message}"),
+            LogLevel::Info => tracing::info!(target: "pqap::guest", strategy, "{message}"),
+            LogLevel::Warn => tracing::warn!(target: "pqap::guest", strategy, "{message}"),
+            LogLevel::Error => tracing::error!(target: "pqap::guest", strategy, "{message}"),
+        }
+        self.output.logs.push(GuestLog { level, message });
     }
 }
 
@@ -175,22 +239,9 @@ impl super::bindings::types::Host for HostState {}
 impl Host for HostState {
     fn log(&mut self, level: LogLevel, message: String) {
         if let Some(rest) = message.strip_prefix("panic: ") {
-            self.panic_message = Some(self.truncate(rest));
+            self.panic_message = Some(escape(self.truncate(rest)).into_owned());
         }
-        if self.output.logs.len() >= self.max_logs_per_call {
-            self.output.logs_dropped = self.output.logs_dropped.saturating_add(1);
-            return;
-        }
-        let message = self.truncate(&message);
-        let strategy = &*self.strategy;
-        match level {
-            LogLevel::Trace => tracing::trace!(strategy, "{message}"),
-            LogLevel::Debug => tracing::debug!(strategy, "{message}"),
-            LogLevel::Info => tracing::info!(strategy, "{message}"),
-            LogLevel::Warn => tracing::warn!(strategy, "{message}"),
-            LogLevel::Error => tracing::error!(strategy, "{message}"),
-        }
-        self.output.logs.push(GuestLog { level, message });
+        self.guest_line(level, &message);
     }
 
     fn now(&mut self) -> u64 {
@@ -232,14 +283,17 @@ impl Host for HostState {
 
     fn metric(&mut self, name: String, value: i64) {
         if self.output.metrics.len() < self.max_logs_per_call {
-            let name = self.truncate(&name);
+            let name = escape(self.truncate(&name)).into_owned();
             self.output.metrics.push((name, value));
         }
     }
 
     fn annotate(&mut self, key: String, value: String) {
         if self.output.annotations.len() < self.max_logs_per_call {
-            let entry = (self.truncate(&key), self.truncate(&value));
+            let entry = (
+                escape(self.truncate(&key)).into_owned(),
+                escape(self.truncate(&value)).into_owned(),
+            );
             self.output.annotations.push(entry);
         }
     }

@@ -1,8 +1,8 @@
 //! One live strategy instance: its `Store`, and the metered calls into it. Any
 //! error poisons the instance; the supervisor drops it and starts a new one.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 
 use wasmtime::Store;
 
@@ -10,9 +10,9 @@ use super::artifact::Artifact;
 use super::bindings::Strategy;
 use super::bindings::types::{Command, Event, InitConfig, StrategyInfo};
 use super::fault::{CallFacts, Fault, classify};
-use super::host::{GuestOutput, HostState, HostView};
+use super::guest_text::escape;
+use super::host::{GuestOutput, HostState, HostView, LogLimits};
 use super::limits::{ClockMode, SandboxLimits};
-use super::wasi;
 
 /// How an instance is run.
 #[derive(Debug, Clone)]
@@ -25,6 +25,19 @@ pub struct InstanceOptions {
 
 /// Epoch ticks far enough away to never fire (simulated mode).
 const NO_DEADLINE: u64 = 1 << 40;
+
+/// A panic in host code serving a guest, as the error of the call it ended.
+fn host_panic(panic: Box<dyn std::any::Any + Send>) -> wasmtime::Error {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_string());
+    tracing::error!(%message, "host code panicked while serving a strategy call");
+    wasmtime::Error::msg(format!(
+        "the host panicked while serving this call: {message}"
+    ))
+}
 
 /// A store plus the bindings instantiated in it.
 pub struct SandboxInstance {
@@ -42,15 +55,15 @@ impl SandboxInstance {
         options: &InstanceOptions,
     ) -> Result<SandboxInstance, Fault> {
         let limits = &options.limits;
-        let clock = Arc::new(AtomicU64::new(0));
         let state = HostState::new(
             Arc::from(artifact.info.name.as_str()),
             limits.memory_bytes,
-            limits.max_log_bytes,
-            limits.max_logs_per_call,
+            LogLimits {
+                max_log_bytes: limits.max_log_bytes,
+                max_logs_per_call: limits.max_logs_per_call,
+                max_log_bytes_per_minute: limits.max_log_bytes_per_minute,
+            },
             options.seed,
-            clock.clone(),
-            wasi::empty_context(&clock, options.seed),
         );
         let mut store = Store::new(artifact.engine.engine(), state);
         store.limiter(|s| &mut s.limiter);
@@ -62,7 +75,10 @@ impl SandboxInstance {
             ClockMode::Simulated => NO_DEADLINE,
             ClockMode::Wall => deadline_ticks,
         });
-        let bindings = match artifact.pre.instantiate(&mut store) {
+        let instantiated =
+            std::panic::catch_unwind(AssertUnwindSafe(|| artifact.pre.instantiate(&mut store)))
+                .unwrap_or_else(|panic| Err(host_panic(panic)));
+        let bindings = match instantiated {
             Ok(b) => b,
             Err(e) => {
                 let facts = CallFacts {
@@ -103,7 +119,11 @@ impl SandboxInstance {
             ClockMode::Simulated => NO_DEADLINE,
             ClockMode::Wall => self.deadline_ticks,
         });
-        let result = f(&self.bindings, &mut self.store);
+        // A bug in a host import must cost this strategy its instance, never
+        // the process and the strategies beside it.
+        let result =
+            std::panic::catch_unwind(AssertUnwindSafe(|| f(&self.bindings, &mut self.store)))
+                .unwrap_or_else(|panic| Err(host_panic(panic)));
         let left = self.store.get_fuel().unwrap_or(0);
         self.last_fuel = budget.saturating_sub(left);
         std::mem::swap(view, &mut self.store.data_mut().view);
@@ -142,7 +162,9 @@ impl SandboxInstance {
         self.call("init", budget, view, |b, s| {
             b.pqap_strategy_callbacks().call_init(s, config)
         })?
-        .map_err(|message| Fault::InitRefused { message })
+        .map_err(|message| Fault::InitRefused {
+            message: escape(&message).into_owned(),
+        })
     }
 
     pub fn on_events(
@@ -183,7 +205,9 @@ impl SandboxInstance {
         self.call("restore-state", budget, view, |b, s| {
             b.pqap_strategy_callbacks().call_restore_state(s, state)
         })?
-        .map_err(|message| Fault::RestoreRefused { message })
+        .map_err(|message| Fault::RestoreRefused {
+            message: escape(&message).into_owned(),
+        })
     }
 
     pub fn shutdown(&mut self, view: &mut HostView) -> Result<Vec<Command>, Fault> {

@@ -25,6 +25,15 @@ pub struct SandboxLimits {
     pub max_log_bytes: usize,
     /// Log messages kept per call; the rest are counted and dropped.
     pub max_logs_per_call: usize,
+    /// Log bytes kept per minute of host time (log import and stdout/stderr
+    /// together); the rest are counted and dropped.
+    pub max_log_bytes_per_minute: usize,
+    /// Journal bytes a strategy's decisions may add per minute of host time
+    /// (commands, risk verdicts, order events, snapshots); a call that would go
+    /// over faults the strategy with `budget` before any of it is journaled.
+    pub max_journal_bytes_per_minute: u64,
+    /// Timers one strategy may have armed at once; arming more faults it.
+    pub max_timers: usize,
     /// Largest `snapshot-state` blob accepted, in bytes.
     pub max_state_bytes: usize,
     /// Faults before a strategy is quarantined (stopped until an operator acts).
@@ -47,6 +56,9 @@ impl Default for SandboxLimits {
             max_artifact_bytes: 8 << 20,
             max_log_bytes: 1_024,
             max_logs_per_call: 64,
+            max_log_bytes_per_minute: 256 << 10,
+            max_journal_bytes_per_minute: 8 << 20,
+            max_timers: 1_000,
             max_state_bytes: 4 << 20,
             max_faults: 5,
             restart_backoff_ms: 1_000,

@@ -8,6 +8,7 @@ pub mod build;
 pub mod cache;
 pub mod engine;
 pub mod fault;
+pub mod guest_text;
 pub mod host;
 pub mod instance;
 pub mod library;
@@ -18,7 +19,7 @@ mod rng;
 pub mod scaffold;
 pub mod supervisor;
 pub mod validate;
-mod wasi;
+pub mod wasi;
 
 pub use artifact::{Artifact, Manifest};
 pub use engine::{EngineOptions, SandboxEngine};

@@ -105,6 +105,32 @@ impl Hostile {
                 },
                 "bad",
             ),
+            // The WASI misbehaviours below matter when built for `wasm32-wasip2`,
+            // where each reaches a WASI import the host must serve without
+            // blocking, printing or crashing.
+            "print" => {
+                println!("hostile stdout line {}", self.calls);
+                eprintln!("hostile stderr line\n2026-01-01T00:00:00Z ERROR pqap: forged by a guest");
+            }
+            "stdin" => {
+                let mut line = String::new();
+                let read = std::io::stdin().read_line(&mut line);
+                ctx.info(&format!("stdin gave {read:?}"));
+            }
+            "sleep" => std::thread::sleep(std::time::Duration::from_micros(100)),
+            "sleep_long" => std::thread::sleep(std::time::Duration::from_secs(3_600)),
+            "poll" => wasi_poll(ctx),
+            "clock_spin" => {
+                // Waits for time to pass inside one call: it never does.
+                let start = std::time::Instant::now();
+                while start.elapsed() < std::time::Duration::from_millis(1) {
+                    black_box(&mut self.calls);
+                }
+            }
+            "exit" => std::process::exit(3),
+            "forge_log" => ctx.info(
+                "ok\n2026-01-01T00:00:00.000000Z  INFO pqap: risk: trading state HALTED \u{1b}[31mforged\u{1b}[0m",
+            ),
             "echo" => {
                 // Reports what the host view says, to prove queries see the
                 // current call's view.
@@ -123,6 +149,20 @@ impl Hostile {
         }
     }
 }
+
+/// Polls a stdin pollable and a one-hour timer together, then blocks on the timer.
+#[cfg(target_os = "wasi")]
+fn wasi_poll(ctx: &mut Ctx) {
+    let timer = wasip2::clocks::monotonic_clock::subscribe_duration(3_600_000_000_000);
+    let stdin = wasip2::cli::stdin::get_stdin();
+    let input = stdin.subscribe();
+    let ready = wasip2::io::poll::poll(&[&timer, &input]);
+    ctx.info(&format!("poll ready: {ready:?}"));
+    timer.block();
+}
+
+#[cfg(not(target_os = "wasi"))]
+fn wasi_poll(_ctx: &mut Ctx) {}
 
 impl Strategy for Hostile {
     fn describe() -> StrategyInfo {

@@ -158,7 +158,7 @@ impl PolymarketHttp {
                 return Err(error);
             }
             let backoff = self.config.backoff.saturating_mul(1 << attempt.min(10));
-            let jitter = Duration::from_millis(u64::from(rand::random::<u16>() % 100));
+            let jitter = Duration::from_millis(getrandom::u64().unwrap_or(0) % 100);
             let wait = delay.unwrap_or(backoff + jitter);
             tracing::warn!(%url, attempt, ?wait, %error, "retrying venue request");
             tokio::time::sleep(wait).await;

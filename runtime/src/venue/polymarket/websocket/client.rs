@@ -131,7 +131,7 @@ fn jittered(d: Duration) -> Duration {
     let offset = if spread == 0 {
         0
     } else {
-        rand::random::<u64>() % (2 * spread + 1)
+        getrandom::u64().unwrap_or(0) % (2 * spread + 1)
     };
     Duration::from_millis((d.as_millis() as u64).saturating_sub(spread) + offset)
 }
