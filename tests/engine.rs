@@ -115,6 +115,7 @@ async fn run(seed: u64, dir: &std::path::Path) -> RunResult {
             ..RiskLimits::default()
         },
         mark_every_ns: 60_000_000_000,
+        keep_quarantines: false,
     };
     let registry = registry(&g);
     let venue = venue(&registry);

@@ -126,6 +126,7 @@ fn tick_to_order(rt: &tokio::runtime::Runtime) {
             sandbox: SandboxLimits::default(),
             global_limits: RiskLimits::default(),
             mark_every_ns: 60_000_000_000,
+            keep_quarantines: false,
         };
         let setups = vec![StrategySetup {
             artifact: common::market_maker(),
@@ -232,6 +233,7 @@ fn hot_reload(rt: &tokio::runtime::Runtime) {
             sandbox: SandboxLimits::default(),
             global_limits: RiskLimits::default(),
             mark_every_ns: 60_000_000_000,
+            keep_quarantines: false,
         };
         // Loaded once: a server's library keeps uploads compiled.
         let artifact = common::market_maker();

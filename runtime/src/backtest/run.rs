@@ -131,6 +131,7 @@ pub async fn run(
         sandbox: inputs.sandbox.clone(),
         global_limits: inputs.risk.global.clone(),
         mark_every_ns: inputs.mark_every_ms.saturating_mul(1_000_000),
+        keep_quarantines: false,
     };
     let setups = vec![StrategySetup {
         artifact: artifact.clone(),

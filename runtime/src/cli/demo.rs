@@ -36,6 +36,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         quiet: false,
         json: args.json,
         record: None,
+        params: Vec::new(),
         seed: None,
         serve: None,
     })

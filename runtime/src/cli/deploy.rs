@@ -1,15 +1,18 @@
 //! `pqap deploy NAME --env ENV`: builds the strategy (or takes a `.wasm`),
 //! uploads it to the environment's server with the API token, deploys it with
 //! parameters and risk-limit overrides, and waits for the engine's answer:
-//! started, reloaded in place, or rolled back (exit 1).
+//! started, reloaded in place, or rolled back (exit 1). `pqap deploy retire|
+//! quarantine NAME --db …` changes a stopped server's database directly, for
+//! when the server cannot start.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use clap::Args;
+use clap::{Args, Subcommand};
 use pqap::config::Config;
-use pqap::engine::deployments::limit_value;
+use pqap::engine::deployments::{limit_value, quarantine_offline, retire_offline};
+use pqap::store::{EngineLock, Journal};
 use serde_json::json;
 
 use super::paper::{artifact_bytes, sandbox_engine};
@@ -17,12 +20,16 @@ use super::remote::Remote;
 use super::{duration, print};
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct DeployArgs {
+    #[command(subcommand)]
+    pub offline: Option<OfflineCommand>,
     /// A crate name under `strategies/`, a crate directory, or a `.wasm` component.
-    pub name: String,
+    #[arg(required = true)]
+    pub name: Option<String>,
     /// The environment whose server to deploy to (`configs/ENV.yaml`).
-    #[arg(long)]
-    pub env: String,
+    #[arg(long, required = true)]
+    pub env: Option<String>,
     /// Parameter values, checked against the strategy's schema.
     #[arg(long = "params", num_args = 1.., value_name = "NAME=VALUE")]
     pub params: Vec<String>,
@@ -62,18 +69,99 @@ fn assignments(
     Ok(out)
 }
 
+/// Changes to a stopped server's database, for when it cannot start.
+#[derive(Debug, Subcommand)]
+pub enum OfflineCommand {
+    /// Retire a deployed strategy in the database of a server that is not
+    /// running: its orders are not touched (none work while no engine runs), it
+    /// will not start again, its positions stay.
+    Retire(OfflineArgs),
+    /// Quarantine a deployed strategy in the database of a server that is not
+    /// running: a server started later shows it quarantined and never calls it
+    /// until it is deployed again.
+    Quarantine(OfflineArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OfflineArgs {
+    /// The strategy's name (as it describes itself).
+    pub name: String,
+    /// The server's database (default: the config's).
+    #[arg(long)]
+    pub db: Option<std::path::PathBuf>,
+    #[arg(long, default_value = "configs/dev.yaml")]
+    pub config: std::path::PathBuf,
+    /// Why (journaled with the change).
+    #[arg(long, default_value = "operator action while the server was down")]
+    pub reason: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn offline(command: OfflineCommand) -> anyhow::Result<ExitCode> {
+    let (args, retire) = match command {
+        OfflineCommand::Retire(a) => (a, true),
+        OfflineCommand::Quarantine(a) => (a, false),
+    };
+    let db = match &args.db {
+        Some(db) => db.clone(),
+        None => Config::load(&args.config, std::env::vars())?.database,
+    };
+    anyhow::ensure!(db.is_file(), "no database at {}", db.display());
+    let _lock = EngineLock::acquire(&db)?;
+    let actor = format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "operator".into())
+    );
+    let now_ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let change = rt.block_on(async {
+        let mut journal = Journal::open(&db).await?;
+        let change = if retire {
+            retire_offline(&mut journal, &args.name, &actor, now_ns).await
+        } else {
+            quarantine_offline(&mut journal, &args.name, &args.reason, &actor, now_ns).await
+        };
+        anyhow::Ok(change.with_context(|| format!("{}", db.display()))?)
+    })?;
+    if args.json {
+        print::json(&change)?;
+    } else {
+        println!(
+            "strategy {} (id {}) {} in {} (journal entry {})",
+            change.strategy,
+            change.id,
+            change.outcome,
+            db.display(),
+            change.seq
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn run(args: DeployArgs) -> anyhow::Result<ExitCode> {
+    if let Some(command) = args.offline {
+        return offline(command);
+    }
+    let (Some(name), Some(env)) = (args.name.clone(), args.env.clone()) else {
+        anyhow::bail!("pqap deploy NAME --env ENV, or pqap deploy retire|quarantine NAME --db DB");
+    };
     let params = assignments(&args.params, "params")?;
     let limits = assignments(&args.limits, "limits")?;
-    let remote = Remote::for_env(&args.env)?;
+    let remote = Remote::for_env(&env)?;
     // Built and checked here with the environment's sandbox limits, so a
     // component the server would refuse is caught before the upload.
     let config = Config::load(
-        std::path::Path::new(&format!("configs/{}.yaml", args.env)),
+        std::path::Path::new(&format!("configs/{env}.yaml")),
         std::env::vars(),
     )?;
     let sandbox = sandbox_engine(&config)?;
-    let bytes = artifact_bytes(&sandbox, &args.name, &config.sandbox, args.json)?;
+    let bytes = artifact_bytes(&sandbox, &name, &config.sandbox, args.json)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -18,7 +18,7 @@ use pqap::data::update::{FeedUpdate, Source};
 use pqap::engine::{Engine, EngineConfig, MarketSpec, Registry, StrategySetup, deployments};
 use pqap::execution::FillSimulator;
 use pqap::model::time::parse_day;
-use pqap::store::Journal;
+use pqap::store::{EngineLock, Journal};
 use pqap::strategy::build::{BuildOptions, GuestTarget, build_strategy};
 use pqap::strategy::{
     Artifact, ArtifactLibrary, ClockMode, EngineOptions, SandboxEngine, SandboxLimits,
@@ -64,6 +64,11 @@ pub struct PaperArgs {
     /// replays the session exactly.
     #[arg(long, value_name = "ARCHIVE_DIR")]
     pub record: Option<PathBuf>,
+    /// Parameter values per strategy, `STRATEGY.NAME=VALUE` (the strategy's
+    /// name as it describes itself, e.g. `market_maker.size=5`), checked
+    /// against its schema.
+    #[arg(long = "params", num_args = 1.., value_name = "STRATEGY.NAME=VALUE")]
+    pub params: Vec<String>,
     /// Seed of the strategies' randomness (default: the start time).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -186,6 +191,41 @@ pub fn artifact_bytes(
     std::fs::read(&built.wasm).with_context(|| format!("reading {}", built.wasm.display()))
 }
 
+/// The `--params` meant for `artifact` (`STRATEGY.NAME=VALUE` whose strategy
+/// is its name), checked against its schema.
+fn strategy_params(
+    artifact: &Artifact,
+    all: &[String],
+) -> anyhow::Result<Vec<pqap::strategy::bindings::types::Param>> {
+    let prefix = format!("{}.", artifact.info.name);
+    let mine: Vec<&str> = all.iter().filter_map(|a| a.strip_prefix(&prefix)).collect();
+    pqap::strategy::parse_assignments(&artifact.info, &mine)
+        .with_context(|| format!("--params for strategy `{}`", artifact.info.name))
+}
+
+/// Every `--params` names one of the strategies run, by its name.
+fn check_params_targets(artifacts: &[Arc<Artifact>], all: &[String]) -> anyhow::Result<()> {
+    for a in all {
+        let target = a
+            .split_once('.')
+            .map(|(s, _)| s)
+            .filter(|s| !s.contains('='));
+        match target {
+            Some(s) if artifacts.iter().any(|x| x.info.name == s) => {}
+            Some(s) => anyhow::bail!(
+                "--params {a}: no strategy `{s}` is run (running: {})",
+                artifacts
+                    .iter()
+                    .map(|x| x.info.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            None => anyhow::bail!("--params {a}: expected STRATEGY.NAME=VALUE"),
+        }
+    }
+    Ok(())
+}
+
 pub fn run(args: PaperArgs) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -203,6 +243,7 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
     for name in &args.names {
         artifacts.push(resolve_artifact(&sandbox, name, &config.sandbox, !loud)?);
     }
+    check_params_targets(&artifacts, &args.params)?;
 
     let mut _sim = None;
     let v = &config.venue;
@@ -247,6 +288,8 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
     let tokens = registry.tokens();
 
     let db = args.db.clone().unwrap_or_else(|| config.database.clone());
+    // Held until the session ends: one engine per journal.
+    let _lock = EngineLock::acquire(&db)?;
     let journal = Journal::open(&db).await?;
     // A server also runs what was deployed to it, from its strategy library.
     let library = args.serve.map(|_| {
@@ -302,12 +345,14 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
             }
             !replaced
         })
-        .map(|artifact| StrategySetup {
-            artifact,
-            params: Vec::new(),
-            limits: config.risk.strategy.clone(),
+        .map(|artifact| {
+            Ok(StrategySetup {
+                params: strategy_params(&artifact, &args.params)?,
+                artifact,
+                limits: config.risk.strategy.clone(),
+            })
         })
-        .collect();
+        .collect::<anyhow::Result<_>>()?;
     setups.extend(deployed);
     let engine_config = EngineConfig {
         run_id: format!("paper-{}", start_ns / 1_000_000),
@@ -316,6 +361,7 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
         sandbox: config.sandbox.clone(),
         global_limits: config.risk.global.clone(),
         mark_every_ns: config.mark_every_ms.saturating_mul(1_000_000),
+        keep_quarantines: args.serve.is_some(),
     };
     let mut engine = Engine::start(engine_config, registry, venue, journal, setups, start_ns)
         .await

@@ -9,6 +9,7 @@ use pqap::model::money::shares;
 use pqap::model::time::utc_datetime;
 use pqap::model::{Liquidity, Side};
 use pqap::store::{Entry, Journal, Projections};
+use pqap::strategy::RunState;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -26,6 +27,10 @@ pub struct StrategySummary {
     unrealized_at_bid: Decimal,
     equity: Decimal,
     faults: usize,
+    /// `running`, `backoff` or `quarantined` when the session ended.
+    state: &'static str,
+    /// Its latest fault, as text.
+    last_fault: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -96,6 +101,11 @@ impl FillPrinter {
                 Entry::StrategyHalted { strategy, reason } => {
                     println!("{when}  {:<15} HALTED {reason}", name(*strategy));
                 }
+                Entry::StrategyQuarantined {
+                    strategy, reason, ..
+                } => {
+                    println!("{when}  {:<15} QUARANTINED {reason}", name(*strategy));
+                }
                 Entry::TradingState { state, actor } => {
                     println!("{when}  trading state → {state:?} (by {actor})");
                 }
@@ -152,6 +162,15 @@ pub async fn summarize(
             unrealized_at_bid: account.map_or(Decimal::ZERO, |a| a.unrealized(&bid)),
             equity: account.map_or(Decimal::ZERO, |a| a.equity(&mark)),
             faults: replay.faults.iter().filter(|(_, s, _)| *s == id).count(),
+            state: match engine.supervisor(id).map(|s| s.state()) {
+                Some(RunState::Running) | None => "running",
+                Some(RunState::Backoff { .. }) => "backoff",
+                Some(RunState::Quarantined) => "quarantined",
+            },
+            last_fault: engine
+                .supervisor(id)
+                .and_then(|s| s.faults().last())
+                .map(|f| f.fault.to_string()),
         });
     }
     Ok(Summary {
@@ -185,6 +204,7 @@ pub fn print_summary(summary: &Summary, json: bool) -> anyhow::Result<()> {
                     s.unrealized_at_bid.round_dp(4).to_string(),
                     s.equity.round_dp(4).to_string(),
                     s.faults.to_string(),
+                    s.state.to_string(),
                 ]
             })
             .collect();
@@ -199,9 +219,15 @@ pub fn print_summary(summary: &Summary, json: bool) -> anyhow::Result<()> {
                 "at bid $",
                 "equity $",
                 "faults",
+                "state",
             ],
             &rows,
         );
+        for s in summary.strategies.iter().filter(|s| s.state != "running") {
+            if let Some(fault) = &s.last_fault {
+                println!("{} is {}: {fault}", s.strategy, s.state);
+            }
+        }
         println!(
             "{} updates in {} s, {} reconnects; journal {} — see `pqap positions`, `pqap trades --last 50`",
             summary.updates, summary.runtime_s, summary.reconnects, summary.database

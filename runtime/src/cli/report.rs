@@ -132,10 +132,15 @@ pub fn status(target: Target) -> anyhow::Result<ExitCode> {
             println!("faults         {} · halts {}", v("faults"), v("halts"));
             for st in doc["strategies"].as_array().into_iter().flatten() {
                 println!(
-                    "strategy {}     {} {}",
+                    "strategy {}     {} {}  {}{}",
                     st["id"],
                     st["name"].as_str().unwrap_or_default(),
-                    st["version"].as_str().unwrap_or_default()
+                    st["version"].as_str().unwrap_or_default(),
+                    st["state"].as_str().unwrap_or_default(),
+                    st["quarantine_reason"]
+                        .as_str()
+                        .map(|r| format!(" — {r}"))
+                        .unwrap_or_default()
                 );
             }
         }

@@ -40,6 +40,9 @@ pub struct ServeArgs {
     /// Stop after this long (default: until SIGTERM or Ctrl-C).
     #[arg(long, value_parser = duration::parse)]
     pub duration: Option<Duration>,
+    /// Parameter values of the strategies named here, `STRATEGY.NAME=VALUE`.
+    #[arg(long = "params", num_args = 1.., value_name = "STRATEGY.NAME=VALUE")]
+    pub params: Vec<String>,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -57,6 +60,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         quiet: true,
         json: false,
         record: None,
+        params: args.params,
         seed: None,
         serve: Some(bind),
     })

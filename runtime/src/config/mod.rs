@@ -215,6 +215,10 @@ impl Config {
                     .map_err(|e: std::net::AddrParseError| bad(e.to_string()))?
             }
             "PQAP_SANDBOX_FUEL_PER_CALL" => s.fuel_per_call = num(value)?,
+            "PQAP_SANDBOX_FUEL_INIT" => s.fuel_init = num(value)?,
+            "PQAP_SANDBOX_MAX_JOURNAL_BYTES_PER_MINUTE" => {
+                s.max_journal_bytes_per_minute = num(value)?
+            }
             "PQAP_SANDBOX_MEMORY_BYTES" => s.memory_bytes = num(value)? as usize,
             "PQAP_SANDBOX_DEADLINE_MS" => s.deadline_ms = num(value)?,
             "PQAP_SANDBOX_MAX_FAULTS" => {

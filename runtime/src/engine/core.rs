@@ -45,6 +45,11 @@ pub struct EngineConfig {
     pub global_limits: RiskLimits,
     /// Host time between equity marks in the journal (the equity curve).
     pub mark_every_ns: u64,
+    /// A strategy the journal shows quarantined (after too many faults, a
+    /// failed start, or by an operator) and not deployed since stays
+    /// quarantined when the engine starts again (a server); otherwise naming a
+    /// strategy to run starts it afresh (paper, backtests).
+    pub keep_quarantines: bool,
 }
 
 /// A strategy to run: its artifact, parameters and limits.
@@ -84,6 +89,12 @@ struct Slot {
     inbox: Vec<(wit::EventKind, Option<usize>)>,
     /// Orders risk refused since this process started.
     rejections: u64,
+    /// Cancels of orders it had not working, refused without journaling.
+    refused_cancels: u64,
+    /// Journal bytes of its decisions over the last minute, and the journal's
+    /// count for it when last looked at.
+    journal_window: super::budget::ByteWindow,
+    journal_seen: u64,
 }
 
 /// An order the venue may still fill.
@@ -446,6 +457,113 @@ impl<V: Venue> Engine<V> {
         self.outcome(slot, outcome, &causes, sources)
     }
 
+    /// Brings the strategy's journal window up to date with what the journal
+    /// counted for it (decisions, verdicts, order events, snapshots).
+    fn count_journal_bytes(&mut self, slot: usize) -> u64 {
+        let s = &mut self.slots[slot];
+        let total = self.journal.bytes_for(s.id);
+        s.journal_window
+            .add(self.now_ns, total.saturating_sub(s.journal_seen));
+        s.journal_seen = total;
+        s.journal_window.used(self.now_ns)
+    }
+
+    /// The storage budgets a call's commands must fit before any of them (or
+    /// the call's restart point) is journaled: journal bytes per minute and
+    /// armed timers.
+    fn check_budgets(
+        &mut self,
+        slot: usize,
+        commands: &[wit::Command],
+    ) -> Result<(), crate::strategy::Fault> {
+        use crate::strategy::Fault;
+        let used = self.count_journal_bytes(slot);
+        let s = &self.slots[slot];
+        let snapshot = match s.sup.last_snapshot() {
+            Some(state) if s.sup.snapshots_taken() > s.snapshots_journaled => {
+                if self.journal.snapshot_is_new(s.id, state) {
+                    state.len() as u64
+                } else {
+                    0
+                }
+            }
+            _ => 0,
+        };
+        let planned = commands
+            .iter()
+            .map(|c| super::budget::min_command_bytes(&c.action) + c.reason.len() as u64)
+            .sum::<u64>()
+            + snapshot;
+        let limit = self.config.sandbox.max_journal_bytes_per_minute;
+        if planned > 0 && used.saturating_add(planned) > limit {
+            return Err(Fault::Budget {
+                what: "journal",
+                detail: format!(
+                    "{used} bytes journaled in the last minute and at least {planned} more to journal for this call ({} commands{}); limit {limit} bytes per minute",
+                    commands.len(),
+                    if snapshot > 0 {
+                        format!(", a {snapshot} byte snapshot")
+                    } else {
+                        String::new()
+                    }
+                ),
+            });
+        }
+        let new_timers = commands
+            .iter()
+            .filter(|c| matches!(c.action, wit::Action::SetTimer(_)))
+            .count();
+        if new_timers > 0 {
+            let armed = self
+                .timers
+                .iter()
+                .filter(|(_, strategy, _)| *strategy == s.id)
+                .count();
+            let max = self.config.sandbox.max_timers;
+            if armed + new_timers > max {
+                return Err(Fault::Budget {
+                    what: "timer",
+                    detail: format!(
+                        "{armed} timers armed and {new_timers} more asked for; limit {max} at once"
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Journals a fault of the strategy in `slot` (and its quarantine, when
+    /// this fault was its last) and cancels what it left working.
+    pub(super) fn faulted(
+        &mut self,
+        slot: usize,
+        fault: &crate::strategy::Fault,
+    ) -> Result<(), EngineError> {
+        let strategy = self.slots[slot].id;
+        self.journal.append(
+            self.now_ns,
+            Some(strategy),
+            &Entry::Fault {
+                strategy,
+                fault: serde_json::to_value(fault).unwrap_or_default(),
+            },
+        )?;
+        if *self.slots[slot].sup.state() == crate::strategy::RunState::Quarantined {
+            let faults = self.slots[slot].sup.faults().len();
+            self.journal.append(
+                self.now_ns,
+                Some(strategy),
+                &Entry::StrategyQuarantined {
+                    strategy,
+                    reason: format!("{faults} faults; the last: {fault}"),
+                    actor: None,
+                },
+            )?;
+        }
+        // The instance is gone: nothing it left working may stay.
+        self.cancel_working(strategy)
+    }
+
     fn outcome(
         &mut self,
         slot: usize,
@@ -453,9 +571,14 @@ impl<V: Venue> Engine<V> {
         causes: &[(u64, Option<usize>)],
         sources: &[MarketEvent],
     ) -> Result<(), EngineError> {
-        let strategy = self.slots[slot].id;
         match outcome {
             CallOutcome::Commands(commands) => {
+                if let Err(fault) = self.check_budgets(slot, &commands) {
+                    let _ = self.slots[slot]
+                        .sup
+                        .fault_from_host(self.now_ns, fault.clone());
+                    return self.faulted(slot, &fault);
+                }
                 // The restart point reflects this call; its decisions follow it
                 // in the journal, so a restore re-delivers their order events.
                 self.journal_snapshot(slot)?;
@@ -487,19 +610,9 @@ impl<V: Venue> Engine<V> {
                     };
                     self.command(slot, c, cause)?;
                 }
+                self.count_journal_bytes(slot);
             }
-            CallOutcome::Faulted(fault) => {
-                self.journal.append(
-                    self.now_ns,
-                    Some(strategy),
-                    &Entry::Fault {
-                        strategy,
-                        fault: serde_json::to_value(&fault).unwrap_or_default(),
-                    },
-                )?;
-                // The instance is gone: nothing it left working may stay.
-                self.cancel_working(strategy)?;
-            }
+            CallOutcome::Faulted(fault) => self.faulted(slot, &fault)?,
             CallOutcome::NotRunning(_) => {}
         }
         Ok(())

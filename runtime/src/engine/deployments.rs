@@ -132,6 +132,117 @@ pub async fn apply_pending<V: Venue>(
     Ok(done)
 }
 
+/// Why an offline change to a stopped server's strategies was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum OfflineError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("no strategy `{name}` in this journal (known: {known})")]
+    Unknown { name: String, known: String },
+    #[error("strategy `{name}` is already retired")]
+    AlreadyRetired { name: String },
+}
+
+/// What an offline change did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OfflineChange {
+    pub strategy: String,
+    pub id: u32,
+    /// `retired` or `quarantined`.
+    pub outcome: &'static str,
+    /// The journal entry that records it.
+    pub seq: i64,
+}
+
+fn strategy_id(p: &crate::store::Projections, name: &str) -> Result<u32, OfflineError> {
+    p.strategies
+        .iter()
+        .find(|(_, (n, _))| n == name)
+        .map(|(id, _)| *id)
+        .ok_or_else(|| OfflineError::Unknown {
+            name: name.to_string(),
+            known: p
+                .strategies
+                .values()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}
+
+/// Retires strategy `name` in a journal no engine runs on (the caller holds
+/// its [`crate::store::EngineLock`]): journaled like a retirement through the
+/// server, and recorded as a deployment so a server started later does not run
+/// it. Its positions stay.
+pub async fn retire_offline(
+    journal: &mut crate::store::Journal,
+    name: &str,
+    actor: &str,
+    now_ns: u64,
+) -> Result<OfflineChange, OfflineError> {
+    let p = crate::store::Projections::replay(&journal.read_from(1).await?);
+    let id = strategy_id(&p, name)?;
+    if p.retired.contains(&id) {
+        return Err(OfflineError::AlreadyRetired {
+            name: name.to_string(),
+        });
+    }
+    let seq = journal.append(
+        now_ns,
+        Some(id),
+        &crate::store::Entry::StrategyRetired {
+            strategy: id,
+            actor: actor.to_string(),
+        },
+    )?;
+    journal.flush().await?;
+    let pool = journal.pool().clone();
+    let request =
+        deploys::request(&pool, name, &deploys::DeployRequest::Retire, actor, now_ns).await?;
+    deploys::finish(&pool, request, seq, "retired", Some("retired offline")).await?;
+    Ok(OfflineChange {
+        strategy: name.to_string(),
+        id,
+        outcome: "retired",
+        seq,
+    })
+}
+
+/// Quarantines strategy `name` in a journal no engine runs on: a server
+/// started later keeps it stopped (shown, never called) until it is deployed
+/// again.
+pub async fn quarantine_offline(
+    journal: &mut crate::store::Journal,
+    name: &str,
+    reason: &str,
+    actor: &str,
+    now_ns: u64,
+) -> Result<OfflineChange, OfflineError> {
+    let p = crate::store::Projections::replay(&journal.read_from(1).await?);
+    let id = strategy_id(&p, name)?;
+    if p.retired.contains(&id) {
+        return Err(OfflineError::AlreadyRetired {
+            name: name.to_string(),
+        });
+    }
+    let seq = journal.append(
+        now_ns,
+        Some(id),
+        &crate::store::Entry::StrategyQuarantined {
+            strategy: id,
+            reason: format!("by an operator: {reason}"),
+            actor: Some(actor.to_string()),
+        },
+    )?;
+    journal.flush().await?;
+    Ok(OfflineChange {
+        strategy: name.to_string(),
+        id,
+        outcome: "quarantined",
+        seq,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,13 +20,42 @@ pub fn status(p: &Projections, next_seq: i64) -> Value {
         "trading_state": p.trading_state.to_string(),
         "journal_entries": p.entries,
         "next_seq": next_seq,
-        "strategies": p.strategies.iter().map(|(id, (n, v))| json!({"id": id, "name": n, "version": v})).collect::<Vec<_>>(),
+        "strategies": p.strategies.iter().map(|(id, (n, v))| strategy_status(p, *id, n, v)).collect::<Vec<_>>(),
         "open_orders": p.open_orders().count(),
         "fills": p.fills.len(),
         "risk_rejections": p.rejections,
         "faults": p.faults.len(),
         "halts": p.halts.len(),
         "last_activity": (p.last_seq > 0).then(|| utc_datetime(p.last_ts_ns)),
+    })
+}
+
+/// One strategy as the journal last left it: `active`, `paused`,
+/// `quarantined` (with why) or `retired`, and its latest fault.
+fn strategy_status(p: &Projections, id: u32, name: &str, version: &str) -> Value {
+    let state = if p.retired.contains(&id) {
+        "retired"
+    } else if p.quarantined.contains_key(&id) {
+        "quarantined"
+    } else if p.paused.contains(&id) {
+        "paused"
+    } else {
+        "active"
+    };
+    let last_fault = p
+        .faults
+        .iter()
+        .rev()
+        .find(|(_, s, _)| *s == id)
+        .map(|(_, _, f)| f.clone());
+    json!({
+        "id": id,
+        "name": name,
+        "version": version,
+        "state": state,
+        "quarantine_reason": p.quarantined.get(&id),
+        "faults": p.faults.iter().filter(|(_, s, _)| *s == id).count(),
+        "last_fault": last_fault,
     })
 }
 

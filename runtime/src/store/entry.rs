@@ -64,10 +64,17 @@ pub enum Entry {
         fault: serde_json::Value,
     },
     /// A strategy's restart point, taken after the call whose decisions follow it
-    /// in the journal; `event_seq` is the last event sequence it had seen.
+    /// in the journal; `event_seq` is the last event sequence it had seen. The
+    /// state is stored once per content in `snapshot_blobs` under
+    /// `state_sha256` (journals before that held it inline as `state_hex`).
     Snapshot {
         strategy: StrategyId,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
         state_hex: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        state_sha256: Option<String>,
+        #[serde(default)]
+        state_bytes: u64,
         #[serde(default)]
         event_seq: u64,
     },
@@ -116,6 +123,14 @@ pub enum Entry {
         strategy: StrategyId,
         actor: String,
     },
+    /// A strategy stopped for good until an operator acts: too many faults, a
+    /// start that failed, or an operator's decision (`actor`).
+    StrategyQuarantined {
+        strategy: StrategyId,
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        actor: Option<String>,
+    },
     /// A strategy stopped opening positions (daily loss limit).
     StrategyHalted {
         strategy: StrategyId,
@@ -153,6 +168,7 @@ impl Entry {
             Entry::TradingState { .. } => "trading_state",
             Entry::StrategyPaused { .. } => "strategy_paused",
             Entry::StrategyHalted { .. } => "strategy_halted",
+            Entry::StrategyQuarantined { .. } => "strategy_quarantined",
             Entry::Deployed { .. } => "deployed",
             Entry::StrategyRetired { .. } => "strategy_retired",
             Entry::Mark { .. } => "mark",

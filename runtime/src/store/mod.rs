@@ -6,12 +6,16 @@ pub mod control;
 pub mod deploys;
 pub mod entry;
 pub mod journal;
+pub mod lock;
 pub mod projection;
 pub mod sessions;
 
 pub use entry::{CommandAction, Entry};
 pub use journal::{GENESIS, Journal, StoreError, Stored, VerifyReport, chain_hash};
-pub use projection::{FillRecord, OrderRecord, OrderStatus, Projections};
+pub use lock::EngineLock;
+pub use projection::{
+    FillRecord, OrderRecord, OrderStatus, Projections, SnapshotRef, SnapshotState,
+};
 
 #[cfg(test)]
 mod tests;

@@ -67,6 +67,8 @@ pub struct Projections {
     pub paused: std::collections::BTreeSet<StrategyId>,
     /// Strategies an operator retired (and nobody has deployed since).
     pub retired: std::collections::BTreeSet<StrategyId>,
+    /// Strategies quarantined (and not started since), with the reason.
+    pub quarantined: BTreeMap<StrategyId, String>,
     pub trading_state: TradingState,
     pub last_seq: i64,
     /// Entries applied (the journal's length when replayed whole).
@@ -79,14 +81,33 @@ pub struct Projections {
     pub anomalies: Vec<String>,
     /// Runs the journal holds (each start or restart is one).
     pub runs: u64,
-    /// The last restart point per strategy: (journal seq, state, event seq).
-    pub snapshots: BTreeMap<StrategyId, (i64, Vec<u8>, u64)>,
+    /// The last restart point per strategy.
+    pub snapshots: BTreeMap<StrategyId, SnapshotRef>,
     /// Timers strategies asked for: (strategy, timer id) → host time.
     pub timers: BTreeMap<(StrategyId, u64), u64>,
     /// Per strategy: the UTC day of its last fill and its realised PnL before the
     /// first fill of that day (the daily-loss baseline).
     pub day_start: BTreeMap<StrategyId, (u64, Decimal)>,
     pending_command: BTreeMap<OrderKey, (i64, String, Option<i64>)>,
+}
+
+/// Where a strategy's last restart point is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotRef {
+    /// The journal entry that recorded it.
+    pub seq: i64,
+    pub state: SnapshotState,
+    /// The last event sequence the strategy had seen.
+    pub event_seq: u64,
+}
+
+/// A restart point's bytes, or the blob that holds them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SnapshotState {
+    /// Held in the entry itself (journals written before blobs).
+    Inline(Vec<u8>),
+    /// In `snapshot_blobs` under this SHA-256.
+    Blob(String),
 }
 
 impl Projections {
@@ -114,10 +135,17 @@ impl Projections {
                 self.strategies
                     .insert(*strategy, (name.clone(), version.clone()));
                 self.retired.remove(strategy);
+                self.quarantined.remove(strategy);
             }
             Entry::StrategyRetired { strategy, .. } => {
                 self.retired.insert(*strategy);
                 self.paused.remove(strategy);
+                self.quarantined.remove(strategy);
+            }
+            Entry::StrategyQuarantined {
+                strategy, reason, ..
+            } => {
+                self.quarantined.insert(*strategy, reason.clone());
             }
             Entry::Command {
                 command: CommandAction::Place { order },
@@ -170,16 +198,30 @@ impl Projections {
             Entry::Snapshot {
                 strategy,
                 state_hex,
+                state_sha256,
                 event_seq,
-            } => match hex::decode(state_hex) {
-                Ok(bytes) => {
-                    self.snapshots
-                        .insert(*strategy, (stored.seq, bytes, *event_seq));
+                ..
+            } => {
+                let state = match state_sha256 {
+                    Some(sha) => Some(SnapshotState::Blob(sha.clone())),
+                    None => hex::decode(state_hex).ok().map(SnapshotState::Inline),
+                };
+                match state {
+                    Some(state) => {
+                        self.snapshots.insert(
+                            *strategy,
+                            SnapshotRef {
+                                seq: stored.seq,
+                                state,
+                                event_seq: *event_seq,
+                            },
+                        );
+                    }
+                    None => self
+                        .anomalies
+                        .push(format!("entry {}: snapshot is not hex", stored.seq)),
                 }
-                Err(_) => self
-                    .anomalies
-                    .push(format!("entry {}: snapshot is not hex", stored.seq)),
-            },
+            }
             Entry::Command {
                 strategy,
                 command: CommandAction::Timer { id, at_ns },

@@ -75,6 +75,9 @@ pub struct SupervisedStrategy {
     faults: Vec<FaultRecord>,
     restarts: u32,
     snapshot: Option<Vec<u8>>,
+    /// The restart point before the last call's, while the host has not yet
+    /// accepted that call (a host-found fault discards it).
+    snapshot_before_call: Option<Option<Vec<u8>>>,
     calls_since_snapshot: u64,
     snapshots_taken: u64,
     fuel: FuelStats,
@@ -104,11 +107,60 @@ impl SupervisedStrategy {
             faults: Vec::new(),
             restarts: 0,
             snapshot: None,
+            snapshot_before_call: None,
             calls_since_snapshot: 0,
             snapshots_taken: 0,
             fuel: FuelStats::default(),
             output,
         })
+    }
+
+    /// A supervisor for a strategy that is not to run: it could not start
+    /// (`fault`, recorded at host time `at`) or an operator quarantined it. It
+    /// stays visible — name, version, fault — and is never called.
+    pub fn quarantined(
+        artifact: Arc<Artifact>,
+        config: InitConfig,
+        options: InstanceOptions,
+        fault: Option<(u64, Fault)>,
+    ) -> SupervisedStrategy {
+        let checker = CommandChecker::new(&config, options.limits.max_commands_per_call);
+        tracing::error!(
+            strategy = %artifact.info.name,
+            fault = fault.as_ref().map(|(_, f)| f.to_string()),
+            "quarantined at start"
+        );
+        SupervisedStrategy {
+            artifact,
+            config,
+            options,
+            checker,
+            instance: None,
+            state: RunState::Quarantined,
+            faults: fault
+                .into_iter()
+                .map(|(at, fault)| FaultRecord { at, fault })
+                .collect(),
+            restarts: 0,
+            snapshot: None,
+            snapshot_before_call: None,
+            calls_since_snapshot: 0,
+            snapshots_taken: 0,
+            fuel: FuelStats::default(),
+            output: GuestOutput::default(),
+        }
+    }
+
+    /// Stops the strategy with a fault the host found in what its last call
+    /// returned (a budget it would go over), exactly as if that call had
+    /// trapped: its decisions are discarded, and so is the restart point taken
+    /// after it; the instance is dropped; backoff or quarantine.
+    pub fn fault_from_host(&mut self, at: u64, fault: Fault) -> CallOutcome {
+        if let Some(previous) = self.snapshot_before_call.take() {
+            self.snapshot = previous;
+            self.snapshots_taken = self.snapshots_taken.saturating_sub(1);
+        }
+        self.fault(at, fault)
     }
 
     pub fn name(&self) -> &str {
@@ -201,6 +253,7 @@ impl SupervisedStrategy {
     }
 
     fn finish(&mut self, view: &mut HostView, result: Result<Vec<Command>, Fault>) -> CallOutcome {
+        self.snapshot_before_call = None;
         let Some(instance) = self.instance.as_mut() else {
             return CallOutcome::NotRunning(self.state.clone());
         };
@@ -215,11 +268,13 @@ impl SupervisedStrategy {
             return self.fault(view.now, Fault::InvalidOutput { call, reason });
         }
         self.calls_since_snapshot += 1;
-        if self.calls_since_snapshot >= self.options.limits.snapshot_every_calls
-            && let Err(fault) = self.snapshot_now(view)
-        {
-            // The instance is gone; its decisions of this call go with it.
-            return CallOutcome::Faulted(fault);
+        if self.calls_since_snapshot >= self.options.limits.snapshot_every_calls {
+            let before = self.snapshot.clone();
+            if let Err(fault) = self.snapshot_now(view) {
+                // The instance is gone; its decisions of this call go with it.
+                return CallOutcome::Faulted(fault);
+            }
+            self.snapshot_before_call = Some(before);
         }
         CallOutcome::Commands(commands)
     }

@@ -190,10 +190,32 @@ fn kind_matches(kind: ParamKind, value: &ParamValue) -> bool {
     )
 }
 
-/// Checks what `describe` returned: a usable name and version and a consistent
-/// parameter schema.
+/// Longest strategy description `describe` may return, in bytes.
+pub const MAX_DESCRIPTION_BYTES: usize = 4 << 10;
+/// Most parameters a strategy may declare.
+pub const MAX_PARAMS: usize = 64;
+/// Longest parameter description, in bytes.
+pub const MAX_PARAM_DESCRIPTION_BYTES: usize = 512;
+/// Longest default of a text parameter, in bytes.
+pub const MAX_TEXT_DEFAULT_BYTES: usize = 1 << 10;
+
+/// Checks what `describe` returned: a usable name and version, a consistent
+/// parameter schema, and sizes a manifest, a listing and a dashboard can carry
+/// (every viewer of the strategy library receives it).
 pub fn check_describe(info: &StrategyInfo) -> Result<(), ArtifactError> {
     let bad = |m: String| Err(ArtifactError::BadDescribe(m));
+    if info.description.len() > MAX_DESCRIPTION_BYTES {
+        return bad(format!(
+            "the description is {} bytes, over the limit of {MAX_DESCRIPTION_BYTES}",
+            info.description.len()
+        ));
+    }
+    if info.params.len() > MAX_PARAMS {
+        return bad(format!(
+            "{} parameters declared, over the limit of {MAX_PARAMS}",
+            info.params.len()
+        ));
+    }
     let name_ok = !info.name.is_empty()
         && info.name.len() <= 64
         && info
@@ -218,6 +240,22 @@ pub fn check_describe(info: &StrategyInfo) -> Result<(), ArtifactError> {
             return bad(format!(
                 "parameter name `{}` must be 1-64 characters",
                 p.name
+            ));
+        }
+        if p.description.len() > MAX_PARAM_DESCRIPTION_BYTES {
+            return bad(format!(
+                "parameter `{}` has a {} byte description, over the limit of {MAX_PARAM_DESCRIPTION_BYTES}",
+                p.name,
+                p.description.len()
+            ));
+        }
+        if let ParamValue::Text(t) = &p.default
+            && t.len() > MAX_TEXT_DEFAULT_BYTES
+        {
+            return bad(format!(
+                "parameter `{}` has a {} byte default, over the limit of {MAX_TEXT_DEFAULT_BYTES}",
+                p.name,
+                t.len()
             ));
         }
         if !seen.insert(p.name.as_str()) {
@@ -261,6 +299,36 @@ mod tests {
             check_bytes(b"\0asm\x0d\0\x01\0\x01\x05ab", 100),
             Err(ArtifactError::Invalid(_))
         ));
+    }
+
+    fn info(description: usize, params: usize, param_description: usize) -> StrategyInfo {
+        use super::super::bindings::types::{Interests, ParamSpec};
+        StrategyInfo {
+            name: "s".into(),
+            version: "1".into(),
+            description: "d".repeat(description),
+            params: (0..params)
+                .map(|i| ParamSpec {
+                    name: format!("p{i}"),
+                    kind: ParamKind::Text,
+                    default: ParamValue::Text("x".into()),
+                    description: "y".repeat(param_description),
+                })
+                .collect(),
+            interests: Interests::empty(),
+        }
+    }
+
+    #[test]
+    fn describe_sizes_are_capped_by_name() {
+        assert!(check_describe(&info(MAX_DESCRIPTION_BYTES, MAX_PARAMS, 10)).is_ok());
+        let err = |i: StrategyInfo| check_describe(&i).unwrap_err().to_string();
+        assert!(err(info(MAX_DESCRIPTION_BYTES + 1, 1, 1)).contains("description is 4097 bytes"));
+        assert!(err(info(1, MAX_PARAMS + 1, 1)).contains("65 parameters"));
+        assert!(err(info(1, 1, 513)).contains("parameter `p0` has a 513 byte description"));
+        let mut long_default = info(1, 1, 1);
+        long_default.params[0].default = ParamValue::Text("z".repeat(2_000));
+        assert!(err(long_default).contains("2000 byte default"));
     }
 
     #[test]

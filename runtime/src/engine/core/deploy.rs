@@ -124,6 +124,9 @@ impl<V: Venue> Engine<V> {
             day_start_realized: realized,
             inbox: Vec::new(),
             rejections: 0,
+            refused_cancels: 0,
+            journal_seen: self.journal.bytes_for(id),
+            journal_window: Default::default(),
         });
         Ok(Deployed::Started { strategy: id })
     }

@@ -45,12 +45,30 @@ impl<V: Venue> Engine<V> {
                     },
                 }
             }
-            wit::Action::Cancel(id) => CommandAction::Cancel { client_id: *id },
+            // A cancel of nothing this strategy has working is refused here,
+            // unjournaled: ids it does not own (or that are done) must not let
+            // it grow the journal or reach the venue.
+            wit::Action::Cancel(id) => {
+                let key = OrderKey {
+                    strategy,
+                    client_id: *id,
+                };
+                if !self.working.contains_key(&key) {
+                    self.slots[slot].refused_cancels += 1;
+                    return Ok(());
+                }
+                CommandAction::Cancel { client_id: *id }
+            }
             wit::Action::CancelAllInMarket(m) => match self.registry.market_by_index(*m) {
-                Some(spec) => CommandAction::CancelMarket {
-                    market: spec.condition.clone(),
-                },
-                None => return Ok(()),
+                Some(spec) if !self.working_in_market(strategy, &spec.condition).is_empty() => {
+                    CommandAction::CancelMarket {
+                        market: spec.condition.clone(),
+                    }
+                }
+                _ => {
+                    self.slots[slot].refused_cancels += 1;
+                    return Ok(());
+                }
             },
             wit::Action::SetTimer(t) => CommandAction::Timer {
                 id: t.id,
@@ -80,19 +98,7 @@ impl<V: Venue> Engine<V> {
                 self.handle_order_events(events)
             }
             CommandAction::CancelMarket { market } => {
-                let keys: Vec<OrderKey> = self
-                    .working
-                    .iter()
-                    .filter(|(k, w)| {
-                        k.strategy == strategy
-                            && self
-                                .registry
-                                .spec_of_token(&w.order.token)
-                                .is_some_and(|s| s.condition == market)
-                    })
-                    .map(|(k, _)| *k)
-                    .collect();
-                for key in keys {
+                for key in self.working_in_market(strategy, &market) {
                     let events = self.venue.cancel(key, self.now_ns);
                     self.handle_order_events(events)?;
                 }
@@ -103,6 +109,25 @@ impl<V: Venue> Engine<V> {
                 Ok(())
             }
         }
+    }
+
+    /// The strategy's working orders on any token of `market`.
+    fn working_in_market(
+        &self,
+        strategy: StrategyId,
+        market: &crate::model::ConditionId,
+    ) -> Vec<OrderKey> {
+        self.working
+            .iter()
+            .filter(|(k, w)| {
+                k.strategy == strategy
+                    && self
+                        .registry
+                        .spec_of_token(&w.order.token)
+                        .is_some_and(|s| s.condition == *market)
+            })
+            .map(|(k, _)| *k)
+            .collect()
     }
 
     pub(super) fn exposure(&mut self, strategy: Option<StrategyId>, order: &Order) -> Exposure {

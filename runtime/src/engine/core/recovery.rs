@@ -39,7 +39,7 @@ impl<V: Venue> Engine<V> {
         let next_seq = prior
             .snapshots
             .values()
-            .map(|(_, _, event_seq)| event_seq + 1)
+            .map(|s| s.event_seq + 1)
             .max()
             .unwrap_or(1);
         let timers = prior
@@ -85,7 +85,7 @@ impl<V: Venue> Engine<V> {
                     next_id - 1
                 }
             };
-            engine.launch(id, setup, &prior, &history)?;
+            engine.launch(id, setup, &prior, &history).await?;
         }
         for (id, (name, _)) in &prior.strategies {
             engine.known_ids.entry(name.clone()).or_insert(*id);
@@ -99,8 +99,10 @@ impl<V: Venue> Engine<V> {
     }
 
     /// Starts one strategy under `id`, restoring it when the journal has a
-    /// snapshot for it.
-    fn launch(
+    /// snapshot for it. A strategy that cannot start (or is to stay
+    /// quarantined) takes its slot quarantined, with its fault journaled: the
+    /// others start regardless.
+    async fn launch(
         &mut self,
         id: StrategyId,
         setup: StrategySetup,
@@ -110,65 +112,75 @@ impl<V: Venue> Engine<V> {
         let info = setup.artifact.info.clone();
         let mut view = self.view(id);
         let name = info.name.clone();
-        let mut sup =
-            self.instantiate(id, &setup, &mut view)
-                .map_err(|fault| EngineError::Start {
-                    name: name.clone(),
-                    fault,
-                })?;
+        let kept_quarantine = prior
+            .quarantined
+            .get(&id)
+            .filter(|_| {
+                self.config.keep_quarantines
+                    && prior.strategies.get(&id).is_some_and(|(n, _)| *n == name)
+            })
+            .cloned();
+        let (init, options) = self.instance_parts(id, &setup);
+        let started = match &kept_quarantine {
+            Some(_) => None,
+            None => Some(SupervisedStrategy::start(
+                setup.artifact.clone(),
+                init.clone(),
+                options.clone(),
+                &mut view,
+            )),
+        };
         self.journal_started(id, &setup)?;
         let mut inbox = Vec::new();
-        if let Some((snapshot_seq, state, _)) = prior.snapshots.get(&id) {
-            match sup.restore(&mut view, state.clone()) {
-                Ok(()) => {
-                    // What the strategy had not yet heard when it was snapshotted.
-                    for stored in history.iter().filter(|e| e.seq > *snapshot_seq) {
-                        match &stored.entry {
-                            Entry::Order { event } if event.key().strategy == id => {
-                                if let Some((_, kind)) = order_event(&self.registry, event) {
-                                    inbox.push((kind, None));
-                                }
-                            }
-                            Entry::RiskVerdict {
-                                key,
-                                accepted: false,
-                                rule,
-                                message,
-                            } if key.strategy == id => {
-                                inbox.push((
-                                    wit::EventKind::OrderRejected(wit::OrderRejected {
-                                        order: key.client_id,
-                                        reason: reject_reason(rule.as_deref().unwrap_or("")),
-                                        message: message.clone().unwrap_or_default(),
-                                    }),
-                                    None,
-                                ));
-                            }
-                            _ => {}
-                        }
-                    }
-                    self.journal.append(
-                        self.now_ns,
-                        Some(id),
-                        &Entry::Restored {
-                            strategy: id,
-                            snapshot_seq: *snapshot_seq,
-                            redelivered: inbox.len() as u32,
-                        },
-                    )?;
+        let sup = match started {
+            Some(Ok(mut sup)) => {
+                if let Some(snapshot) = prior.snapshots.get(&id) {
+                    self.restore_at_launch(id, &mut sup, &mut view, snapshot, history, &mut inbox)
+                        .await?;
                 }
-                Err(fault) => {
-                    self.journal.append(
-                        self.now_ns,
-                        Some(id),
-                        &Entry::Fault {
-                            strategy: id,
-                            fault: serde_json::to_value(&fault).unwrap_or_default(),
-                        },
-                    )?;
-                }
+                sup
             }
-        }
+            Some(Err(fault)) => {
+                let at = self.now_ns;
+                self.journal.append(
+                    at,
+                    Some(id),
+                    &Entry::Fault {
+                        strategy: id,
+                        fault: serde_json::to_value(&fault).unwrap_or_default(),
+                    },
+                )?;
+                self.journal.append(
+                    at,
+                    Some(id),
+                    &Entry::StrategyQuarantined {
+                        strategy: id,
+                        reason: format!("could not start: {fault}"),
+                        actor: None,
+                    },
+                )?;
+                SupervisedStrategy::quarantined(
+                    setup.artifact.clone(),
+                    init,
+                    options,
+                    Some((at, fault)),
+                )
+            }
+            None => {
+                let reason = kept_quarantine.unwrap_or_default();
+                tracing::warn!(strategy = %name, %reason, "kept quarantined from the previous run");
+                self.journal.append(
+                    self.now_ns,
+                    Some(id),
+                    &Entry::StrategyQuarantined {
+                        strategy: id,
+                        reason: format!("still quarantined: {reason}"),
+                        actor: None,
+                    },
+                )?;
+                SupervisedStrategy::quarantined(setup.artifact.clone(), init, options, None)
+            }
+        };
         let realized = self
             .portfolio
             .account(id)
@@ -191,17 +203,81 @@ impl<V: Venue> Engine<V> {
             day_start_realized,
             inbox,
             rejections: 0,
+            refused_cancels: 0,
+            journal_seen: self.journal.bytes_for(id),
+            journal_window: Default::default(),
         });
         Ok(())
     }
 
-    /// A new sandboxed instance of `setup` for strategy `id`, initialised.
-    pub(super) fn instantiate(
+    /// Restores a strategy started at launch from its journaled snapshot and
+    /// queues the order events journaled after it; a refusal is a fault.
+    async fn restore_at_launch(
+        &mut self,
+        id: StrategyId,
+        sup: &mut SupervisedStrategy,
+        view: &mut HostView,
+        snapshot: &crate::store::SnapshotRef,
+        history: &[Stored],
+        inbox: &mut Vec<(wit::EventKind, Option<usize>)>,
+    ) -> Result<(), EngineError> {
+        let snapshot_seq = &snapshot.seq;
+        let state = self.journal.snapshot_state(snapshot).await?;
+        if let Err(fault) = sup.restore(view, state) {
+            self.journal.append(
+                self.now_ns,
+                Some(id),
+                &Entry::Fault {
+                    strategy: id,
+                    fault: serde_json::to_value(&fault).unwrap_or_default(),
+                },
+            )?;
+            return Ok(());
+        }
+        // What the strategy had not yet heard when it was snapshotted.
+        for stored in history.iter().filter(|e| e.seq > *snapshot_seq) {
+            match &stored.entry {
+                Entry::Order { event } if event.key().strategy == id => {
+                    if let Some((_, kind)) = order_event(&self.registry, event) {
+                        inbox.push((kind, None));
+                    }
+                }
+                Entry::RiskVerdict {
+                    key,
+                    accepted: false,
+                    rule,
+                    message,
+                } if key.strategy == id => {
+                    inbox.push((
+                        wit::EventKind::OrderRejected(wit::OrderRejected {
+                            order: key.client_id,
+                            reason: reject_reason(rule.as_deref().unwrap_or("")),
+                            message: message.clone().unwrap_or_default(),
+                        }),
+                        None,
+                    ));
+                }
+                _ => {}
+            }
+        }
+        self.journal.append(
+            self.now_ns,
+            Some(id),
+            &Entry::Restored {
+                strategy: id,
+                snapshot_seq: *snapshot_seq,
+                redelivered: inbox.len() as u32,
+            },
+        )?;
+        Ok(())
+    }
+
+    /// What an instance of `setup` for strategy `id` starts from.
+    fn instance_parts(
         &self,
         id: StrategyId,
         setup: &StrategySetup,
-        view: &mut HostView,
-    ) -> Result<SupervisedStrategy, crate::strategy::Fault> {
+    ) -> (wit::InitConfig, InstanceOptions) {
         let init = wit::InitConfig {
             run_id: self.config.run_id.clone(),
             instruments: self.registry.instrument_infos(),
@@ -212,6 +288,17 @@ impl<V: Venue> Engine<V> {
             seed: self.run_seed.wrapping_add(u64::from(id)),
             limits: self.config.sandbox.clone(),
         };
+        (init, options)
+    }
+
+    /// A new sandboxed instance of `setup` for strategy `id`, initialised.
+    pub(super) fn instantiate(
+        &self,
+        id: StrategyId,
+        setup: &StrategySetup,
+        view: &mut HostView,
+    ) -> Result<SupervisedStrategy, crate::strategy::Fault> {
+        let (init, options) = self.instance_parts(id, setup);
         SupervisedStrategy::start(setup.artifact.clone(), init, options, view)
     }
 
@@ -308,13 +395,9 @@ impl<V: Venue> Engine<V> {
         let Some(state) = s.sup.last_snapshot() else {
             return Ok(());
         };
-        let entry = Entry::Snapshot {
-            strategy: s.id,
-            state_hex: hex::encode(state),
-            event_seq: self.next_seq.saturating_sub(1),
-        };
-        let id = s.id;
-        self.journal.append(self.now_ns, Some(id), &entry)?;
+        let event_seq = self.next_seq.saturating_sub(1);
+        self.journal
+            .append_snapshot(self.now_ns, s.id, state, event_seq)?;
         Ok(())
     }
 }

@@ -131,6 +131,31 @@ impl Hostile {
             "forge_log" => ctx.info(
                 "ok\n2026-01-01T00:00:00.000000Z  INFO pqap: risk: trading state HALTED \u{1b}[31mforged\u{1b}[0m",
             ),
+            // Storage floods: each call asks the host to journal a lot.
+            "journal_flood" => {
+                for i in 0..900u64 {
+                    let id = self.calls * 1_000_000 + i + 1;
+                    ctx.place(
+                        match place(id, self.instrument, 10_000, 5_000_000).action {
+                            Action::Place(o) => o,
+                            _ => unreachable!(),
+                        },
+                        "flood",
+                    );
+                }
+            }
+            "cancel_flood" => {
+                for _ in 0..900 {
+                    let id = ctx.random();
+                    ctx.cancel(id, "not mine");
+                }
+            }
+            "timer_flood" => {
+                let at = ctx.now() + 3_600_000_000_000;
+                for i in 0..600u64 {
+                    ctx.set_timer(self.calls * 1_000_000 + i, at, "flood");
+                }
+            }
             "echo" => {
                 // Reports what the host view says, to prove queries see the
                 // current call's view.
@@ -185,6 +210,15 @@ impl Strategy for Hostile {
             "loop_init" => loop {
                 black_box(&mode);
             },
+            // Costs ~100 M fuel: fine under the default init budget, out of
+            // fuel under a tighter one.
+            "slow_init" => {
+                let mut x = 0u64;
+                for i in 0..20_000_000u64 {
+                    x = black_box(x.wrapping_add(i));
+                }
+                black_box(x);
+            }
             _ => {}
         }
         Ok(Hostile {
@@ -213,14 +247,25 @@ impl Strategy for Hostile {
     }
 
     fn snapshot_state(&self) -> Vec<u8> {
-        if self.mode == "big_state" {
-            return vec![7u8; 8 << 20];
+        let mut state = self.calls.to_le_bytes().to_vec();
+        match self.mode.as_str() {
+            "big_state" => return vec![7u8; 8 << 20],
+            // 3 MiB that differ on every call, or are the same every call.
+            "snapshot_churn" => state.resize(3 << 20, self.calls as u8),
+            "snapshot_same" => {
+                state = 1u64.to_le_bytes().to_vec();
+                state.resize(3 << 20, 9);
+            }
+            _ => {}
         }
-        self.calls.to_le_bytes().to_vec()
+        state
     }
 
     fn restore_state(&mut self, _ctx: &mut Ctx, state: &[u8]) -> Result<(), String> {
-        let bytes: [u8; 8] = state.try_into().map_err(|_| "state is not 8 bytes")?;
+        let bytes: [u8; 8] = state
+            .get(..8)
+            .and_then(|b| b.try_into().ok())
+            .ok_or("state is shorter than 8 bytes")?;
         self.calls = u64::from_le_bytes(bytes);
         Ok(())
     }

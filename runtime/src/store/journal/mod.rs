@@ -1,6 +1,9 @@
 //! The append-only journal in SQLite (WAL): entries get a sequence number and a
 //! SHA-256 hash chained to the previous entry, are buffered, and become durable
 //! together in one transaction on `commit`. `verify` walks the whole chain.
+//! It also counts the bytes each strategy's entries take, for storage budgets.
+
+mod snapshots;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -26,6 +29,10 @@ pub enum StoreError {
     Corrupt { seq: i64, message: String },
     #[error("journal entry could not be encoded: {0}")]
     Encode(String),
+    #[error(
+        "database {db} is in use by a running pqap engine ({holder}); stop it first, or act through its server"
+    )]
+    Locked { db: String, holder: String },
 }
 
 /// An entry as stored.
@@ -96,6 +103,12 @@ pub struct Journal {
     /// Entries appended since `retain` was switched on, for runs that read their
     /// own journal back at the end (backtests) without parsing it again.
     retained: Option<Vec<Stored>>,
+    /// Snapshot states waiting for the next flush, by SHA-256.
+    pending_blobs: Vec<(String, Vec<u8>)>,
+    /// The SHA-256 of each strategy's last journaled snapshot.
+    last_snapshot: std::collections::HashMap<u32, String>,
+    /// Bytes appended per strategy since the journal was opened.
+    bytes_by_strategy: std::collections::HashMap<u32, u64>,
 }
 
 impl Journal {
@@ -161,6 +174,9 @@ impl Journal {
             pending: Vec::new(),
             commit_batch: 1,
             retained: None,
+            pending_blobs: Vec::new(),
+            last_snapshot: std::collections::HashMap::new(),
+            bytes_by_strategy: std::collections::HashMap::new(),
         })
     }
 
@@ -188,6 +204,9 @@ impl Journal {
         let body = serde_json::to_string(entry).map_err(|e| StoreError::Encode(e.to_string()))?;
         let seq = self.next_seq;
         let ts_ns = i64::try_from(ts_ns).unwrap_or(i64::MAX);
+        if let Some(s) = strategy {
+            *self.bytes_by_strategy.entry(s).or_default() += body.len() as u64;
+        }
         let strategy = strategy.map(i64::from);
         let kind = entry.kind();
         let hash = chain_hash(&self.head_hash, seq, ts_ns, kind, strategy, &body);
@@ -211,6 +230,12 @@ impl Journal {
         });
         self.next_seq += 1;
         Ok(seq)
+    }
+
+    /// Bytes of entries (and new snapshot blobs) attributed to `strategy` since
+    /// the journal was opened.
+    pub fn bytes_for(&self, strategy: u32) -> u64 {
+        self.bytes_by_strategy.get(&strategy).copied().unwrap_or(0)
     }
 
     /// Lets `commit` wait until `entries` are pending. Only for runs that can be
@@ -242,13 +267,24 @@ impl Journal {
 
     /// Writes every pending entry now, whatever the commit batch.
     pub async fn flush(&mut self) -> Result<(), StoreError> {
-        if self.pending.is_empty() {
+        if self.pending.is_empty() && self.pending_blobs.is_empty() {
             return Ok(());
         }
         // Multi-row inserts: each statement is a round trip to SQLite's worker
         // thread, which costs more than the rows themselves.
         const ROWS: usize = 256;
         let mut tx = self.pool.begin().await?;
+        // Blobs first: an entry is never durable without the state it names.
+        for (sha, bytes) in &self.pending_blobs {
+            sqlx::query(
+                "INSERT OR IGNORE INTO snapshot_blobs (sha256, size, bytes) VALUES (?, ?, ?)",
+            )
+            .bind(sha)
+            .bind(bytes.len() as i64)
+            .bind(bytes.as_slice())
+            .execute(&mut *tx)
+            .await?;
+        }
         for chunk in self.pending.chunks(ROWS) {
             let mut sql = String::from(
                 "INSERT INTO journal (seq, ts_ns, kind, strategy, body, prev_hash, hash) VALUES ",
@@ -275,6 +311,7 @@ impl Journal {
         }
         tx.commit().await?;
         self.pending.clear();
+        self.pending_blobs.clear();
         Ok(())
     }
 
@@ -341,6 +378,8 @@ impl Journal {
                 Some("previous-hash link broken".to_string())
             } else if computed != hash {
                 Some("hash does not match the entry's content".to_string())
+            } else if kind == "snapshot" {
+                self.check_snapshot_blob(&body).await?
             } else {
                 None
             };
