@@ -236,6 +236,10 @@ pub fn run(args: PaperArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
+    // First of all: a SIGTERM that arrives while starting (a server announces
+    // its address before its loop runs) must stop it gracefully, not kill it.
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
     let config = Config::load(&args.config, std::env::vars())?;
     let loud = !args.quiet && !args.json;
     let sandbox = sandbox_engine(&config)?;
@@ -434,8 +438,6 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut report = tokio::time::interval(Duration::from_millis(500));
     report.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("installing the SIGTERM handler")?;
     let (mut updates, mut reconnects) = (0u64, 0u64);
     loop {
         tokio::select! {

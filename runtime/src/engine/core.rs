@@ -480,12 +480,11 @@ impl<V: Venue> Engine<V> {
         let used = self.count_journal_bytes(slot);
         let s = &self.slots[slot];
         let snapshot = match s.sup.last_snapshot() {
-            Some(state) if s.sup.snapshots_taken() > s.snapshots_journaled => {
-                if self.journal.snapshot_is_new(s.id, state) {
-                    state.len() as u64
-                } else {
-                    0
-                }
+            Some(state)
+                if s.sup.snapshots_taken() > s.snapshots_journaled
+                    && self.journal.snapshot_is_new(s.id, state) =>
+            {
+                state.len() as u64
             }
             _ => 0,
         };

@@ -136,9 +136,11 @@ pub(super) fn classify(err: &wasmtime::Error, facts: CallFacts<'_>) -> Fault {
             call,
             message: trap.to_string(),
         },
+        // Error chains can carry guest-chosen text (function names of a
+        // backtrace, say): escaped like any guest text.
         None => Fault::Trap {
             call,
-            message: format!("{err:#}"),
+            message: super::guest_text::escape(&format!("{err:#}")).into_owned(),
         },
     }
 }

@@ -225,21 +225,32 @@ pub fn check_describe(info: &StrategyInfo) -> Result<(), ArtifactError> {
     if !name_ok {
         return bad(format!(
             "name `{}` must be 1-64 characters of a-z, 0-9, `_` or `-`",
-            info.name
+            super::guest_text::escape(&info.name)
         ));
     }
-    if info.version.is_empty() || info.version.len() > 32 {
+    let version_ok = !info.version.is_empty()
+        && info.version.len() <= 32
+        && info
+            .version
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+' | b'_'));
+    if !version_ok {
         return bad(format!(
-            "version `{}` must be 1-32 characters",
-            info.version
+            "version `{}` must be 1-32 characters of A-Z, a-z, 0-9, `.`, `-`, `+` or `_`",
+            super::guest_text::escape(&info.version)
         ));
     }
     let mut seen = std::collections::BTreeSet::new();
     for p in &info.params {
-        if p.name.is_empty() || p.name.len() > 64 {
+        let param_ok = !p.name.is_empty()
+            && p.name.len() <= 64
+            && p.name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
+        if !param_ok {
             return bad(format!(
-                "parameter name `{}` must be 1-64 characters",
-                p.name
+                "parameter name `{}` must be 1-64 characters of A-Z, a-z, 0-9, `_` or `-`",
+                super::guest_text::escape(&p.name)
             ));
         }
         if p.description.len() > MAX_PARAM_DESCRIPTION_BYTES {
