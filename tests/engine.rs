@@ -4,10 +4,9 @@
 
 mod common;
 
-use pqap::data::update::{FeedUpdate, Source};
-use pqap::engine::{Engine, EngineConfig, MarketSpec, Registry, StrategySetup};
+use pqap::engine::{Engine, EngineConfig, Registry, StrategySetup};
 use pqap::execution::{FillConfig, FillSimulator, Slippage};
-use pqap::model::{Liquidity, MarketEvent, Side};
+use pqap::model::{Liquidity, Side};
 use pqap::risk::{RiskLimits, TradingState};
 use pqap::store::{Journal, Projections};
 use pqap::strategy::bindings::types::{Param, ParamValue};
@@ -25,23 +24,6 @@ fn venue(registry: &Registry) -> FillSimulator {
             slippage: Slippage::BookWalk,
         },
         registry.markets(),
-    )
-}
-
-fn registry(g: &Generator) -> Registry {
-    Registry::new(
-        g.markets()
-            .into_iter()
-            .map(|m| MarketSpec {
-                condition: m.condition,
-                question: m.question,
-                tokens: m.tokens,
-                tick: m.tick,
-                min_size: m.min_size,
-                taker_fee_rate: Decimal::new(2, 2),
-                maker_rebate_share: Decimal::new(2, 1),
-            })
-            .collect(),
     )
 }
 
@@ -117,25 +99,15 @@ async fn run(seed: u64, dir: &std::path::Path) -> RunResult {
         mark_every_ns: 60_000_000_000,
         keep_quarantines: false,
     };
-    let registry = registry(&g);
+    let registry = common::session::registry(&g, Decimal::new(2, 2), Decimal::new(2, 1));
     let venue = venue(&registry);
     let mut engine = Engine::start(config, registry, venue, journal, setups, start)
         .await
         .unwrap();
-    let snapshots: Vec<MarketEvent> = g.tokens().iter().filter_map(|t| g.book(t)).collect();
-    let mut updates = vec![snapshots];
-    for _ in 0..401 {
-        updates.push(g.step());
-    }
-    for (i, events) in updates.into_iter().enumerate() {
-        let now = start + i as u64 * 1_000_000_000;
-        let update = FeedUpdate {
-            received_ms: now / 1_000_000,
-            source: Source::Ws { shard: 0 },
-            raw: String::new(),
-            events,
-            errors: vec![],
-        };
+    for (i, (now, update)) in common::session::updates(&mut g, 401, start)
+        .into_iter()
+        .enumerate()
+    {
         engine.on_update(&update, now).await.unwrap();
         engine.on_time(now).await.unwrap();
         if i == 200 {

@@ -5,10 +5,8 @@
 
 mod common;
 
-use pqap::data::update::{FeedUpdate, Source};
-use pqap::engine::{Engine, EngineConfig, MarketSpec, Registry, StrategySetup};
+use pqap::engine::{Engine, EngineConfig, StrategySetup};
 use pqap::execution::{FillConfig, FillSimulator, Slippage};
-use pqap::model::MarketEvent;
 use pqap::risk::RiskLimits;
 use pqap::store::{Entry, Journal, Projections, Stored};
 use pqap::strategy::bindings::types::{Param, ParamValue};
@@ -27,23 +25,6 @@ fn generator() -> Generator {
             ..GeneratorConfig::default()
         },
         START / 1_000_000,
-    )
-}
-
-fn registry(g: &Generator) -> Registry {
-    Registry::new(
-        g.markets()
-            .into_iter()
-            .map(|m| MarketSpec {
-                condition: m.condition,
-                question: m.question,
-                tokens: m.tokens,
-                tick: m.tick,
-                min_size: m.min_size,
-                taker_fee_rate: Decimal::ZERO,
-                maker_rebate_share: Decimal::ZERO,
-            })
-            .collect(),
     )
 }
 
@@ -108,7 +89,7 @@ async fn session(
     steps: usize,
 ) -> Session {
     let mut g = generator();
-    let registry = registry(&g);
+    let registry = common::session::registry(&g, Decimal::ZERO, Decimal::ZERO);
     let venue = FillSimulator::for_markets(
         FillConfig {
             submit_latency_ns: 20_000_000,
@@ -121,20 +102,7 @@ async fn session(
     let mut engine = Engine::start(config, registry, venue, journal, setups, START)
         .await
         .expect("the engine starts whatever its strategies do");
-    let snapshots: Vec<MarketEvent> = g.tokens().iter().filter_map(|t| g.book(t)).collect();
-    let mut updates = vec![snapshots];
-    for _ in 0..steps {
-        updates.push(g.step());
-    }
-    for (i, events) in updates.into_iter().enumerate() {
-        let now = START + i as u64 * 1_000_000_000;
-        let update = FeedUpdate {
-            received_ms: now / 1_000_000,
-            source: Source::Ws { shard: 0 },
-            raw: String::new(),
-            events,
-            errors: vec![],
-        };
+    for (now, update) in common::session::updates(&mut g, steps, START) {
         engine.on_update(&update, now).await.unwrap();
         engine.on_time(now).await.unwrap();
     }

@@ -5,6 +5,7 @@
 
 pub mod browser;
 pub mod server;
+pub mod session;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

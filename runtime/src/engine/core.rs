@@ -3,6 +3,7 @@
 //! and order event is journaled; fills reach a strategy only after they are
 //! durable. The clock is whatever the caller says (simulated or wall).
 
+mod budget;
 mod controls;
 mod deploy;
 mod orders;
@@ -59,16 +60,12 @@ pub struct StrategySetup {
     pub limits: RiskLimits,
 }
 
-/// Why the engine stopped working.
+/// Why the engine stopped working. A strategy never is: its faults are its
+/// own (journaled, and it is stopped), never the engine's.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("strategy `{name}` failed to start: {fault}")]
-    Start {
-        name: String,
-        fault: crate::strategy::Fault,
-    },
 }
 
 struct Slot {
@@ -93,7 +90,7 @@ struct Slot {
     refused_cancels: u64,
     /// Journal bytes of its decisions over the last minute, and the journal's
     /// count for it when last looked at.
-    journal_window: super::budget::ByteWindow,
+    journal_window: budget::ByteWindow,
     journal_seen: u64,
 }
 
@@ -455,80 +452,6 @@ impl<V: Venue> Engine<V> {
         let mut view = self.view(strategy);
         let outcome = self.slots[slot].sup.on_events(&mut view, &events);
         self.outcome(slot, outcome, &causes, sources)
-    }
-
-    /// Brings the strategy's journal window up to date with what the journal
-    /// counted for it (decisions, verdicts, order events, snapshots).
-    fn count_journal_bytes(&mut self, slot: usize) -> u64 {
-        let s = &mut self.slots[slot];
-        let total = self.journal.bytes_for(s.id);
-        s.journal_window
-            .add(self.now_ns, total.saturating_sub(s.journal_seen));
-        s.journal_seen = total;
-        s.journal_window.used(self.now_ns)
-    }
-
-    /// The storage budgets a call's commands must fit before any of them (or
-    /// the call's restart point) is journaled: journal bytes per minute and
-    /// armed timers.
-    fn check_budgets(
-        &mut self,
-        slot: usize,
-        commands: &[wit::Command],
-    ) -> Result<(), crate::strategy::Fault> {
-        use crate::strategy::Fault;
-        let used = self.count_journal_bytes(slot);
-        let s = &self.slots[slot];
-        let snapshot = match s.sup.last_snapshot() {
-            Some(state)
-                if s.sup.snapshots_taken() > s.snapshots_journaled
-                    && self.journal.snapshot_is_new(s.id, state) =>
-            {
-                state.len() as u64
-            }
-            _ => 0,
-        };
-        let planned = commands
-            .iter()
-            .map(|c| super::budget::min_command_bytes(&c.action) + c.reason.len() as u64)
-            .sum::<u64>()
-            + snapshot;
-        let limit = self.config.sandbox.max_journal_bytes_per_minute;
-        if planned > 0 && used.saturating_add(planned) > limit {
-            return Err(Fault::Budget {
-                what: "journal",
-                detail: format!(
-                    "{used} bytes journaled in the last minute and at least {planned} more to journal for this call ({} commands{}); limit {limit} bytes per minute",
-                    commands.len(),
-                    if snapshot > 0 {
-                        format!(", a {snapshot} byte snapshot")
-                    } else {
-                        String::new()
-                    }
-                ),
-            });
-        }
-        let new_timers = commands
-            .iter()
-            .filter(|c| matches!(c.action, wit::Action::SetTimer(_)))
-            .count();
-        if new_timers > 0 {
-            let armed = self
-                .timers
-                .iter()
-                .filter(|(_, strategy, _)| *strategy == s.id)
-                .count();
-            let max = self.config.sandbox.max_timers;
-            if armed + new_timers > max {
-                return Err(Fault::Budget {
-                    what: "timer",
-                    detail: format!(
-                        "{armed} timers armed and {new_timers} more asked for; limit {max} at once"
-                    ),
-                });
-            }
-        }
-        Ok(())
     }
 
     /// Journals a fault of the strategy in `slot` (and its quarantine, when

@@ -154,8 +154,11 @@ pub struct OfflineChange {
     pub seq: i64,
 }
 
-fn strategy_id(p: &crate::store::Projections, name: &str) -> Result<u32, OfflineError> {
-    p.strategies
+/// The id of strategy `name` in a stopped server's journal, if it is not retired.
+async fn offline_target(journal: &crate::store::Journal, name: &str) -> Result<u32, OfflineError> {
+    let p = crate::store::Projections::replay(&journal.read_from(1).await?);
+    let id = p
+        .strategies
         .iter()
         .find(|(_, (n, _))| n == name)
         .map(|(id, _)| *id)
@@ -167,7 +170,13 @@ fn strategy_id(p: &crate::store::Projections, name: &str) -> Result<u32, Offline
                 .map(|(n, _)| n.as_str())
                 .collect::<Vec<_>>()
                 .join(", "),
-        })
+        })?;
+    if p.retired.contains(&id) {
+        return Err(OfflineError::AlreadyRetired {
+            name: name.to_string(),
+        });
+    }
+    Ok(id)
 }
 
 /// Retires strategy `name` in a journal no engine runs on (the caller holds
@@ -180,13 +189,7 @@ pub async fn retire_offline(
     actor: &str,
     now_ns: u64,
 ) -> Result<OfflineChange, OfflineError> {
-    let p = crate::store::Projections::replay(&journal.read_from(1).await?);
-    let id = strategy_id(&p, name)?;
-    if p.retired.contains(&id) {
-        return Err(OfflineError::AlreadyRetired {
-            name: name.to_string(),
-        });
-    }
+    let id = offline_target(journal, name).await?;
     let seq = journal.append(
         now_ns,
         Some(id),
@@ -218,13 +221,7 @@ pub async fn quarantine_offline(
     actor: &str,
     now_ns: u64,
 ) -> Result<OfflineChange, OfflineError> {
-    let p = crate::store::Projections::replay(&journal.read_from(1).await?);
-    let id = strategy_id(&p, name)?;
-    if p.retired.contains(&id) {
-        return Err(OfflineError::AlreadyRetired {
-            name: name.to_string(),
-        });
-    }
+    let id = offline_target(journal, name).await?;
     let seq = journal.append(
         now_ns,
         Some(id),

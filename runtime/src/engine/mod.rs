@@ -1,7 +1,6 @@
 //! The event loop shared by backtest, paper and live: feed → books → strategies
 //! (sandboxed) → risk → venue → portfolio → journal, in one total order.
 
-pub mod budget;
 pub mod core;
 pub mod deployments;
 pub mod registry;

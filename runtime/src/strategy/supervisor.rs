@@ -93,26 +93,12 @@ impl SupervisedStrategy {
         options: InstanceOptions,
         view: &mut HostView,
     ) -> Result<SupervisedStrategy, Fault> {
-        let checker = CommandChecker::new(&config, options.limits.max_commands_per_call);
         let mut instance = SandboxInstance::instantiate(&artifact, &options)?;
         instance.init(view, &config)?;
-        let output = instance.take_output();
-        Ok(SupervisedStrategy {
-            artifact,
-            config,
-            options,
-            checker,
-            instance: Some(instance),
-            state: RunState::Running,
-            faults: Vec::new(),
-            restarts: 0,
-            snapshot: None,
-            snapshot_before_call: None,
-            calls_since_snapshot: 0,
-            snapshots_taken: 0,
-            fuel: FuelStats::default(),
-            output,
-        })
+        let mut sup = SupervisedStrategy::new(artifact, config, options, RunState::Running);
+        sup.output = instance.take_output();
+        sup.instance = Some(instance);
+        Ok(sup)
     }
 
     /// A supervisor for a strategy that is not to run: it could not start
@@ -124,23 +110,33 @@ impl SupervisedStrategy {
         options: InstanceOptions,
         fault: Option<(u64, Fault)>,
     ) -> SupervisedStrategy {
-        let checker = CommandChecker::new(&config, options.limits.max_commands_per_call);
         tracing::error!(
             strategy = %artifact.info.name,
             fault = fault.as_ref().map(|(_, f)| f.to_string()),
             "quarantined at start"
         );
+        let mut sup = SupervisedStrategy::new(artifact, config, options, RunState::Quarantined);
+        sup.faults = fault
+            .into_iter()
+            .map(|(at, fault)| FaultRecord { at, fault })
+            .collect();
+        sup
+    }
+
+    fn new(
+        artifact: Arc<Artifact>,
+        config: InitConfig,
+        options: InstanceOptions,
+        state: RunState,
+    ) -> SupervisedStrategy {
         SupervisedStrategy {
+            checker: CommandChecker::new(&config, options.limits.max_commands_per_call),
             artifact,
             config,
             options,
-            checker,
             instance: None,
-            state: RunState::Quarantined,
-            faults: fault
-                .into_iter()
-                .map(|(at, fault)| FaultRecord { at, fault })
-                .collect(),
+            state,
+            faults: Vec::new(),
             restarts: 0,
             snapshot: None,
             snapshot_before_call: None,
