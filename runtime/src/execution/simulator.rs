@@ -362,7 +362,9 @@ impl FillSimulator {
             .map(|o| (o.seq, o.order.key))
             .collect();
         keys.sort();
-        let mut left = volume;
+        // Our own earlier orders at the level queue ahead of our later ones, on
+        // top of what was displayed when each joined.
+        let mut own_ahead = Size::ZERO;
         let mut events = Vec::new();
         for (_, key) in keys {
             let Some(o) = self.orders.get_mut(&key) else {
@@ -371,16 +373,20 @@ impl FillSimulator {
             let Phase::Resting { ahead } = o.phase else {
                 continue;
             };
-            // All printed volume passed the part of the queue ahead of us.
-            let through = volume.saturating_sub(ahead);
+            let queue = ahead
+                .checked_add(own_ahead)
+                .unwrap_or(Size::from_micros(u64::MAX));
+            let through = volume.saturating_sub(queue);
             o.phase = Phase::Resting {
                 ahead: ahead.saturating_sub(volume),
             };
-            let size = through.min(left).min(o.remaining);
+            own_ahead = own_ahead
+                .checked_add(o.remaining)
+                .unwrap_or(Size::from_micros(u64::MAX));
+            let size = through.min(o.remaining);
             if size.is_zero() {
                 continue;
             }
-            left = left.saturating_sub(size);
             o.remaining = o.remaining.saturating_sub(size);
             let (order, remaining) = (o.order.clone(), o.remaining);
             events.push(self.fill(&order, price, size, remaining, Liquidity::Maker, now));
@@ -421,38 +427,58 @@ impl FillSimulator {
         }
     }
 
-    /// Resting orders the opposite side moved through fill completely at their
-    /// own price.
+    /// Resting orders the opposite side now crosses fill at their own price, as
+    /// makers, against the crossing liquidity that is really there: what the
+    /// book displays less what our own orders already took from it (which the
+    /// venue's book cannot show). Most aggressive orders first, then by time.
     fn traded_through(&mut self, token: &TokenId, books: &Books, now: u64) -> Vec<OrderEvent> {
         let Some(book) = books.book(token) else {
             return Vec::new();
         };
-        let (bid, ask) = (
-            book.best_bid().map(|l| l.price),
-            book.best_ask().map(|l| l.price),
-        );
-        let hit: Vec<OrderKey> = self
+        let mut hit: Vec<(Side, Price, u64, OrderKey)> = self
             .orders
             .values()
             .filter(|o| &o.order.token == token && matches!(o.phase, Phase::Resting { .. }))
-            .filter(|o| match o.order.side {
-                Side::Buy => ask.is_some_and(|a| a < o.order.price),
-                Side::Sell => bid.is_some_and(|b| b > o.order.price),
-            })
-            .map(|o| o.order.key)
+            .map(|o| (o.order.side, o.order.price, o.seq, o.order.key))
             .collect();
+        hit.sort_by(|a, b| match a.0 {
+            Side::Buy => b.1.cmp(&a.1).then(a.2.cmp(&b.2)),
+            Side::Sell => a.1.cmp(&b.1).then(a.2.cmp(&b.2)),
+        });
         let mut events = Vec::new();
-        for key in hit {
-            if let Some(o) = self.orders.remove(&key) {
-                events.push(self.fill(
-                    &o.order,
-                    o.order.price,
-                    o.remaining,
-                    Size::ZERO,
-                    Liquidity::Maker,
-                    now,
-                ));
+        for (side, price, _, key) in hit {
+            let opp = opposite(side);
+            let mut remaining = match self.orders.get(&key) {
+                Some(o) => o.remaining,
+                None => continue,
+            };
+            let mut filled = Size::ZERO;
+            for level in book.depth(opp, usize::MAX) {
+                if remaining.is_zero() || !crosses(side, price, level.price) {
+                    break;
+                }
+                let lk = (token.clone(), opp, level.price);
+                let take = self.available(&lk, level.size).min(remaining);
+                if take.is_zero() {
+                    continue;
+                }
+                let c = self.consumed.entry(lk).or_insert(Size::ZERO);
+                *c = c.checked_add(take).unwrap_or(*c);
+                remaining = remaining.saturating_sub(take);
+                filled = filled.checked_add(take).unwrap_or(filled);
             }
+            if filled.is_zero() {
+                continue;
+            }
+            let Some(o) = self.orders.get_mut(&key) else {
+                continue;
+            };
+            o.remaining = remaining;
+            let order = o.order.clone();
+            if remaining.is_zero() {
+                self.orders.remove(&key);
+            }
+            events.push(self.fill(&order, price, filled, remaining, Liquidity::Maker, now));
         }
         events
     }

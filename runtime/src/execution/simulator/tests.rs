@@ -663,3 +663,115 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn liquidity_our_taker_fill_consumed_is_not_offered_again_to_its_rest() {
+    // GTC buy 40 @ .54 against .52×10 / .53×20 / .55×50: takes 30, rests 10.
+    let mut b = default_book();
+    let (key, ev) = b.submit(Side::Buy, 54, 40, TimeInForce::Gtc, false);
+    assert_eq!(
+        fills(&ev).iter().map(|f| (f.0, f.1)).collect::<Vec<_>>(),
+        vec![(px(52), sh(10)), (px(53), sh(20))]
+    );
+    assert_eq!(b.sim.open_orders()[0].remaining, sh(10));
+    // An unrelated update elsewhere in the book: the .52 and .53 asks the book
+    // still shows are the ones we took, so nothing fills.
+    assert!(b.level(Side::Buy, 47, 25).is_empty());
+    assert!(b.level(Side::Sell, 60, 5).is_empty());
+    assert_eq!(b.sim.open_orders()[0].remaining, sh(10));
+    // The venue shows .52 afresh at 4: that is new liquidity, and it crosses our
+    // resting bid, which fills 4 as maker at its own price.
+    let ev = b.level(Side::Sell, 52, 4);
+    assert_eq!(
+        fills(&ev)
+            .iter()
+            .map(|f| (f.0, f.1, f.3))
+            .collect::<Vec<_>>(),
+        vec![(px(54), sh(4), Liquidity::Maker)]
+    );
+    assert_eq!(b.ahead(key), Some(Size::ZERO));
+    // And it is gone once taken: a further unrelated update fills nothing.
+    assert!(b.level(Side::Buy, 46, 5).is_empty());
+    assert_eq!(b.sim.open_orders()[0].remaining, sh(6));
+}
+
+#[test]
+fn our_earlier_orders_at_a_price_queue_ahead_of_our_later_ones() {
+    // 100 displayed at .50; our orders of 30 then 100 join behind it.
+    let mut b = Bench::new(
+        FillConfig::default(),
+        vec![lv(50, 100), lv(49, 40)],
+        vec![lv(52, 10)],
+    );
+    let (first, _) = b.submit(Side::Buy, 50, 30, TimeInForce::Gtc, false);
+    let (second, _) = b.submit(Side::Buy, 50, 100, TimeInForce::Gtc, false);
+    // 150 print at .50: 100 go to the queue displayed ahead, 50 to us — the
+    // first order's 30, then 20 of the second.
+    let ev = b.trade(50, 150, Side::Sell);
+    let by_order: Vec<(OrderKey, Size)> = ev
+        .iter()
+        .filter_map(|e| match e {
+            OrderEvent::Filled(f) => Some((f.key, f.size)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(by_order, vec![(first, sh(30)), (second, sh(20))]);
+}
+
+proptest! {
+    /// However books, prints and our own orders interleave, a print at a price
+    /// fills us at most by the volume beyond the queue ahead of our first order
+    /// there — our own earlier orders included.
+    #[test]
+    fn fills_from_a_print_never_exceed_the_volume_beyond_the_queue(
+        steps in prop::collection::vec(step(), 1..120),
+    ) {
+        let mut b = Bench::new(
+            FillConfig::default(),
+            vec![lv(50, 30), lv(49, 40)],
+            vec![lv(52, 10), lv(53, 20)],
+        );
+        let mut keys = Vec::new();
+        for s in steps {
+            match s {
+                Step::Trade { cents, n, taker_buy } => {
+                    let maker = if taker_buy { Side::Sell } else { Side::Buy };
+                    let first_ahead = b
+                        .sim
+                        .orders
+                        .values()
+                        .filter(|o| o.order.price == px(cents) && o.order.side == maker)
+                        .filter_map(|o| match o.phase {
+                            Phase::Resting { ahead } => Some((o.seq, ahead)),
+                            Phase::Pending { .. } => None,
+                        })
+                        .min()
+                        .map(|(_, ahead)| ahead);
+                    let ev = b.trade(cents, n, if taker_buy { Side::Buy } else { Side::Sell });
+                    let total = fills(&ev)
+                        .iter()
+                        .fold(Size::ZERO, |t, f| t.checked_add(f.1).unwrap());
+                    let room = first_ahead.map_or(Size::ZERO, |a| sh(n).saturating_sub(a));
+                    prop_assert!(total <= room, "{total:?} filled from {n} printed, {first_ahead:?} ahead");
+                }
+                Step::Submit { buy, cents, n, kind } => {
+                    let tif = if kind == 0 { TimeInForce::Fak } else { TimeInForce::Gtc };
+                    let side = if buy { Side::Buy } else { Side::Sell };
+                    keys.push(b.submit(side, cents, n, tif, kind == 3).0);
+                }
+                Step::Level { bid, cents, n } => {
+                    b.level(if bid { Side::Buy } else { Side::Sell }, cents, n);
+                }
+                Step::Cancel { nth } => {
+                    if let Some(k) = keys.get(nth) {
+                        b.sim.cancel(*k, b.now);
+                    }
+                }
+                Step::Wait { ms } => {
+                    b.now += ms * MS;
+                    b.sim.on_time(b.now, &b.books);
+                }
+            }
+        }
+    }
+}
