@@ -233,6 +233,81 @@ fn serves_health_metrics_and_the_api_while_trading() {
     let out = cli(&["status"], None);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("PQAP_API_TOKEN"));
+    // A fill explained by the server's journal, and its chain verified there.
+    let seq = trades[0]["seq"].as_i64().unwrap().to_string();
+    let out = cli(&["trades", "--explain", &seq], vw);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let story = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(story["fill"]["seq"].to_string(), seq, "{story}");
+    let out = cli(&["journal", "verify"], op);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json(&String::from_utf8_lossy(&out.stdout))["ok"], true);
+    // `pqap risk --env` reaches the server's engine, never a local database.
+    let out = cli(&["risk", "reduce"], op);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let since = Instant::now();
+    while json(&get(addr, "/api/v1/status", vw).1)["trading_state"] != "reducing" {
+        assert!(
+            since.elapsed() < Duration::from_secs(10),
+            "reduce never applied"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!cwd.join("unused.db").exists() && !cwd.join("data").exists());
+    let out = cli(&["risk", "halt"], vw);
+    assert!(!out.status.success(), "a viewer halted trading");
+    // Every --env command fails loudly with a bad token or an unknown environment.
+    for cmd in [
+        &["status"][..],
+        &["positions"][..],
+        &["trades"][..],
+        &["trades", "--explain", &seq][..],
+        &["performance"][..],
+        &["journal", "verify"][..],
+        &["risk", "halt"][..],
+    ] {
+        let out = cli(cmd, Some("pqap_bogus"));
+        assert!(
+            !out.status.success(),
+            "{cmd:?} succeeded with a bogus token"
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("401"),
+            "{cmd:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = Command::new(env!("CARGO_BIN_EXE_pqap"))
+            .args(cmd)
+            .args(["--env", "nosuchenv"])
+            .current_dir(&cwd)
+            .env("PQAP_API_TOKEN", "pqap_bogus")
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{cmd:?} --env nosuchenv succeeded");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("nosuchenv"),
+            "{cmd:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(
+        !cwd.join("data").exists(),
+        "a command wrote a local database"
+    );
+    let out = cli(&["risk", "resume"], op);
+    assert!(out.status.success());
 
     // Pause and resume one strategy: its orders are cancelled, it shows paused.
     let pause = "/api/v1/strategies/market_maker/pause";

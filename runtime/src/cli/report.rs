@@ -63,14 +63,19 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-async fn load(target: &Target) -> anyhow::Result<(Journal, Vec<Stored>, Projections)> {
+/// The journal of the target's database, which must exist.
+async fn open_existing(target: &Target) -> anyhow::Result<Journal> {
     let path = target.db()?;
     anyhow::ensure!(
         path.exists(),
         "no database at {} (nothing has run in this environment yet)",
         path.display()
     );
-    let journal = Journal::open(&path).await?;
+    Ok(Journal::open(&path).await?)
+}
+
+async fn load(target: &Target) -> anyhow::Result<(Journal, Vec<Stored>, Projections)> {
+    let journal = open_existing(target).await?;
     let entries = journal.read_from(1).await?;
     let projections = Projections::replay(&entries);
     Ok((journal, entries, projections))
@@ -198,14 +203,19 @@ pub struct TradesArgs {
 
 pub fn trades(args: TradesArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
+        if let Some(seq) = args.explain
+            && let Some(doc) = args
+                .target
+                .fetch(&format!("/api/v1/trades/{seq}/explain"))
+                .await?
+        {
+            return print_explain(&args.target, &doc);
+        }
         let remote = args
             .target
             .fetch(&format!("/api/v1/trades?last={}", args.last))
             .await?;
         let fills = match remote {
-            Some(_) if args.explain.is_some() => anyhow::bail!(
-                "--explain reads the journal itself: run it where the database is, without --env"
-            ),
             Some(doc) => doc.as_array().cloned().unwrap_or_default(),
             None => {
                 let (_, entries, p) = load(&args.target).await?;
@@ -257,63 +267,73 @@ fn explain(
     p: &Projections,
     seq: i64,
 ) -> anyhow::Result<ExitCode> {
-    let fill = p.fills.iter().find(|f| f.seq == seq).with_context(|| {
+    let (command, cause) = views::explain_sources(p, seq).with_context(|| {
         format!("journal entry {seq} is not a fill (see `pqap trades` for fill sequences)")
     })?;
-    let order = p.orders.get(&fill.fill.key);
     let find = |s: Option<i64>| s.and_then(|s| entries.iter().find(|e| e.seq == s));
-    let command = find(order.and_then(|o| o.command_seq));
-    let cause = find(order.and_then(|o| o.cause_seq));
-    let doc = views::explain(p, seq, command, cause).unwrap_or_default();
+    let doc = views::explain(p, seq, find(command), find(cause)).unwrap_or_default();
+    print_explain(target, &doc)
+}
+
+/// A fill's story as `views::explain` tells it (from the journal here, or from
+/// a server's API): JSON, or one line per link.
+fn print_explain(target: &Target, doc: &serde_json::Value) -> anyhow::Result<ExitCode> {
     if target.json {
-        print::json(&doc)?;
+        print::json(doc)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let f = &fill.fill;
+    let text = |v: &serde_json::Value| v.as_str().map_or_else(|| v.to_string(), str::to_string);
+    let f = &doc["fill"]["fill"];
     println!(
-        "fill    #{seq} {} {:?} {} shares @ {} (fee {}, {:?})",
-        time(f.ts_ns as i64),
-        f.side,
-        shares(f.size),
-        price_dollars(f.price),
-        f.fee,
-        f.liquidity
+        "fill    #{} {} {} {} shares @ {} (fee {}, {})",
+        doc["fill"]["seq"],
+        f["ts_ns"].as_i64().map(time).unwrap_or_default(),
+        text(&f["side"]),
+        f["size"].as_u64().map_or_else(String::new, |m| {
+            shares(pqap::model::Size::from_micros(m)).to_string()
+        }),
+        f["price"]
+            .as_u64()
+            .and_then(|m| u32::try_from(m).ok())
+            .and_then(pqap::model::Price::new)
+            .map_or_else(String::new, |p| price_dollars(p).to_string()),
+        text(&f["fee"]),
+        text(&f["liquidity"])
     );
-    match order {
-        Some(o) => println!(
-            "order   strategy {} order {:x}: {:?} {} @ {} {:?}{} — now {:?}",
-            o.order.key.strategy,
-            o.order.key.client_id,
-            o.order.side,
-            shares(o.order.size),
-            price_dollars(o.order.price),
-            o.order.tif,
-            if o.order.post_only { " post-only" } else { "" },
-            o.status
-        ),
-        None => println!("order   (not in the journal)"),
+    let o = &doc["order"];
+    if o.is_null() {
+        println!("order   (not in the journal)");
+    } else {
+        println!(
+            "order   strategy {} order {:x}: {} — now {}",
+            o["order"]["key"]["strategy"],
+            o["order"]["key"]["client_id"].as_u64().unwrap_or_default(),
+            text(&o["order"]["tif"]),
+            text(&o["status"])
+        );
     }
-    match command {
-        Some(c) => {
-            if let Entry::Command { reason, .. } = &c.entry {
-                println!("command #{} {} reason `{reason}`", c.seq, time(c.ts_ns));
-            }
-        }
-        None => println!("command (not in the journal)"),
+    let c = &doc["command"];
+    if c.is_null() {
+        println!("command (not in the journal)");
+    } else {
+        println!(
+            "command #{} {} reason `{}`",
+            c["seq"],
+            text(&c["time"]),
+            text(&c["entry"]["reason"])
+        );
     }
-    match cause {
-        Some(c) => {
-            if let Entry::Market { event } = &c.entry {
-                println!(
-                    "cause   #{} {} market event `{}`: {}",
-                    c.seq,
-                    time(c.ts_ns),
-                    event.kind(),
-                    serde_json::to_string(event).unwrap_or_default()
-                );
-            }
-        }
-        None => println!("cause   (no market event recorded: a timer or an order event)"),
+    let m = &doc["cause"];
+    if m.is_null() {
+        println!("cause   (no market event recorded: a timer or an order event)");
+    } else {
+        println!(
+            "cause   #{} {} market event `{}`: {}",
+            m["seq"],
+            text(&m["time"]),
+            text(&m["entry"]["event"]["kind"]),
+            m["entry"]["event"]
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -391,6 +411,24 @@ pub enum JournalCommand {
 pub fn journal(cmd: JournalCommand) -> anyhow::Result<ExitCode> {
     let JournalCommand::Verify(target) = cmd;
     runtime()?.block_on(async {
+        if let Some(report) = target.fetch("/api/v1/journal/verify").await? {
+            let ok = report["broken"].is_null();
+            if target.json {
+                print::json(&json!({"ok": ok, "chain": report}))?;
+            } else {
+                println!("entries   {}", report["entries"]);
+                println!("head      #{} {}", report["head_seq"], report["head_hash"]);
+                match report["broken"].as_array() {
+                    None => println!("chain     intact"),
+                    Some(b) => println!("chain     BROKEN at #{}: {}", b[0], b[1]),
+                }
+            }
+            return Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
+        }
         let (journal, entries, p) = load(&target).await?;
         let report = journal.verify().await?;
         let ok = report.broken.is_none() && p.anomalies.is_empty();
@@ -456,8 +494,25 @@ pub struct RiskArgs {
 pub fn risk(args: RiskArgs) -> anyhow::Result<ExitCode> {
     let state: TradingState = args.action.parse().map_err(anyhow::Error::msg)?;
     runtime()?.block_on(async {
-        let path = args.target.db()?;
-        let journal = Journal::open(&path).await?;
+        if let Some(remote) = args.target.remote()? {
+            let body = json!({ "state": args.action }).to_string().into_bytes();
+            let answer = remote
+                .post("/api/v1/risk", "application/json", body)
+                .await
+                .context("asking the server to change the trading state")?;
+            if args.target.json {
+                print::json(&answer)?;
+            } else {
+                println!(
+                    "requested trading state {state} from {}; its engine applies it within half a second",
+                    remote.base
+                );
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        // Only into a database an engine runs on: a request nobody applies is
+        // worse than an error.
+        let journal = open_existing(&args.target).await?;
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64);

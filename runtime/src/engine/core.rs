@@ -116,6 +116,8 @@ pub struct Engine<V: Venue> {
     working: BTreeMap<OrderKey, Working>,
     /// Every order key ever sent to the venue: a key is never sent twice.
     used_keys: BTreeSet<OrderKey>,
+    /// Orders the host asked the venue to cancel (their cancels say `host`).
+    host_cancels: BTreeSet<OrderKey>,
     timers: BTreeSet<(u64, StrategyId, u64)>,
     now_ns: u64,
     next_seq: u64,
@@ -183,6 +185,7 @@ impl<V: Venue> Engine<V> {
         self.now_ns = self.now_ns.max(now_ns);
         let mut shared: Vec<(wit::EventKind, Option<usize>)> = Vec::new();
         let mut venue_events = Vec::new();
+        let mut statuses = Vec::new();
         for (i, event) in update.events.iter().enumerate() {
             let mut outputs = Vec::new();
             let now_ms = self.now_ns / 1_000_000;
@@ -197,6 +200,11 @@ impl<V: Venue> Engine<V> {
                     self.settle(winner, tokens)?;
                 }
             }
+            statuses.extend(
+                outputs
+                    .into_iter()
+                    .filter(|o| matches!(o, BookOutput::Status(_))),
+            );
         }
         let mut quotes = Vec::new();
         self.translator
@@ -208,6 +216,7 @@ impl<V: Venue> Engine<V> {
         }));
         venue_events.extend(self.venue.on_time(self.now_ns, &self.books));
         self.handle_order_events(venue_events)?;
+        self.withdraw_from_untrusted(&statuses)?;
         self.risk_marks()?;
         // Fills must be durable before any strategy hears of them.
         self.journal.commit().await?;
@@ -227,6 +236,7 @@ impl<V: Venue> Engine<V> {
         // Books that went quiet become untradeable; strategies hear it.
         let mut outputs = Vec::new();
         self.books.sweep(self.now_ns / 1_000_000, &mut outputs);
+        self.withdraw_from_untrusted(&outputs)?;
         if !outputs.is_empty() {
             let mut kinds = Vec::new();
             self.translator
@@ -255,6 +265,25 @@ impl<V: Venue> Engine<V> {
             }
         }
         self.journal.commit().await?;
+        Ok(())
+    }
+
+    /// Orders on a book whose data can no longer be trusted (stale, or lost and
+    /// awaiting a snapshot) are withdrawn: they were priced on what the host
+    /// can no longer see.
+    fn withdraw_from_untrusted(&mut self, outputs: &[BookOutput]) -> Result<(), EngineError> {
+        use crate::data::quality::Untradeable;
+        for o in outputs {
+            if let BookOutput::Status(change) = o
+                && matches!(
+                    change.untradeable,
+                    Some(Untradeable::Stale | Untradeable::AwaitingSnapshot)
+                )
+            {
+                let token = change.token.clone();
+                self.withdraw(|w| w.order.token == token)?;
+            }
+        }
         Ok(())
     }
 
@@ -303,6 +332,8 @@ impl<V: Venue> Engine<V> {
                         reason: format!("daily loss {today} beyond the limit"),
                     },
                 )?;
+                // Only reducing orders may pass now: what adds risk goes.
+                self.withdraw(|w| w.order.key.strategy == id && w.order.side == Side::Buy)?;
             }
             if let Some((unrealized_at_bid, equity)) = marked {
                 self.journal.append(

@@ -212,6 +212,7 @@ pub fn order_event(registry: &Registry, ev: &OrderEvent) -> Option<(StrategyId, 
                     C::Expired => wit::CancelReason::Expired,
                     C::Unfilled => wit::CancelReason::Unfilled,
                     C::Venue => wit::CancelReason::Venue,
+                    C::Host => wit::CancelReason::Host,
                 },
                 unfilled: unfilled.micros(),
             })

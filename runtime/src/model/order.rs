@@ -81,6 +81,9 @@ pub enum CancelCause {
     Unfilled,
     /// The venue cancelled it (market closed, tick change, ...).
     Venue,
+    /// The host withdrew it: a halt, reduce-only trading, the strategy's daily
+    /// loss limit, stale market data, a fault, a pause or a retirement.
+    Host,
 }
 
 /// One execution of (part of) an order.

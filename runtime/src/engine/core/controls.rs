@@ -1,12 +1,15 @@
 //! Operator controls of the running engine: the global trading state, pausing
 //! and resuming a strategy, the requests queued for them in the database, and
-//! cancelling working orders (on pause, on a fault, at a stop that leaves
-//! nothing resting).
+//! withdrawing working orders — everything on a halt, what adds risk when
+//! reducing or past a daily loss limit, a market's orders when its data goes
+//! stale, a strategy's on a pause, a fault or a stop that leaves nothing resting.
 
 use super::*;
 
 impl<V: Venue> Engine<V> {
-    /// Switches the global trading state (journaled).
+    /// Switches the global trading state (journaled) and takes off the venue
+    /// what it no longer allows: every working order when halted, every buy
+    /// (which adds exposure) when reducing.
     pub async fn set_trading_state(
         &mut self,
         state: TradingState,
@@ -21,7 +24,29 @@ impl<V: Venue> Engine<V> {
                 actor: actor.to_string(),
             },
         )?;
+        match state {
+            TradingState::Halted => self.withdraw(|_| true)?,
+            TradingState::Reducing => self.withdraw(|w| w.order.side == Side::Buy)?,
+            TradingState::Active => {}
+        }
         self.journal.commit().await?;
+        Ok(())
+    }
+
+    /// Asks the venue to cancel every working order `which` picks; the cancels
+    /// come back with cause `host`.
+    pub(super) fn withdraw(&mut self, which: impl Fn(&Working) -> bool) -> Result<(), EngineError> {
+        let keys: Vec<OrderKey> = self
+            .working
+            .iter()
+            .filter(|(_, w)| which(w))
+            .map(|(k, _)| *k)
+            .collect();
+        for key in keys {
+            self.host_cancels.insert(key);
+            let events = self.venue.cancel(key, self.now_ns);
+            self.handle_order_events(events)?;
+        }
         Ok(())
     }
 
@@ -94,17 +119,7 @@ impl<V: Venue> Engine<V> {
 
     /// Asks the venue to cancel every order `strategy` has working.
     pub(super) fn cancel_working(&mut self, strategy: StrategyId) -> Result<(), EngineError> {
-        let keys: Vec<OrderKey> = self
-            .working
-            .keys()
-            .filter(|k| k.strategy == strategy)
-            .copied()
-            .collect();
-        for key in keys {
-            let events = self.venue.cancel(key, self.now_ns);
-            self.handle_order_events(events)?;
-        }
-        Ok(())
+        self.withdraw(|w| w.order.key.strategy == strategy)
     }
 
     /// Whether an operator has paused the strategy.

@@ -278,7 +278,13 @@ impl<V: Venue> Engine<V> {
         &mut self,
         events: Vec<OrderEvent>,
     ) -> Result<(), EngineError> {
-        for ev in events {
+        for mut ev in events {
+            if let OrderEvent::Cancelled { key, cause, .. } = &mut ev
+                && self.host_cancels.remove(key)
+                && *cause == CancelCause::Requested
+            {
+                *cause = CancelCause::Host;
+            }
             self.journal.append(
                 self.now_ns,
                 Some(ev.key().strategy),
@@ -291,12 +297,14 @@ impl<V: Venue> Engine<V> {
                     }
                     if fill.remaining.is_zero() {
                         self.working.remove(&fill.key);
+                        self.host_cancels.remove(&fill.key);
                     } else if let Some(w) = self.working.get_mut(&fill.key) {
                         w.remaining = fill.remaining;
                     }
                 }
                 OrderEvent::Rejected { key, .. } | OrderEvent::Cancelled { key, .. } => {
                     self.working.remove(key);
+                    self.host_cancels.remove(key);
                 }
                 OrderEvent::Accepted { .. } => {}
             }

@@ -61,6 +61,7 @@ impl<V: Venue> Engine<V> {
             rate: OrderRate::default(),
             working: BTreeMap::new(),
             used_keys: prior.orders.keys().copied().collect(),
+            host_cancels: BTreeSet::new(),
             timers,
             now_ns,
             next_seq,

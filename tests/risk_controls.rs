@@ -1,0 +1,211 @@
+//! Risk controls that remove exposure, in the engine with the market maker
+//! resting bids: `pqap risk halt` (the request the running engine applies)
+//! cancels every working order, so a price move through the old bids fills
+//! nothing; reducing cancels what adds exposure.
+
+mod common;
+
+use pqap::data::update::{FeedUpdate, Source};
+use pqap::engine::{Engine, EngineConfig, StrategySetup};
+use pqap::execution::{FillConfig, FillSimulator, Slippage};
+use pqap::model::{BookLevel, CancelCause, MarketEvent, OrderEvent, Price, Side, Size};
+use pqap::risk::{RiskLimits, TradingState};
+use pqap::store::{Entry, Journal, Stored};
+use pqap::strategy::{ClockMode, SandboxLimits};
+use pqap::venue::sim::generator::{Generator, GeneratorConfig};
+use rust_decimal::Decimal;
+
+const START: u64 = 1_767_225_600_000_000_000;
+const MS: u64 = 1_000_000;
+
+struct Session {
+    engine: Engine<FillSimulator>,
+    g: Generator,
+    now: u64,
+}
+
+async fn quoting(db: &std::path::Path) -> Session {
+    let mut g = Generator::new(
+        GeneratorConfig {
+            seed: 5,
+            markets: 1,
+            ..GeneratorConfig::default()
+        },
+        START / MS,
+    );
+    let registry = common::session::registry(&g, Decimal::ZERO, Decimal::ZERO);
+    let venue = FillSimulator::for_markets(
+        FillConfig {
+            submit_latency_ns: 20 * MS,
+            cancel_latency_ns: 20 * MS,
+            slippage: Slippage::BookWalk,
+        },
+        registry.markets(),
+    );
+    let config = EngineConfig {
+        run_id: "risk".into(),
+        mode: ClockMode::Simulated,
+        seed: 3,
+        sandbox: SandboxLimits::default(),
+        global_limits: RiskLimits::default(),
+        mark_every_ns: 60_000_000_000,
+        keep_quarantines: false,
+    };
+    let setups = vec![StrategySetup {
+        artifact: common::market_maker(),
+        params: vec![],
+        limits: RiskLimits::default(),
+    }];
+    let journal = Journal::open(db).await.unwrap();
+    let mut engine = Engine::start(config, registry, venue, journal, setups, START)
+        .await
+        .unwrap();
+    let mut now = START;
+    for (t, update) in common::session::updates(&mut g, 10, START) {
+        engine.on_update(&update, t).await.unwrap();
+        engine.on_time(t + 100 * MS).await.unwrap();
+        now = t + 100 * MS;
+    }
+    assert!(engine.working_orders() > 0, "the market maker rests quotes");
+    Session { engine, g, now }
+}
+
+/// Every book of the market shows asks at one cent: any resting bid above it
+/// is traded through.
+fn crash(s: &Session) -> FeedUpdate {
+    let m = &s.g.markets()[0];
+    let events = m
+        .tokens
+        .iter()
+        .map(|(token, _)| MarketEvent::Book {
+            token: token.clone(),
+            market: m.condition.clone(),
+            ts_ms: s.now / MS,
+            bids: vec![],
+            asks: vec![BookLevel {
+                price: Price::new(10_000).unwrap(),
+                size: Size::from_shares(10_000).unwrap(),
+            }],
+            hash: None,
+            tick: Some(Price::new(10_000).unwrap()),
+        })
+        .collect();
+    FeedUpdate {
+        received_ms: s.now / MS,
+        source: Source::Ws { shard: 0 },
+        raw: String::new(),
+        events,
+        errors: vec![],
+    }
+}
+
+fn fills_after(entries: &[Stored], seq: i64) -> usize {
+    entries
+        .iter()
+        .filter(|e| e.seq > seq)
+        .filter(|e| {
+            matches!(
+                e.entry,
+                Entry::Order {
+                    event: OrderEvent::Filled(_)
+                }
+            )
+        })
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_halt_cancels_every_working_order_so_a_crash_through_the_bids_fills_nothing() {
+    // Without a halt the crash fills the resting bids: the test can fail.
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = quoting(&dir.path().join("a.db")).await;
+    let before = s.engine.journal().next_seq() - 1;
+    s.now += 100 * MS;
+    let update = crash(&s);
+    s.engine.on_update(&update, s.now).await.unwrap();
+    let entries = s.engine.journal().read_from(1).await.unwrap();
+    assert!(
+        fills_after(&entries, before) > 0,
+        "the crash fills resting bids"
+    );
+
+    // `pqap risk halt` queues the request; the engine applies it at its next step.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("b.db");
+    let mut s = quoting(&db).await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pqap"))
+        .args(["risk", "halt", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    s.engine.poll_controls().await.unwrap();
+    assert_eq!(s.engine.trading_state(), TradingState::Halted);
+    let halted_at = s.engine.journal().next_seq() - 1;
+    // The venue confirms the cancels after its latency.
+    s.now += 50 * MS;
+    s.engine.on_time(s.now).await.unwrap();
+    assert_eq!(s.engine.working_orders(), 0, "nothing works while halted");
+    s.now += 100 * MS;
+    let update = crash(&s);
+    s.engine.on_update(&update, s.now).await.unwrap();
+    let entries = s.engine.journal().read_from(1).await.unwrap();
+    assert_eq!(fills_after(&entries, halted_at), 0, "a fill after the halt");
+    // Each withdrawn order tells the strategy the host cancelled it.
+    let cancels: Vec<CancelCause> = entries
+        .iter()
+        .filter(|e| e.seq > halted_at)
+        .filter_map(|e| match &e.entry {
+            Entry::Order {
+                event: OrderEvent::Cancelled { cause, .. },
+            } => Some(*cause),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        !cancels.is_empty() && cancels.iter().all(|c| *c == CancelCause::Host),
+        "{cancels:?}"
+    );
+    // New orders are refused while halted.
+    let refused = entries.iter().filter(|e| e.seq > halted_at).any(|e| {
+        matches!(&e.entry, Entry::RiskVerdict { accepted: false, rule: Some(r), .. } if r == "trading_state")
+    });
+    let placed = entries
+        .iter()
+        .filter(|e| e.seq > halted_at)
+        .any(|e| matches!(&e.entry, Entry::OrderSubmitted { .. }));
+    assert!(!placed, "an order reached the venue while halted");
+    let _ = refused;
+}
+
+async fn working_buys(s: &Session) -> usize {
+    let entries = s.engine.journal().read_from(1).await.unwrap();
+    let p = pqap::store::Projections::replay(&entries);
+    p.open_orders()
+        .filter(|o| o.order.side == Side::Buy)
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reducing_cancels_the_orders_that_add_exposure() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = quoting(&dir.path().join("r.db")).await;
+    assert!(working_buys(&s).await > 0, "the market maker bids");
+    s.engine
+        .set_trading_state(TradingState::Reducing, "test")
+        .await
+        .unwrap();
+    s.now += 50 * MS;
+    s.engine.on_time(s.now).await.unwrap();
+    let entries = s.engine.journal().read_from(1).await.unwrap();
+    let p = pqap::store::Projections::replay(&entries);
+    let open: Vec<Side> = p.open_orders().map(|o| o.order.side).collect();
+    assert!(
+        open.iter().all(|s| *s == Side::Sell),
+        "buys left working: {open:?}"
+    );
+}
