@@ -209,3 +209,178 @@ async fn reducing_cancels_the_orders_that_add_exposure() {
         "buys left working: {open:?}"
     );
 }
+
+// ---- daily loss is today's loss ----
+
+const DAY: u64 = 86_400_000_000_000;
+
+/// One market whose books the test sets by hand, and a strategy that buys 10
+/// shares at the ask on its first call.
+struct Books {
+    g: Generator,
+}
+
+impl Books {
+    fn new() -> Books {
+        Books {
+            g: Generator::new(
+                GeneratorConfig {
+                    seed: 9,
+                    markets: 1,
+                    ..GeneratorConfig::default()
+                },
+                START / MS,
+            ),
+        }
+    }
+
+    /// Every token's book at bid `bid` / ask `bid + 0.02` (cents), at `now`.
+    fn at(&self, bid_cents: u32, now: u64) -> FeedUpdate {
+        let m = &self.g.markets()[0];
+        let level = |cents: u32| BookLevel {
+            price: Price::new(cents * 10_000).unwrap(),
+            size: Size::from_shares(1_000).unwrap(),
+        };
+        FeedUpdate {
+            received_ms: now / MS,
+            source: Source::Ws { shard: 0 },
+            raw: String::new(),
+            events: m
+                .tokens
+                .iter()
+                .map(|(token, _)| MarketEvent::Book {
+                    token: token.clone(),
+                    market: m.condition.clone(),
+                    ts_ms: now / MS,
+                    bids: vec![level(bid_cents)],
+                    asks: vec![level(bid_cents + 2)],
+                    hash: None,
+                    tick: Some(Price::new(10_000).unwrap()),
+                })
+                .collect(),
+            errors: vec![],
+        }
+    }
+
+    async fn engine(
+        &self,
+        db: &std::path::Path,
+        strategy_loss: Option<u32>,
+        global_loss: Option<u32>,
+        start: u64,
+    ) -> Engine<FillSimulator> {
+        let registry = common::session::registry(&self.g, Decimal::ZERO, Decimal::ZERO);
+        let venue = FillSimulator::for_markets(FillConfig::default(), registry.markets());
+        let config = EngineConfig {
+            run_id: "loss".into(),
+            mode: ClockMode::Simulated,
+            seed: 3,
+            sandbox: SandboxLimits::default(),
+            global_limits: RiskLimits {
+                max_daily_loss: global_loss.map(Decimal::from),
+                ..RiskLimits::default()
+            },
+            mark_every_ns: 60_000_000_000,
+            keep_quarantines: false,
+        };
+        let setups = vec![StrategySetup {
+            artifact: common::load(
+                &common::guest(
+                    "tests/guests/hostile",
+                    pqap::strategy::build::GuestTarget::UnknownUnknown,
+                ),
+                &SandboxLimits::default(),
+            ),
+            params: vec![pqap::strategy::bindings::types::Param {
+                name: "mode".into(),
+                value: pqap::strategy::bindings::types::ParamValue::Text("buy_once".into()),
+            }],
+            limits: RiskLimits {
+                max_daily_loss: strategy_loss.map(Decimal::from),
+                ..RiskLimits::default()
+            },
+        }];
+        let journal = Journal::open(db).await.unwrap();
+        Engine::start(config, registry, venue, journal, setups, start)
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daily_loss_counts_from_the_days_equity_and_its_halt_survives_a_restart() {
+    let books = Books::new();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("loss.db");
+    let mut engine = books.engine(&db, Some(2), None, START).await;
+    // 10 bought at .51; the mid drops from .50 to .20: 10 × (.21 − .51) at the
+    // mid .21 = −3.0 today, beyond the $2 limit.
+    engine.on_update(&books.at(49, START), START).await.unwrap();
+    assert!(!engine.is_halted(1));
+    let t = START + 60_000_000_000;
+    engine.on_update(&books.at(20, t), t).await.unwrap();
+    assert!(engine.is_halted(1), "a $3 loss today passed a $2 limit");
+    engine.shutdown().await.unwrap();
+    drop(engine);
+
+    // Restarted the same day: still halted.
+    let t = START + 120_000_000_000;
+    let mut engine = books.engine(&db, Some(2), None, t).await;
+    engine.on_update(&books.at(20, t), t).await.unwrap();
+    assert!(engine.is_halted(1), "the halt did not survive the restart");
+    engine.shutdown().await.unwrap();
+    drop(engine);
+
+    // The next day the loss is yesterday's: no halt, though the position is
+    // $3 under water and today's limit is $1.
+    let t = START + DAY;
+    let mut engine = books.engine(&db, Some(1), None, t).await;
+    engine.on_update(&books.at(20, t), t).await.unwrap();
+    assert!(!engine.is_halted(1), "yesterday's loss halted today");
+    // A further $1.20 today (mid .21 → .09) halts it.
+    let t = t + 60_000_000_000;
+    engine.on_update(&books.at(8, t), t).await.unwrap();
+    assert!(engine.is_halted(1), "$1.20 lost today");
+    // An operator's resume lifts it and counts afresh from here.
+    engine
+        .set_trading_state(TradingState::Active, "ops")
+        .await
+        .unwrap();
+    assert!(!engine.is_halted(1));
+    let entries = engine.journal().read_from(1).await.unwrap();
+    let reasons: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| match &e.entry {
+            Entry::DayStart {
+                strategy: Some(1),
+                reason,
+                ..
+            } => Some(reason.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reasons, ["day", "day", "operator resume"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_global_daily_loss_limit_is_read_and_halts_every_strategy() {
+    let books = Books::new();
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = books
+        .engine(&dir.path().join("g.db"), None, Some(2), START)
+        .await;
+    engine.on_update(&books.at(49, START), START).await.unwrap();
+    assert!(!engine.is_halted(1));
+    let t = START + 60_000_000_000;
+    engine.on_update(&books.at(20, t), t).await.unwrap();
+    assert!(
+        engine.is_halted(1),
+        "risk.global.max_daily_loss was not read"
+    );
+    let entries = engine.journal().read_from(1).await.unwrap();
+    assert!(
+        entries
+            .iter()
+            .any(|e| matches!(&e.entry, Entry::PortfolioHalted { reason } if reason.contains("risk.global.max_daily_loss")))
+    );
+}

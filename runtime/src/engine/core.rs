@@ -5,6 +5,7 @@
 
 mod budget;
 mod controls;
+mod daily_loss;
 mod deploy;
 mod orders;
 mod recovery;
@@ -79,9 +80,10 @@ struct Slot {
     paused: bool,
     /// Restart points already written to the journal.
     snapshots_journaled: u64,
-    /// Realised PnL at the start of the current UTC day (daily loss baseline).
+    /// The UTC day its daily-loss baseline belongs to, and that baseline: its
+    /// equity when the day began for it (or when an operator resumed it).
     day: u64,
-    day_start_realized: Decimal,
+    day_baseline: Decimal,
     /// Order events waiting for the strategy's next batch.
     inbox: Vec<(wit::EventKind, Option<usize>)>,
     /// Orders risk refused since this process started.
@@ -118,6 +120,10 @@ pub struct Engine<V: Venue> {
     used_keys: BTreeSet<OrderKey>,
     /// Orders the host asked the venue to cancel (their cancels say `host`).
     host_cancels: BTreeSet<OrderKey>,
+    /// All strategies' daily-loss baseline (its day and equity) and whether
+    /// their loss together halted them.
+    portfolio_day: (u64, Decimal),
+    portfolio_halted: bool,
     timers: BTreeSet<(u64, StrategyId, u64)>,
     now_ns: u64,
     next_seq: u64,
@@ -294,18 +300,17 @@ impl<V: Venue> Engine<V> {
 
     /// Daily-loss halts and periodic equity marks.
     fn risk_marks(&mut self) -> Result<(), EngineError> {
-        let day = self.now_ns / DAY_NS;
-        let mark_due = self.now_ns.saturating_sub(self.last_mark_ns) >= self.config.mark_every_ns;
+        self.daily_loss()?;
+        if self.now_ns.saturating_sub(self.last_mark_ns) < self.config.mark_every_ns {
+            return Ok(());
+        }
         for i in 0..self.slots.len() {
             let id = self.slots[i].id;
             let Some(account) = self.portfolio.account(id) else {
                 continue;
             };
             let mark = |t: &crate::model::TokenId| self.mid(t);
-            let realized = account.realized();
-            let unrealized = account.unrealized(&mark);
             // Shares can only be sold into bids; no bid means no exit value.
-            // Only a mark needs these; the loss check runs on every update.
             let bid = |t: &crate::model::TokenId| {
                 Some(
                     self.books
@@ -314,45 +319,17 @@ impl<V: Venue> Engine<V> {
                         .map_or(crate::model::Price::ZERO, |l| l.price),
                 )
             };
-            let marked = mark_due.then(|| (account.unrealized(&bid), account.equity(&mark)));
-            let cash = account.cash;
-            if self.slots[i].day != day {
-                self.slots[i].day = day;
-                self.slots[i].day_start_realized = realized;
-                self.slots[i].halted = false;
-            }
-            let today = realized - self.slots[i].day_start_realized + unrealized;
-            if !self.slots[i].halted && risk::daily_loss_breached(&self.slots[i].limits, today) {
-                self.slots[i].halted = true;
-                self.journal.append(
-                    self.now_ns,
-                    Some(id),
-                    &Entry::StrategyHalted {
-                        strategy: id,
-                        reason: format!("daily loss {today} beyond the limit"),
-                    },
-                )?;
-                // Only reducing orders may pass now: what adds risk goes.
-                self.withdraw(|w| w.order.key.strategy == id && w.order.side == Side::Buy)?;
-            }
-            if let Some((unrealized_at_bid, equity)) = marked {
-                self.journal.append(
-                    self.now_ns,
-                    Some(id),
-                    &Entry::Mark {
-                        strategy: id,
-                        equity,
-                        cash,
-                        realized,
-                        unrealized,
-                        unrealized_at_bid,
-                    },
-                )?;
-            }
+            let entry = Entry::Mark {
+                strategy: id,
+                equity: account.equity(&mark),
+                cash: account.cash,
+                realized: account.realized(),
+                unrealized: account.unrealized(&mark),
+                unrealized_at_bid: account.unrealized(&bid),
+            };
+            self.journal.append(self.now_ns, Some(id), &entry)?;
         }
-        if mark_due {
-            self.last_mark_ns = self.now_ns;
-        }
+        self.last_mark_ns = self.now_ns;
         Ok(())
     }
 
@@ -371,9 +348,12 @@ impl<V: Venue> Engine<V> {
             .map_or(0, |s| s.rejections)
     }
 
-    /// Whether the strategy stopped opening positions today (daily loss).
+    /// Whether the strategy stopped opening positions today (its own daily
+    /// loss, or all strategies' together).
     pub fn is_halted(&self, strategy: StrategyId) -> bool {
-        self.slots.iter().any(|s| s.id == strategy && s.halted)
+        self.slots
+            .iter()
+            .any(|s| s.id == strategy && (s.halted || self.portfolio_halted))
     }
 
     fn settle(

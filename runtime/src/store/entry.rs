@@ -131,6 +131,20 @@ pub enum Entry {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         actor: Option<String>,
     },
+    /// The daily-loss baseline of a strategy (or of all of them, `None`): its
+    /// equity (cash plus holdings at the mid) when the UTC `day` began for it,
+    /// or when an operator resumed it after a daily-loss halt (`reason`).
+    DayStart {
+        strategy: Option<StrategyId>,
+        day: u64,
+        equity: Decimal,
+        reason: String,
+    },
+    /// All strategies together lost more today than `risk.global.max_daily_loss`:
+    /// only reducing orders pass until the next UTC day or an operator resume.
+    PortfolioHalted {
+        reason: String,
+    },
     /// A strategy stopped opening positions (daily loss limit).
     StrategyHalted {
         strategy: StrategyId,
@@ -168,6 +182,8 @@ impl Entry {
             Entry::TradingState { .. } => "trading_state",
             Entry::StrategyPaused { .. } => "strategy_paused",
             Entry::StrategyHalted { .. } => "strategy_halted",
+            Entry::DayStart { .. } => "day_start",
+            Entry::PortfolioHalted { .. } => "portfolio_halted",
             Entry::StrategyQuarantined { .. } => "strategy_quarantined",
             Entry::Deployed { .. } => "deployed",
             Entry::StrategyRetired { .. } => "strategy_retired",

@@ -85,9 +85,12 @@ pub struct Projections {
     pub snapshots: BTreeMap<StrategyId, SnapshotRef>,
     /// Timers strategies asked for: (strategy, timer id) → host time.
     pub timers: BTreeMap<(StrategyId, u64), u64>,
-    /// Per strategy: the UTC day of its last fill and its realised PnL before the
-    /// first fill of that day (the daily-loss baseline).
-    pub day_start: BTreeMap<StrategyId, (u64, Decimal)>,
+    /// The latest daily-loss baseline per strategy (`None`: all together):
+    /// its UTC day and the equity it counts from.
+    pub day_baselines: BTreeMap<Option<StrategyId>, (u64, Decimal)>,
+    /// Daily-loss halts in force (`None`: all strategies), by the UTC day they
+    /// happened; a later baseline of that day (an operator resume) lifts one.
+    pub loss_halts: BTreeMap<Option<StrategyId>, u64>,
     pending_command: BTreeMap<OrderKey, (i64, String, Option<i64>)>,
 }
 
@@ -240,6 +243,25 @@ impl Projections {
                 .push((stored.ts_ns, *strategy, *equity, *realized, *unrealized)),
             Entry::StrategyHalted { strategy, reason } => {
                 self.halts.push((stored.seq, *strategy, reason.clone()));
+                let day = u64::try_from(stored.ts_ns).unwrap_or(0) / 86_400_000_000_000;
+                self.loss_halts.insert(Some(*strategy), day);
+            }
+            Entry::PortfolioHalted { .. } => {
+                let day = u64::try_from(stored.ts_ns).unwrap_or(0) / 86_400_000_000_000;
+                self.loss_halts.insert(None, day);
+            }
+            Entry::DayStart {
+                strategy,
+                day,
+                equity,
+                ..
+            } => {
+                self.day_baselines.insert(*strategy, (*day, *equity));
+                // A new baseline (a new day, or an operator's resume) ends a
+                // halt of its day or before.
+                if self.loss_halts.get(strategy).is_some_and(|d| d <= day) {
+                    self.loss_halts.remove(strategy);
+                }
             }
             Entry::StrategyPaused {
                 strategy, paused, ..
@@ -285,16 +307,6 @@ impl Projections {
                     } else {
                         OrderStatus::Open
                     };
-                }
-                let strategy = fill.key.strategy;
-                let day = fill.ts_ns / 86_400_000_000_000;
-                let before = self
-                    .portfolio
-                    .account(strategy)
-                    .map_or(Decimal::ZERO, |a| a.realized());
-                let start = self.day_start.entry(strategy).or_insert((day, before));
-                if start.0 != day {
-                    *start = (day, before);
                 }
                 if let Err(PortfolioError::Oversell { token, sold, held }) =
                     self.portfolio.apply_fill(fill)

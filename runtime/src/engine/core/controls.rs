@@ -27,7 +27,8 @@ impl<V: Venue> Engine<V> {
         match state {
             TradingState::Halted => self.withdraw(|_| true)?,
             TradingState::Reducing => self.withdraw(|w| w.order.side == Side::Buy)?,
-            TradingState::Active => {}
+            // An operator's resume also lifts today's daily-loss halts.
+            TradingState::Active => self.lift_loss_halt(None)?,
         }
         self.journal.commit().await?;
         Ok(())
@@ -81,7 +82,12 @@ impl<V: Venue> Engine<V> {
         let Some(slot) = self.slots.iter().position(|s| s.id == strategy) else {
             return Ok(());
         };
+        if !paused {
+            // Resuming a strategy lifts its daily-loss halt.
+            self.lift_loss_halt(Some(strategy))?;
+        }
         if self.slots[slot].paused == paused {
+            self.journal.commit().await?;
             return Ok(());
         }
         self.slots[slot].paused = paused;

@@ -107,10 +107,6 @@ impl<V: Venue> Engine<V> {
             }
         };
         self.journal_started(id, setup)?;
-        let realized = self
-            .portfolio
-            .account(id)
-            .map_or(Decimal::ZERO, |a| a.realized());
         self.slots.push(Slot {
             id,
             name,
@@ -120,8 +116,9 @@ impl<V: Venue> Engine<V> {
             limits: setup.limits.clone(),
             halted: false,
             paused: false,
-            day: self.now_ns / DAY_NS,
-            day_start_realized: realized,
+            // Its baseline is set (and journaled) at the next update.
+            day: 0,
+            day_baseline: Decimal::ZERO,
             inbox: Vec::new(),
             rejections: 0,
             refused_cancels: 0,

@@ -225,7 +225,7 @@ impl<V: Venue> Engine<V> {
             strategy: &mine,
             global: &everyone,
             state: self.state,
-            strategy_halted: s.halted,
+            strategy_halted: s.halted || self.portfolio_halted,
             limits: &s.limits,
             global_limits: &self.config.global_limits,
         });

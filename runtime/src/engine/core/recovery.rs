@@ -62,6 +62,11 @@ impl<V: Venue> Engine<V> {
             working: BTreeMap::new(),
             used_keys: prior.orders.keys().copied().collect(),
             host_cancels: BTreeSet::new(),
+            portfolio_day: match prior.day_baselines.get(&None) {
+                Some((day, equity)) if *day == now_ns / DAY_NS => (*day, *equity),
+                _ => (0, Decimal::ZERO),
+            },
+            portfolio_halted: prior.loss_halts.get(&None) == Some(&(now_ns / DAY_NS)),
             timers,
             now_ns,
             next_seq,
@@ -182,15 +187,14 @@ impl<V: Venue> Engine<V> {
                 SupervisedStrategy::quarantined(setup.artifact.clone(), init, options, None)
             }
         };
-        let realized = self
-            .portfolio
-            .account(id)
-            .map_or(Decimal::ZERO, |a| a.realized());
+        // Today's baseline and a daily-loss halt of today survive a restart;
+        // without a baseline of today, the next update sets one.
         let today = self.now_ns / DAY_NS;
-        let day_start_realized = match prior.day_start.get(&id) {
-            Some((day, before)) if *day == today => *before,
-            _ => realized,
+        let (day, day_baseline) = match prior.day_baselines.get(&Some(id)) {
+            Some((day, equity)) if *day == today => (today, *equity),
+            _ => (0, Decimal::ZERO),
         };
+        let halted = prior.loss_halts.get(&Some(id)) == Some(&today);
         self.slots.push(Slot {
             id,
             name,
@@ -198,10 +202,10 @@ impl<V: Venue> Engine<V> {
             snapshots_journaled: sup.snapshots_taken(),
             sup,
             limits: setup.limits,
-            halted: false,
+            halted,
             paused: prior.paused.contains(&id),
-            day: today,
-            day_start_realized,
+            day,
+            day_baseline,
             inbox,
             rejections: 0,
             refused_cancels: 0,

@@ -156,6 +156,22 @@ impl Hostile {
                     ctx.set_timer(self.calls * 1_000_000 + i, at, "flood");
                 }
             }
+            // Not hostile: a taker buy of 10 shares on its first call, for
+            // tests that need a position.
+            "buy_once" if self.calls == self.after + 1 => {
+                ctx.place(
+                    OrderRequest {
+                        id: 77,
+                        instrument: self.instrument,
+                        side: Side::Buy,
+                        price: 990_000,
+                        size: 10_000_000,
+                        tif: TimeInForce::Fak,
+                        post_only: false,
+                    },
+                    "buy_once",
+                );
+            }
             "echo" => {
                 // Reports what the host view says, to prove queries see the
                 // current call's view.
