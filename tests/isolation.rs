@@ -422,3 +422,40 @@ fn a_giant_describe_is_refused_at_validation() {
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn order_events_and_timers_around_a_fault_reach_the_restarted_strategy_in_order() {
+    // It bids and arms a timer, panics on its next call (its bid is then
+    // cancelled by the host and its timer falls due while it backs off), and
+    // restarts from the restart point taken after its first call.
+    let dir = tempfile::tempdir().unwrap();
+    let mut bidder = hostile(GuestTarget::UnknownUnknown, "panic_once");
+    bidder.params[1].value = ParamValue::Integer(1);
+    bidder.limits = RiskLimits::default();
+    let limits = SandboxLimits {
+        snapshot_every_calls: 1,
+        ..SandboxLimits::default()
+    };
+    let s = session(
+        &dir.path().join("j.db"),
+        vec![bidder],
+        config(limits, false),
+        8,
+    )
+    .await;
+    let faults = fault_kinds(&s.engine, 1);
+    assert_eq!(faults, [FaultKind::Panic]);
+    let heard: Vec<&str> = s
+        .entries
+        .iter()
+        .filter_map(|e| match &e.entry {
+            Entry::Command { reason, .. } if reason.starts_with("heard") => Some(reason.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        heard,
+        ["heard cancel 1", "heard timer 5"],
+        "what the restarted strategy heard"
+    );
+}

@@ -6,6 +6,7 @@
 mod budget;
 mod controls;
 mod daily_loss;
+mod delivery;
 mod deploy;
 mod orders;
 mod recovery;
@@ -84,8 +85,11 @@ struct Slot {
     /// equity when the day began for it (or when an operator resumed it).
     day: u64,
     day_baseline: Decimal,
-    /// Order events waiting for the strategy's next batch.
+    /// Order events (and timers) waiting for the strategy's next batch.
     inbox: Vec<(wit::EventKind, Option<usize>)>,
+    /// Order events and timers it heard since its last restart point: after a
+    /// fault it restarts from that point and hears them again.
+    since_snapshot: Vec<(wit::EventKind, Option<usize>)>,
     /// Orders risk refused since this process started.
     rejections: u64,
     /// Cancels of orders it had not working, refused without journaling.
@@ -265,9 +269,7 @@ impl<V: Venue> Engine<V> {
         for (at, strategy, id) in due {
             self.timers.remove(&(at, strategy, id));
             if let Some(slot) = self.slots.iter().position(|s| s.id == strategy) {
-                let mut view = self.view(strategy);
-                let outcome = self.slots[slot].sup.on_timer(&mut view, id);
-                self.outcome(slot, outcome, &[], &[])?;
+                self.fire_timer(slot, id)?;
             }
         }
         self.journal.commit().await?;
@@ -425,44 +427,6 @@ impl<V: Venue> Engine<V> {
                 .insert(i, self.translator.top_of(&self.books, token));
         }
         view
-    }
-
-    /// Sends a strategy its batch and acts on what it returns.
-    fn deliver(
-        &mut self,
-        slot: usize,
-        shared: &[(wit::EventKind, Option<usize>)],
-        sources: &[MarketEvent],
-    ) -> Result<(), EngineError> {
-        if self.slots[slot].paused {
-            // Market data passes it by; its order events wait in the inbox.
-            return Ok(());
-        }
-        let interests = self.slots[slot].interests;
-        let mut batch: Vec<(wit::EventKind, Option<usize>)> =
-            std::mem::take(&mut self.slots[slot].inbox);
-        batch.extend(shared.iter().filter(|(k, _)| wanted(interests, k)).cloned());
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let mut causes = Vec::with_capacity(batch.len());
-        let events: Vec<wit::Event> = batch
-            .into_iter()
-            .map(|(kind, source)| {
-                let seq = self.next_seq;
-                self.next_seq += 1;
-                causes.push((seq, source));
-                wit::Event {
-                    seq,
-                    ts: self.now_ns,
-                    kind,
-                }
-            })
-            .collect();
-        let strategy = self.slots[slot].id;
-        let mut view = self.view(strategy);
-        let outcome = self.slots[slot].sup.on_events(&mut view, &events);
-        self.outcome(slot, outcome, &causes, sources)
     }
 
     /// Journals a fault of the strategy in `slot` (and its quarantine, when

@@ -171,6 +171,16 @@ impl SupervisedStrategy {
         &self.config
     }
 
+    /// Whether a call at host time `now` reaches the strategy: it runs, or its
+    /// backoff is over and the call restarts it.
+    pub fn takes_calls(&self, now: u64) -> bool {
+        match self.state {
+            RunState::Running => self.instance.is_some(),
+            RunState::Backoff { until } => now >= until,
+            RunState::Quarantined => false,
+        }
+    }
+
     pub fn state(&self) -> &RunState {
         &self.state
     }

@@ -122,6 +122,7 @@ impl<V: Venue> Engine<V> {
             inbox: Vec::new(),
             rejections: 0,
             refused_cancels: 0,
+            since_snapshot: Vec::new(),
             journal_seen: self.journal.bytes_for(id),
             journal_window: Default::default(),
         });

@@ -209,6 +209,7 @@ impl<V: Venue> Engine<V> {
             inbox,
             rejections: 0,
             refused_cancels: 0,
+            since_snapshot: Vec::new(),
             journal_seen: self.journal.bytes_for(id),
             journal_window: Default::default(),
         });

@@ -7,7 +7,8 @@
 use std::hint::black_box;
 
 use pqap_strategy_sdk::types::{
-    Action, Command, InitConfig, Interests, OrderRequest, Side, StrategyInfo, TimeInForce,
+    Action, Command, InitConfig, Interests, OrderCancelled, OrderRequest, Side, StrategyInfo,
+    TimeInForce,
 };
 use pqap_strategy_sdk::{Ctx, ParamSchema, Params, Strategy, export_strategy};
 
@@ -17,6 +18,8 @@ pub struct Hostile {
     calls: u64,
     instrument: u32,
     hoard: Vec<Vec<u8>>,
+    /// Started from a restart point (after a fault or a reload).
+    restored: bool,
 }
 
 #[allow(unconditional_recursion)] // the stack overflow is the point
@@ -58,6 +61,9 @@ impl Hostile {
                 black_box(recurse(0));
             }
             "panic" => panic!("hostile strategy panicked on purpose"),
+            // Panics once; the instance restarted from its restart point says
+            // (as journaled timers) which order events and timers it hears.
+            "panic_once" if !self.restored => panic!("hostile strategy panicked once"),
             "flood" => {
                 for i in 0..1_000_000u64 {
                     ctx.place(
@@ -243,11 +249,19 @@ impl Strategy for Hostile {
             calls: 0,
             instrument: config.instruments.first().map_or(0, |i| i.id),
             hoard: Vec::new(),
+            restored: false,
         })
     }
 
     fn on_batch_end(&mut self, ctx: &mut Ctx) {
         self.calls += 1;
+        if self.mode == "panic_once" && self.calls == 1 {
+            ctx.set_timer(
+                5,
+                ctx.now() + 1_500_000_000,
+                "a timer due while it backs off",
+            );
+        }
         if self.calls > self.after {
             self.misbehave(ctx);
         } else {
@@ -277,7 +291,26 @@ impl Strategy for Hostile {
         state
     }
 
+    fn on_order_cancelled(&mut self, ctx: &mut Ctx, cancelled: &OrderCancelled) {
+        if self.mode == "panic_once" {
+            let at = ctx.now() + 3_600_000_000_000;
+            ctx.set_timer(
+                1_000 + cancelled.order,
+                at,
+                &format!("heard cancel {}", cancelled.order),
+            );
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx, id: u64) {
+        if self.mode == "panic_once" && id < 1_000 {
+            let at = ctx.now() + 3_600_000_000_000;
+            ctx.set_timer(2_000 + id, at, &format!("heard timer {id}"));
+        }
+    }
+
     fn restore_state(&mut self, _ctx: &mut Ctx, state: &[u8]) -> Result<(), String> {
+        self.restored = true;
         let bytes: [u8; 8] = state
             .get(..8)
             .and_then(|b| b.try_into().ok())
