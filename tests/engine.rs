@@ -99,7 +99,15 @@ async fn run(seed: u64, dir: &std::path::Path) -> RunResult {
         mark_every_ns: 60_000_000_000,
         keep_quarantines: false,
     };
-    let registry = common::session::registry(&g, Decimal::new(2, 2), Decimal::new(2, 1));
+    let registry = common::session::registry(
+        &g,
+        pqap::execution::fees::FeeSchedule {
+            rate_millionths: 20_000,
+            exponent: 1,
+            taker_only: true,
+            rebate_millionths: 200_000,
+        },
+    );
     let venue = venue(&registry);
     let mut engine = Engine::start(config, registry, venue, journal, setups, start)
         .await

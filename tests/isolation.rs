@@ -6,6 +6,7 @@
 mod common;
 
 use pqap::engine::{Engine, EngineConfig, StrategySetup};
+use pqap::execution::fees::FeeSchedule;
 use pqap::execution::{FillConfig, FillSimulator, Slippage};
 use pqap::risk::RiskLimits;
 use pqap::store::{Entry, Journal, Projections, Stored};
@@ -13,7 +14,6 @@ use pqap::strategy::bindings::types::{Param, ParamValue};
 use pqap::strategy::build::{BuildError, BuildOptions, GuestTarget, build_strategy};
 use pqap::strategy::{ArtifactError, ClockMode, FaultKind, RunState, SandboxLimits};
 use pqap::venue::sim::generator::{Generator, GeneratorConfig};
-use rust_decimal::Decimal;
 
 const START: u64 = 1_767_225_600_000_000_000;
 
@@ -89,7 +89,7 @@ async fn session(
     steps: usize,
 ) -> Session {
     let mut g = generator();
-    let registry = common::session::registry(&g, Decimal::ZERO, Decimal::ZERO);
+    let registry = common::session::registry(&g, FeeSchedule::FREE);
     let venue = FillSimulator::for_markets(
         FillConfig {
             submit_latency_ns: 20_000_000,

@@ -7,6 +7,7 @@ mod common;
 
 use pqap::data::update::{FeedUpdate, Source};
 use pqap::engine::{Engine, EngineConfig, StrategySetup};
+use pqap::execution::fees::FeeSchedule;
 use pqap::execution::{FillConfig, FillSimulator, Slippage};
 use pqap::model::{BookLevel, CancelCause, MarketEvent, OrderEvent, Price, Side, Size};
 use pqap::risk::{RiskLimits, TradingState};
@@ -33,7 +34,7 @@ async fn quoting(db: &std::path::Path) -> Session {
         },
         START / MS,
     );
-    let registry = common::session::registry(&g, Decimal::ZERO, Decimal::ZERO);
+    let registry = common::session::registry(&g, FeeSchedule::FREE);
     let venue = FillSimulator::for_markets(
         FillConfig {
             submit_latency_ns: 20 * MS,
@@ -269,7 +270,7 @@ impl Books {
         global_loss: Option<u32>,
         start: u64,
     ) -> Engine<FillSimulator> {
-        let registry = common::session::registry(&self.g, Decimal::ZERO, Decimal::ZERO);
+        let registry = common::session::registry(&self.g, FeeSchedule::FREE);
         let venue = FillSimulator::for_markets(FillConfig::default(), registry.markets());
         let config = EngineConfig {
             run_id: "loss".into(),
@@ -383,4 +384,43 @@ async fn the_global_daily_loss_limit_is_read_and_halts_every_strategy() {
             .iter()
             .any(|e| matches!(&e.entry, Entry::PortfolioHalted { reason } if reason.contains("risk.global.max_daily_loss")))
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_settled_position_reports_its_realised_pnl_to_the_strategy() {
+    let books = Books::new();
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = books
+        .engine(&dir.path().join("pnl.db"), None, None, START)
+        .await;
+    // 10 bought at .51 (no fees); the market resolves for the first token.
+    engine.on_update(&books.at(49, START), START).await.unwrap();
+    let m = &books.g.markets()[0];
+    let t = START + 60_000_000_000;
+    let resolved = FeedUpdate {
+        received_ms: t / MS,
+        source: Source::Ws { shard: 0 },
+        raw: String::new(),
+        events: vec![MarketEvent::Resolved {
+            market: m.condition.clone(),
+            ts_ms: t / MS,
+            tokens: m.tokens.iter().map(|(t, _)| t.clone()).collect(),
+            winner: m.tokens[0].0.clone(),
+            winning_outcome: m.tokens[0].1.clone(),
+        }],
+        errors: vec![],
+    };
+    engine.on_update(&resolved, t).await.unwrap();
+    let entries = engine.journal().read_from(1).await.unwrap();
+    let said: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| match &e.entry {
+            Entry::Command { reason, .. } if reason.starts_with("position") => {
+                Some(reason.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    // 10 × ($1 − $0.51) = $4.90 realised, nothing held.
+    assert!(said.contains(&"position 0 realized 4900000"), "{said:?}");
 }

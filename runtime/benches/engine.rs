@@ -82,8 +82,12 @@ fn generated_session(start_ns: u64, seed: u64, steps: usize) -> (Vec<MarketSpec>
             tokens: m.tokens,
             tick: m.tick,
             min_size: m.min_size,
-            taker_fee_rate: Decimal::new(2, 2),
-            maker_rebate_share: Decimal::new(2, 1),
+            fees: pqap::execution::fees::FeeSchedule {
+                rate_millionths: 20_000,
+                exponent: 1,
+                taker_only: true,
+                rebate_millionths: 200_000,
+            },
         })
         .collect();
     let all = |_: &TokenId| true;

@@ -22,6 +22,7 @@ mod books;
 mod ctx;
 #[doc(hidden)]
 pub mod export;
+pub mod fees;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod harness;
 mod params;
@@ -32,9 +33,10 @@ mod wasm_host;
 
 pub use books::{Book, BookTracker};
 pub use ctx::{Ctx, HostApi, OrderIds};
+pub use fees::{FeeCharge, FeeSchedule, taker_fee_micros};
 pub use params::{ParamSchema, Params, decimal_to_micros, parse_decimal};
 pub use strategy::Strategy;
-pub use units::{Price, Size, UnitError, taker_fee_micros};
+pub use units::{Price, Size, UnitError};
 
 /// The WIT data types, re-exported under short names.
 pub mod types {

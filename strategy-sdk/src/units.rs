@@ -247,17 +247,6 @@ impl fmt::Debug for Size {
     }
 }
 
-/// Polymarket's taker fee for `size` shares at `price` with the market's rate in
-/// millionths: `size × rate × p × (1 − p)`, in micro-dollars, rounded up so that a
-/// strategy never underestimates what it pays.
-pub fn taker_fee_micros(price: Price, size: Size, rate_millionths: u32) -> u64 {
-    let p = u128::from(price.micros());
-    let q = 1_000_000u128 - p;
-    let numerator = u128::from(size.micros()) * u128::from(rate_millionths) * p * q;
-    let denominator = 1_000_000u128 * 1_000_000 * 1_000_000;
-    numerator.div_ceil(denominator) as u64
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,29 +289,6 @@ mod tests {
         assert!(!Price::ONE.is_valid_order_price(tick));
         assert!(Price::new(10_000).unwrap().is_valid_order_price(tick));
         assert!(!Price::new(10_001).unwrap().is_valid_order_price(tick));
-    }
-
-    #[test]
-    fn fee_curve_hand_computed() {
-        // 100 shares at 0.50 with rate 0.07: 100 × 0.07 × 0.5 × 0.5 = 1.75 dollars.
-        let fee = taker_fee_micros(
-            Price::new(500_000).unwrap(),
-            Size::from_shares(100).unwrap(),
-            70_000,
-        );
-        assert_eq!(fee, 1_750_000);
-        // 10 shares at 0.9 with rate 0.03: 10 × 0.03 × 0.9 × 0.1 = 0.027.
-        let fee = taker_fee_micros(
-            Price::new(900_000).unwrap(),
-            Size::from_shares(10).unwrap(),
-            30_000,
-        );
-        assert_eq!(fee, 27_000);
-        // Zero-fee market.
-        assert_eq!(
-            taker_fee_micros(Price::new(1).unwrap(), Size::from_micros(7), 0),
-            0
-        );
     }
 
     #[test]
@@ -371,14 +337,6 @@ mod tests {
         fn parse_never_panics(s in "\\PC{0,24}") {
             let _ = s.parse::<Price>();
             let _ = s.parse::<Size>();
-        }
-
-        #[test]
-        fn fee_never_exceeds_quarter_rate(micros in 0u32..=1_000_000, size in 0u64..=1_000_000_000_000, rate in 0u32..=1_000_000) {
-            let fee = taker_fee_micros(Price::new(micros).unwrap(), Size::from_micros(size), rate);
-            // p(1-p) ≤ 1/4, so the fee is at most size × rate / 4 (+1 for rounding up).
-            let bound = (u128::from(size) * u128::from(rate) / 4_000_000) as u64 + 1;
-            prop_assert!(fee <= bound);
         }
     }
 }

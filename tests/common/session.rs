@@ -3,12 +3,12 @@
 
 use pqap::data::update::{FeedUpdate, Source};
 use pqap::engine::{MarketSpec, Registry};
+use pqap::execution::fees::FeeSchedule;
 use pqap::model::MarketEvent;
 use pqap::venue::sim::generator::Generator;
-use rust_decimal::Decimal;
 
 /// The generator's markets, with these fees.
-pub fn registry(g: &Generator, taker_fee_rate: Decimal, maker_rebate_share: Decimal) -> Registry {
+pub fn registry(g: &Generator, fees: FeeSchedule) -> Registry {
     Registry::new(
         g.markets()
             .into_iter()
@@ -18,8 +18,7 @@ pub fn registry(g: &Generator, taker_fee_rate: Decimal, maker_rebate_share: Deci
                 tokens: m.tokens,
                 tick: m.tick,
                 min_size: m.min_size,
-                taker_fee_rate,
-                maker_rebate_share,
+                fees,
             })
             .collect(),
     )

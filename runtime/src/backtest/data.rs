@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -348,8 +347,7 @@ pub fn markets_of(updates: &[FeedUpdate]) -> Vec<MarketSpec> {
                     (t[1].clone(), names.get(1).cloned().unwrap_or_default()),
                 ],
                 condition,
-                taker_fee_rate: Decimal::ZERO,
-                maker_rebate_share: Decimal::ZERO,
+                fees: crate::execution::fees::FeeSchedule::FREE,
             }
         })
         .collect()
@@ -383,15 +381,15 @@ pub fn synthetic(seed: u64, markets: u32, step_s: u64, start_ms: u64, end_ms: u6
             tick: m.tick,
             min_size: m.min_size,
             // As `pqap sim` lists them: every other market charges the taker fee.
-            taker_fee_rate: if i % 2 == 1 {
-                Decimal::new(2, 2)
+            fees: if i % 2 == 1 {
+                crate::execution::fees::FeeSchedule {
+                    rate_millionths: 20_000,
+                    exponent: 1,
+                    taker_only: true,
+                    rebate_millionths: 200_000,
+                }
             } else {
-                Decimal::ZERO
-            },
-            maker_rebate_share: if i % 2 == 1 {
-                Decimal::new(2, 1)
-            } else {
-                Decimal::ZERO
+                crate::execution::fees::FeeSchedule::FREE
             },
         })
         .collect();

@@ -91,7 +91,7 @@ impl FillPrinter {
                         } else {
                             "taker"
                         },
-                        f.fee.normalize(),
+                        f.fee_value().normalize(),
                         stored.seq,
                     );
                 }
@@ -156,7 +156,7 @@ pub async fn summarize(
             strategy: name,
             fills: fills.len(),
             volume_shares: fills.iter().map(|f| shares(f.fill.size)).sum(),
-            fees: fills.iter().map(|f| f.fill.fee).sum(),
+            fees: fills.iter().map(|f| f.fill.fee_value()).sum(),
             realized: account.map_or(Decimal::ZERO, |a| a.realized()),
             unrealized: account.map_or(Decimal::ZERO, |a| a.unrealized(&mark)),
             unrealized_at_bid: account.map_or(Decimal::ZERO, |a| a.unrealized(&bid)),

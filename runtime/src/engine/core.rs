@@ -389,19 +389,36 @@ impl<V: Venue> Engine<V> {
             ..HostView::default()
         };
         if let Some(account) = self.portfolio.account(strategy) {
-            for (token, h) in &account.holdings {
-                if let Some(instrument) = self.registry.instrument(token) {
-                    let avg = (h.avg_price() * Decimal::from(1_000_000)).round();
-                    view.positions.insert(
+            let micros = |d: Decimal| -> i64 {
+                (d * Decimal::from(1_000_000))
+                    .round()
+                    .try_into()
+                    .unwrap_or(0)
+            };
+            let tokens = account
+                .holdings
+                .keys()
+                .chain(account.realized_by_token.keys());
+            for token in tokens {
+                let Some(instrument) = self.registry.instrument(token) else {
+                    continue;
+                };
+                let h = account.holding(token);
+                let avg = (h.avg_price() * Decimal::from(1_000_000)).round();
+                let realized = account
+                    .realized_by_token
+                    .get(token)
+                    .copied()
+                    .unwrap_or_default();
+                view.positions.insert(
+                    instrument,
+                    wit::Position {
                         instrument,
-                        wit::Position {
-                            instrument,
-                            size: h.size.micros(),
-                            avg_price: avg.try_into().unwrap_or(0u32),
-                            realized_pnl: 0,
-                        },
-                    );
-                }
+                        size: h.size.micros(),
+                        avg_price: avg.try_into().unwrap_or(0u32),
+                        realized_pnl: micros(realized),
+                    },
+                );
             }
         }
         for w in self

@@ -3,8 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use rust_decimal::Decimal;
-
 use crate::data::archive::MarketMeta;
 use crate::model::{ConditionId, Price, Size, TokenId};
 use crate::strategy::bindings::types::InstrumentInfo;
@@ -19,9 +17,7 @@ pub struct MarketSpec {
     pub tokens: [(TokenId, String); 2],
     pub tick: Price,
     pub min_size: Size,
-    /// Taker fee rate (e.g. 0.07) and maker rebate share of taker fees.
-    pub taker_fee_rate: Decimal,
-    pub maker_rebate_share: Decimal,
+    pub fees: crate::execution::fees::FeeSchedule,
 }
 
 impl From<&MarketMeta> for MarketSpec {
@@ -32,8 +28,7 @@ impl From<&MarketMeta> for MarketSpec {
             tokens: m.tokens.clone(),
             tick: m.tick,
             min_size: m.min_size,
-            taker_fee_rate: m.taker_fee_rate,
-            maker_rebate_share: m.maker_rebate_share,
+            fees: m.fees(),
         }
     }
 }
@@ -111,10 +106,6 @@ impl Registry {
         for (m, spec) in self.markets.iter().enumerate() {
             for (k, (token, outcome)) in spec.tokens.iter().enumerate() {
                 let id = (m * 2 + k) as u32;
-                let rate = (spec.taker_fee_rate * Decimal::from(1_000_000))
-                    .round()
-                    .try_into()
-                    .unwrap_or(0u32);
                 out.push(InstrumentInfo {
                     id,
                     market: m as u32,
@@ -124,7 +115,7 @@ impl Registry {
                     complement: Some(id ^ 1),
                     tick: spec.tick.micros(),
                     min_size: spec.min_size.micros(),
-                    taker_fee_rate: rate,
+                    taker_fee_rate: spec.fees.rate_millionths,
                 });
             }
         }
@@ -152,8 +143,12 @@ mod tests {
             ],
             tick: Price::new(10_000).unwrap(),
             min_size: Size::from_shares(5).unwrap(),
-            taker_fee_rate: Decimal::new(7, 2),
-            maker_rebate_share: Decimal::new(2, 1),
+            fees: crate::execution::fees::FeeSchedule {
+                rate_millionths: 70_000,
+                exponent: 1,
+                taker_only: true,
+                rebate_millionths: 200_000,
+            },
         }
     }
 

@@ -174,9 +174,11 @@ pub fn order_event(registry: &Registry, ev: &OrderEvent) -> Option<(StrategyId, 
         OrderEvent::Accepted { .. } => wit::EventKind::OrderAccepted(wit::OrderAccepted {
             order: key.client_id,
         }),
-        OrderEvent::Rejected { reject, .. } => {
+        OrderEvent::Rejected {
+            reject, message, ..
+        } => {
             use crate::model::VenueReject as V;
-            let (reason, message) = match reject {
+            let (reason, generic) = match reject {
                 V::WouldCross => (
                     wit::RejectReason::WouldCross,
                     "post-only order would cross".to_string(),
@@ -193,7 +195,26 @@ pub fn order_event(registry: &Registry, ev: &OrderEvent) -> Option<(StrategyId, 
                     wit::RejectReason::MarketUntradeable,
                     "market not accepting orders".to_string(),
                 ),
+                V::Unfillable => (
+                    wit::RejectReason::Venue,
+                    "FOK/FAK order could not fill".to_string(),
+                ),
+                V::BadExpiration => (wit::RejectReason::Venue, "invalid expiration".to_string()),
+                V::SelfCross => (
+                    wit::RejectReason::Venue,
+                    "would trade against an order of the same account".to_string(),
+                ),
+                V::MinNotional => (
+                    wit::RejectReason::BadSize,
+                    "marketable buy under the $1 minimum".to_string(),
+                ),
+                V::InvalidPayload => (wit::RejectReason::Venue, "invalid order".to_string()),
                 V::Other { message } => (wit::RejectReason::Venue, message.clone()),
+            };
+            let message = if message.is_empty() {
+                generic
+            } else {
+                message.clone()
             };
             wit::EventKind::OrderRejected(wit::OrderRejected {
                 order: key.client_id,
@@ -219,8 +240,9 @@ pub fn order_event(registry: &Registry, ev: &OrderEvent) -> Option<(StrategyId, 
         }
         OrderEvent::Filled(f) => {
             let instrument = registry.instrument(&f.token)?;
-            // Fees cross the boundary in micro-dollars (rebates negative).
-            let fee = (f.fee * rust_decimal::Decimal::from(1_000_000))
+            // Fees cross the boundary in micro-dollars (rebates negative),
+            // shares a buy gave up valued at the fill price.
+            let fee = (f.fee_value() * rust_decimal::Decimal::from(1_000_000))
                 .round()
                 .try_into()
                 .unwrap_or(0i64);

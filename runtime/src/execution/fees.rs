@@ -1,26 +1,44 @@
-//! Polymarket's fee curve in exact decimals: takers pay `size × rate × p × (1 − p)`;
-//! makers pay nothing and receive a share of the taker fee as a rebate.
+//! The venue's fees, charged to a fill: the schedule and its arithmetic are the
+//! SDK's ([`pqap_strategy_sdk::FeeSchedule`]), so the host charges exactly what
+//! a strategy estimates; this turns its integer micro-units into the dollars and
+//! shares of a [`crate::model::Fill`].
 
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 
-use crate::model::money::{price_dollars, shares};
-use crate::model::{Price, Size};
+pub use pqap_strategy_sdk::FeeSchedule;
 
-/// Fees are charged to the micro-dollar, half away from zero.
-fn round(d: Decimal) -> Decimal {
-    d.round_dp_with_strategy(6, RoundingStrategy::MidpointAwayFromZero)
+use crate::model::{Liquidity, Price, Side, Size};
+
+/// A fill's fee: dollars (negative for a rebate) and shares kept out of a buy.
+/// A schedule the SDK cannot compute (an exponent above 2) charges nothing; such
+/// schedules are refused when markets are read.
+pub fn charge(
+    schedule: &FeeSchedule,
+    liquidity: Liquidity,
+    side: Side,
+    price: Price,
+    size: Size,
+) -> (Decimal, Size) {
+    let buy = side == Side::Buy;
+    let c = match liquidity {
+        Liquidity::Taker => schedule.taker(buy, price, size),
+        Liquidity::Maker => schedule.maker(buy, price, size),
+    }
+    .unwrap_or_default();
+    (Decimal::new(c.dollars_micros, 6), c.shares)
 }
 
-/// The taker's fee in dollars.
-pub fn taker_fee(price: Price, size: Size, rate: Decimal) -> Decimal {
-    let p = price_dollars(price);
-    round(shares(size) * rate * p * (Decimal::ONE - p))
-}
-
-/// The maker's fee in dollars: a rebate (negative) of `share` of the taker fee
-/// that the matching taker paid.
-pub fn maker_fee(price: Price, size: Size, rate: Decimal, rebate_share: Decimal) -> Decimal {
-    -round(taker_fee(price, size, rate) * rebate_share)
+/// A decimal rate or share (0.07, 0.2) in millionths, exactly; `None` when it
+/// has more than six decimals or is outside [0, 1].
+pub fn millionths(d: Decimal) -> Option<u32> {
+    if d < Decimal::ZERO || d > Decimal::ONE {
+        return None;
+    }
+    let m = d * Decimal::from(1_000_000);
+    if !m.fract().is_zero() {
+        return None;
+    }
+    rust_decimal::prelude::ToPrimitive::to_u32(&m)
 }
 
 #[cfg(test)]
@@ -31,24 +49,32 @@ mod tests {
 
     #[test]
     fn hand_computed() {
+        let crypto = FeeSchedule {
+            rate_millionths: 70_000,
+            exponent: 1,
+            taker_only: true,
+            rebate_millionths: 200_000,
+        };
         let half = Price::new(500_000).unwrap();
         let hundred = Size::from_shares(100).unwrap();
-        assert_eq!(taker_fee(half, hundred, dec!(0.07)), dec!(1.75));
-        assert_eq!(maker_fee(half, hundred, dec!(0.07), dec!(0.2)), dec!(-0.35));
-        // 7 shares at 0.13, rate 0.03: 7 × 0.03 × 0.13 × 0.87 = 0.023751
+        // Selling: $1.75 in dollars. Buying: 3.5 shares kept.
         assert_eq!(
-            taker_fee(
-                Price::new(130_000).unwrap(),
-                Size::from_shares(7).unwrap(),
-                dec!(0.03)
-            ),
-            dec!(0.023751)
+            charge(&crypto, Liquidity::Taker, Side::Sell, half, hundred),
+            (dec!(1.75), Size::ZERO)
         );
-        // Rounded to the micro-dollar: 1 micro-share at 0.5 → 0.0000000175 → 0.
         assert_eq!(
-            taker_fee(half, Size::from_micros(1), dec!(0.07)),
-            Decimal::ZERO
+            charge(&crypto, Liquidity::Taker, Side::Buy, half, hundred),
+            (Decimal::ZERO, Size::from_micros(3_500_000))
         );
-        assert_eq!(taker_fee(half, hundred, Decimal::ZERO), Decimal::ZERO);
+        // The maker's rebate: 20 % of $1.75, in dollars, either side.
+        assert_eq!(
+            charge(&crypto, Liquidity::Maker, Side::Buy, half, hundred),
+            (dec!(-0.35), Size::ZERO)
+        );
+        assert_eq!(millionths(dec!(0.07)), Some(70_000));
+        assert_eq!(millionths(dec!(0.0175)), Some(17_500));
+        assert_eq!(millionths(dec!(1)), Some(1_000_000));
+        assert_eq!(millionths(dec!(0.0000001)), None);
+        assert_eq!(millionths(dec!(1.5)), None);
     }
 }

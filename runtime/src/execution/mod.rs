@@ -2,6 +2,7 @@
 //! and the venue fee schedule it charges.
 
 pub mod fees;
+pub mod rules;
 pub mod simulator;
 
 pub use simulator::{FillConfig, FillSimulator, MarketRules, SimOrderView, Slippage};

@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::fees::{maker_fee, taker_fee};
+use super::fees::{FeeSchedule, charge};
+use super::rules::{self, Refusal};
 use crate::data::books::Books;
 use crate::engine::{MarketSpec, Venue};
 use crate::model::money::shares;
@@ -24,9 +25,7 @@ use crate::model::{
 pub struct MarketRules {
     pub tick: Price,
     pub min_size: Size,
-    /// Taker fee rate (0.07 = 7 %), and the share of taker fees rebated to makers.
-    pub taker_fee_rate: Decimal,
-    pub maker_rebate_share: Decimal,
+    pub fees: FeeSchedule,
 }
 
 /// How taker prices are worsened beyond the displayed book.
@@ -137,8 +136,7 @@ impl FillSimulator {
                     MarketRules {
                         tick: m.tick,
                         min_size: m.min_size,
-                        taker_fee_rate: m.taker_fee_rate,
-                        maker_rebate_share: m.maker_rebate_share,
+                        fees: m.fees,
                     },
                 );
             }
@@ -211,14 +209,11 @@ impl FillSimulator {
         liquidity: Liquidity,
         now: u64,
     ) -> OrderEvent {
-        let rules = self.rules.get(&order.token);
-        let (rate, share) = rules.map_or((Decimal::ZERO, Decimal::ZERO), |r| {
-            (r.taker_fee_rate, r.maker_rebate_share)
-        });
-        let fee = match liquidity {
-            Liquidity::Taker => taker_fee(price, size, rate),
-            Liquidity::Maker => maker_fee(price, size, rate, share),
-        };
+        let schedule = self
+            .rules
+            .get(&order.token)
+            .map_or(FeeSchedule::FREE, |r| r.fees);
+        let (fee, fee_shares) = charge(&schedule, liquidity, order.side, price, size);
         OrderEvent::Filled(Fill {
             key: order.key,
             token: order.token.clone(),
@@ -226,6 +221,7 @@ impl FillSimulator {
             price,
             size,
             fee,
+            fee_shares,
             liquidity,
             remaining,
             ts_ns: now,
@@ -268,15 +264,51 @@ impl FillSimulator {
         (events, remaining)
     }
 
-    fn validate(&self, order: &Order) -> Result<(), VenueReject> {
+    fn validate(&self, order: &Order, now: u64) -> Result<(), Refusal> {
         let Some(rules) = self.rules.get(&order.token) else {
-            return Err(VenueReject::MarketClosed);
+            return Err((
+                VenueReject::MarketClosed,
+                "the market is not accepting orders".to_string(),
+            ));
         };
-        if !order.price.is_valid_order_price(rules.tick) {
-            return Err(VenueReject::BadPrice);
+        rules::on_receipt(order, rules.tick, rules.min_size, now)
+    }
+
+    /// A resting order of ours (any strategy: one account) that `order` would
+    /// trade against.
+    fn own_cross(&self, order: &Order) -> Option<&Order> {
+        self.orders
+            .values()
+            .filter(|o| matches!(o.phase, Phase::Resting { .. }))
+            .map(|o| &o.order)
+            .find(|o| {
+                o.token == order.token
+                    && o.side == opposite(order.side)
+                    && crosses(order.side, order.price, o.price)
+            })
+    }
+
+    /// What the venue checks when the order arrives, against the book and the
+    /// account's resting orders; `Err` is its refusal.
+    fn check_arrival(&mut self, o: &SimOrder, now: u64, books: &Books) -> Result<(), Refusal> {
+        let (_, left_if_taken) = self.take(&o.order, o.remaining, books, now, true);
+        let marketable = left_if_taken < o.remaining;
+        if o.order.post_only && marketable {
+            return Err(rules::crosses_book());
         }
-        if order.size < rules.min_size || order.size.is_zero() {
-            return Err(VenueReject::BadSize);
+        if let Some(other) = self.own_cross(&o.order) {
+            return Err(rules::self_cross(&o.order, other));
+        }
+        if marketable {
+            rules::min_notional(&o.order)?;
+        }
+        let unfillable = match o.order.tif {
+            TimeInForce::Fok => !left_if_taken.is_zero(),
+            TimeInForce::Fak => !marketable,
+            _ => false,
+        };
+        if unfillable {
+            return Err(rules::unfillable(o.order.tif));
         }
         Ok(())
     }
@@ -284,25 +316,15 @@ impl FillSimulator {
     /// The order reaches the venue.
     fn activate(&mut self, mut o: SimOrder, now: u64, books: &Books) -> Vec<OrderEvent> {
         let key = o.order.key;
-        let (_, left_if_taken) = self.take(&o.order, o.remaining, books, now, true);
-        let marketable = left_if_taken < o.remaining;
-        if o.order.post_only && marketable {
+        if let Err((reject, message)) = self.check_arrival(&o, now, books) {
             return vec![OrderEvent::Rejected {
                 key,
-                reject: VenueReject::WouldCross,
+                reject,
+                message,
                 ts_ns: now,
             }];
         }
         let mut events = vec![OrderEvent::Accepted { key, ts_ns: now }];
-        if o.order.tif == TimeInForce::Fok && !left_if_taken.is_zero() {
-            events.push(OrderEvent::Cancelled {
-                key,
-                cause: CancelCause::Unfilled,
-                unfilled: o.remaining,
-                ts_ns: now,
-            });
-            return events;
-        }
         let order = o.order.clone();
         let (fills, left) = self.take(&order, o.remaining, books, now, false);
         events.extend(fills);
@@ -492,10 +514,11 @@ impl Venue for FillSimulator {
     }
 
     fn submit(&mut self, order: Order, now: u64, books: &Books) -> Vec<OrderEvent> {
-        if let Err(reject) = self.validate(&order) {
+        if let Err((reject, message)) = self.validate(&order, now) {
             return vec![OrderEvent::Rejected {
                 key: order.key,
                 reject,
+                message,
                 ts_ns: now,
             }];
         }
@@ -573,6 +596,25 @@ impl Venue for FillSimulator {
             MarketEvent::TickSize { token, new, .. } => {
                 if let Some(r) = self.rules.get_mut(token) {
                     r.tick = *new;
+                }
+                // Orders no longer on the grid cannot stay on the book.
+                let off: Vec<OrderKey> = self
+                    .orders
+                    .values()
+                    .filter(|o| {
+                        &o.order.token == token && !o.order.price.is_valid_order_price(*new)
+                    })
+                    .map(|o| o.order.key)
+                    .collect();
+                for key in off {
+                    if let Some(o) = self.orders.remove(&key) {
+                        events.push(OrderEvent::Cancelled {
+                            key,
+                            cause: CancelCause::Venue,
+                            unfilled: o.remaining,
+                            ts_ns: now,
+                        });
+                    }
                 }
             }
             MarketEvent::Resolved { tokens, .. } => {

@@ -67,6 +67,17 @@ pub enum VenueReject {
     BadSize,
     /// The market does not accept orders (closed, resolved, unknown).
     MarketClosed,
+    /// A fill-or-kill order could not fill whole, or a fill-and-kill one not
+    /// at all.
+    Unfillable,
+    /// A good-till-date expiry inside the venue's one-minute threshold.
+    BadExpiration,
+    /// It would have traded against an order of the same account.
+    SelfCross,
+    /// A marketable buy under the venue's minimum notional.
+    MinNotional,
+    /// The order's fields break a venue rule (precision, type combinations).
+    InvalidPayload,
     /// The venue said no for another reason.
     Other { message: String },
 }
@@ -96,14 +107,31 @@ pub struct Fill {
     pub price: Price,
     #[serde(with = "size")]
     pub size: Size,
-    /// Fee in dollars; negative for a maker rebate.
+    /// Fee paid in dollars; negative for a maker rebate.
     pub fee: Decimal,
+    /// Fee the venue took in shares: on a buy it keeps these out of `size`, so
+    /// the buyer receives `size − fee_shares`.
+    #[serde(with = "size", default)]
+    pub fee_shares: Size,
     pub liquidity: Liquidity,
     /// Size of the order still open after this fill.
     #[serde(with = "size")]
     pub remaining: Size,
     /// Host time of the fill (ns).
     pub ts_ns: u64,
+}
+
+impl Fill {
+    /// The whole fee in dollars: what was paid in dollars plus the shares kept,
+    /// valued at the fill price.
+    pub fn fee_value(&self) -> Decimal {
+        self.fee + crate::model::money::notional(self.price, self.fee_shares)
+    }
+
+    /// Shares the buyer receives (a sell delivers `size`).
+    pub fn received(&self) -> Size {
+        self.size.saturating_sub(self.fee_shares)
+    }
 }
 
 /// What a venue reports about orders.
@@ -117,6 +145,9 @@ pub enum OrderEvent {
     Rejected {
         key: OrderKey,
         reject: VenueReject,
+        /// The venue's own words, when it gave them.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        message: String,
         ts_ns: u64,
     },
     Filled(Fill),

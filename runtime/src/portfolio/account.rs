@@ -59,10 +59,15 @@ pub struct Account {
     pub realized_closed: Decimal,
     /// Realised by settlement at resolution.
     pub realized_resolution: Decimal,
-    /// Fees paid (negative when rebates exceed them); already in `realized_closed`.
+    /// Fees paid, in dollars (negative when rebates exceed them): those paid in
+    /// dollars are in `realized_closed` at once; shares a buy gave up are in the
+    /// cost of what it holds, and realised when that is sold or settled.
     pub fees: Decimal,
     /// Fills applied.
     pub fills: u64,
+    /// Realised PnL per token (closed, settled or merged; dollar fees
+    /// included), kept after the position is gone.
+    pub realized_by_token: BTreeMap<TokenId, Decimal>,
 }
 
 impl Account {
@@ -74,15 +79,16 @@ impl Account {
         self.realized_closed + self.realized_resolution
     }
 
-    /// Applies a fill: buys add shares at cost; sells realise against the
-    /// average cost. Fees are paid from cash and realised at once.
+    /// Applies a fill: buys add the shares received (what matched less the
+    /// shares the venue kept as fee) at the cost paid; sells realise against
+    /// the average cost. Dollar fees are paid from cash and realised at once.
     pub fn apply_fill(&mut self, fill: &Fill) -> Result<(), PortfolioError> {
         let qty = shares(fill.size);
         let value = notional(fill.price, fill.size);
         match fill.side {
             Side::Buy => {
                 let h = self.holdings.entry(fill.token.clone()).or_default();
-                h.size = h.size.checked_add(fill.size).unwrap_or(h.size);
+                h.size = h.size.checked_add(fill.received()).unwrap_or(h.size);
                 h.cost += value;
                 self.cash -= value;
             }
@@ -108,6 +114,10 @@ impl Account {
                     h.size = h.size.saturating_sub(fill.size);
                     h.cost -= cost_out;
                     self.realized_closed += value - cost_out;
+                    *self
+                        .realized_by_token
+                        .entry(fill.token.clone())
+                        .or_default() += value - cost_out;
                     self.cash += value;
                     if h.size.is_zero() {
                         self.holdings.remove(&fill.token);
@@ -116,8 +126,14 @@ impl Account {
             }
         }
         self.cash -= fill.fee;
-        self.fees += fill.fee;
+        self.fees += fill.fee_value();
         self.realized_closed -= fill.fee;
+        if !fill.fee.is_zero() {
+            *self
+                .realized_by_token
+                .entry(fill.token.clone())
+                .or_default() -= fill.fee;
+        }
         self.fills += 1;
         Ok(())
     }
@@ -128,6 +144,7 @@ impl Account {
             let value = notional(payout, h.size);
             self.cash += value;
             self.realized_resolution += value - h.cost;
+            *self.realized_by_token.entry(token.clone()).or_default() += value - h.cost;
         }
     }
 
@@ -154,6 +171,8 @@ impl Account {
                 h.cost -= part;
                 h.size = h.size.saturating_sub(size);
                 cost_out += part;
+                // Each side of the pair is redeemed for half of the dollar.
+                *self.realized_by_token.entry(t.clone()).or_default() += qty / Decimal::TWO - part;
                 if h.size.is_zero() {
                     self.holdings.remove(t);
                 }

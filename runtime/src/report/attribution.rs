@@ -97,7 +97,7 @@ pub fn attribute(
                     slice.fills += 1;
                     slice.volume_shares += shares(f.size);
                     slice.turnover += notional(f.price, f.size);
-                    slice.fees += f.fee;
+                    slice.fees += f.fee_value();
                     slice.realized += delta;
                 }
             }

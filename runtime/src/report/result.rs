@@ -114,7 +114,7 @@ pub fn summarize(entries: &[Stored], strategy: u32, capital: Option<Decimal>) ->
                 }
                 s.volume_shares += shares(f.size);
                 s.turnover += notional(f.price, f.size);
-                s.fees += f.fee;
+                s.fees += f.fee_value();
             }
             Entry::Mark {
                 strategy: id,

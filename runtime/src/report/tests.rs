@@ -97,6 +97,7 @@ fn trade(
                 price: Price::new(price).unwrap(),
                 size: Size::from_micros(shares * 1_000_000),
                 fee,
+                fee_shares: crate::model::Size::ZERO,
                 liquidity,
                 remaining: Size::ZERO,
                 ts_ns: (ts_s * S) as u64,
@@ -252,8 +253,7 @@ fn stale_fills_by_hand() {
         tokens: [(token(yes), "Yes".into()), (token(no), "No".into())],
         tick: Price::new(10_000).unwrap(),
         min_size: Size::from_micros(5_000_000),
-        taker_fee_rate: Decimal::ZERO,
-        maker_rebate_share: Decimal::ZERO,
+        fees: crate::execution::fees::FeeSchedule::FREE,
     };
     let markets = [spec('a', "1", "2"), spec('b', "3", "4")];
     let change = |ms: u64, c: char| FeedUpdate {

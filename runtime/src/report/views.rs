@@ -92,7 +92,7 @@ pub fn trades(p: &Projections, last: usize) -> Vec<Value> {
                 "side": f.fill.side,
                 "price": price_dollars(f.fill.price),
                 "shares": shares(f.fill.size),
-                "fee": f.fill.fee,
+                "fee": f.fill.fee_value(),
                 "liquidity": f.fill.liquidity,
                 "reason": o.map(|o| o.reason.clone()),
             })
@@ -169,7 +169,7 @@ pub fn performance(p: &Projections, period_ns: i64) -> Vec<Value> {
         let s = by_strategy.entry(f.fill.key.strategy).or_default();
         s.0 += 1;
         s.1 += notional(f.fill.price, f.fill.size);
-        s.2 += f.fill.fee;
+        s.2 += f.fill.fee_value();
         let reason = p
             .orders
             .get(&f.fill.key)

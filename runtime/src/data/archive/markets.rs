@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use super::{Archive, ArchiveError, io_err, sql_err};
+use crate::execution::fees::{FeeSchedule, millionths};
 use crate::model::units_serde::{price, size};
 use crate::model::{ConditionId, Price, Size, TokenId};
 use crate::venue::polymarket::http::markets::DiscoveredMarket;
@@ -22,8 +23,45 @@ pub struct MarketMeta {
     pub tick: Price,
     #[serde(with = "size")]
     pub min_size: Size,
+    /// The fee schedule as listed: rate and rebate share as decimals, plus the
+    /// curve's exponent and whether only takers pay (archives recorded before
+    /// those two were kept hold the usual 1 and `true`).
     pub taker_fee_rate: Decimal,
     pub maker_rebate_share: Decimal,
+    #[serde(default = "usual_exponent")]
+    pub fee_exponent: u32,
+    #[serde(default = "usual_taker_only")]
+    pub fee_taker_only: bool,
+}
+
+fn usual_exponent() -> u32 {
+    1
+}
+
+fn usual_taker_only() -> bool {
+    true
+}
+
+impl MarketMeta {
+    /// The fee schedule in the units fees are computed in; a rate or share
+    /// with more than six decimals (never listed by the venue) rounds to the
+    /// nearest millionth.
+    pub fn fees(&self) -> FeeSchedule {
+        let m = |d: Decimal| {
+            millionths(d).unwrap_or_else(|| {
+                rust_decimal::prelude::ToPrimitive::to_u32(
+                    &(d.clamp(Decimal::ZERO, Decimal::ONE) * Decimal::from(1_000_000)).round(),
+                )
+                .unwrap_or(0)
+            })
+        };
+        FeeSchedule {
+            rate_millionths: m(self.taker_fee_rate),
+            exponent: self.fee_exponent,
+            taker_only: self.fee_taker_only,
+            rebate_millionths: m(self.maker_rebate_share),
+        }
+    }
 }
 
 impl From<&DiscoveredMarket> for MarketMeta {
@@ -35,8 +73,10 @@ impl From<&DiscoveredMarket> for MarketMeta {
             tokens: m.tokens.clone(),
             tick: m.tick,
             min_size: m.min_size,
-            taker_fee_rate: m.taker_fee_rate,
-            maker_rebate_share: m.maker_rebate_share,
+            taker_fee_rate: Decimal::new(i64::from(m.fees.rate_millionths), 6).normalize(),
+            maker_rebate_share: Decimal::new(i64::from(m.fees.rebate_millionths), 6).normalize(),
+            fee_exponent: m.fees.exponent,
+            fee_taker_only: m.fees.taker_only,
         }
     }
 }
@@ -110,7 +150,17 @@ mod tests {
             min_size: Size::from_micros(5_000_000),
             taker_fee_rate: Decimal::new(2, 2),
             maker_rebate_share: Decimal::new(2, 1),
+            fee_exponent: 2,
+            fee_taker_only: false,
         };
+        // Metadata recorded before exponents were kept reads as the usual curve.
+        let old = r#"{"condition":"0xabab","question":"q","slug":"s","tokens":[["2","Yes"],["1","No"]],
+            "tick":"0.01","min_size":"5","taker_fee_rate":"0.02","maker_rebate_share":"0.2"}"#;
+        if let Ok(old) = serde_json::from_str::<MarketMeta>(old) {
+            assert_eq!((old.fee_exponent, old.fee_taker_only), (1, true));
+            assert_eq!(old.fees().rate_millionths, 20_000);
+        }
+        assert_eq!(m.fees().exponent, 2);
         archive.save_markets(&[m.clone()], 1).await.unwrap();
         assert_eq!(archive.markets().await.unwrap(), vec![m.clone()]);
         m.tick = Price::new(1_000).unwrap();

@@ -39,8 +39,12 @@ fn rules() -> MarketRules {
     MarketRules {
         tick: px(1),
         min_size: sh(1),
-        taker_fee_rate: dec!(0.02),
-        maker_rebate_share: dec!(0.25),
+        fees: FeeSchedule {
+            rate_millionths: 20_000,
+            exponent: 1,
+            taker_only: true,
+            rebate_millionths: 250_000,
+        },
     }
 }
 
@@ -153,14 +157,26 @@ impl Bench {
     }
 }
 
+/// Fills as (price, size, the whole fee in dollars, liquidity).
 fn fills(events: &[OrderEvent]) -> Vec<(Price, Size, Decimal, Liquidity)> {
     events
         .iter()
         .filter_map(|e| match e {
-            OrderEvent::Filled(f) => Some((f.price, f.size, f.fee, f.liquidity)),
+            OrderEvent::Filled(f) => Some((f.price, f.size, f.fee_value(), f.liquidity)),
             _ => None,
         })
         .collect()
+}
+
+fn refusal(events: &[OrderEvent]) -> Option<(VenueReject, String)> {
+    match events {
+        [
+            OrderEvent::Rejected {
+                reject, message, ..
+            },
+        ] => Some((reject.clone(), message.clone())),
+        _ => None,
+    }
 }
 
 fn cancelled(events: &[OrderEvent]) -> Option<(CancelCause, Size)> {
@@ -276,10 +292,15 @@ fn taken_liquidity_is_gone_until_the_book_shows_the_level_again() {
 #[test]
 fn fok_fills_all_or_nothing() {
     let mut b = default_book();
-    // 80 displayed up to .55; 81 cannot fill whole.
+    // 80 displayed up to .55; 81 cannot fill whole: refused, never accepted.
     let (_, ev) = b.submit(Side::Buy, 55, 81, TimeInForce::Fok, false);
-    assert!(fills(&ev).is_empty());
-    assert_eq!(cancelled(&ev), Some((CancelCause::Unfilled, sh(81))));
+    assert_eq!(
+        refusal(&ev),
+        Some((
+            VenueReject::Unfillable,
+            "order couldn't be fully filled. FOK orders are fully filled or killed.".to_string()
+        ))
+    );
     assert!(b.sim.open_orders().is_empty());
     let (_, ev) = b.submit(Side::Buy, 55, 80, TimeInForce::Fok, false);
     assert_eq!(
@@ -433,7 +454,7 @@ fn a_cancel_that_beats_the_order_to_the_venue_wins() {
 #[test]
 fn gtd_orders_expire() {
     let mut b = default_book();
-    let until = b.now + 10 * MS;
+    let until = b.now + 61_000 * MS;
     let (_, _) = b.submit(
         Side::Buy,
         45,
@@ -515,8 +536,8 @@ fn size_aware_slippage_grows_with_the_fill() {
         ..FillConfig::default()
     };
     let mut b = Bench::new(config, vec![lv(50, 300)], vec![lv(40, 500)]);
-    // 1 share at .40: 0.40 × 10 bp = 0.0004 → rounded up to one tick.
-    let (_, ev) = b.submit(Side::Buy, 99, 1, TimeInForce::Fak, false);
+    // 3 shares at .40: 0.40 × 10 bp × 3 = 0.0012 → rounded up to one tick.
+    let (_, ev) = b.submit(Side::Buy, 99, 3, TimeInForce::Fak, false);
     assert_eq!(fills(&ev)[0].0, px(41));
     // 100 shares: 0.40 × 10 bp × 100 = 0.04 → four ticks.
     let (_, ev) = b.submit(Side::Buy, 99, 100, TimeInForce::Fak, false);
@@ -774,4 +795,174 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn fees_are_taken_as_the_venue_takes_them_and_resolution_pays_what_it_would() {
+    // Rate 0.07, the usual curve, takers only; asks .40×200, bids .50×100.
+    let mut sim = FillSimulator::new(FillConfig::default());
+    sim.set_market(
+        token(),
+        MarketRules {
+            tick: px(1),
+            min_size: sh(1),
+            fees: FeeSchedule {
+                rate_millionths: 70_000,
+                exponent: 1,
+                taker_only: true,
+                rebate_millionths: 0,
+            },
+        },
+    );
+    let mut b = Bench {
+        sim,
+        books: Books::default(),
+        now: 1_000 * MS,
+        next_id: 1,
+    };
+    b.market(MarketEvent::Book {
+        token: token(),
+        market: market(),
+        ts_ms: 1_000,
+        bids: vec![lv(50, 100)],
+        asks: vec![lv(40, 200)],
+        hash: None,
+        tick: Some(px(1)),
+    });
+    let mut account = crate::portfolio::account::Account::default();
+    let mut apply = |events: &[OrderEvent]| {
+        for e in events {
+            if let OrderEvent::Filled(f) = e {
+                account.apply_fill(f).unwrap();
+            }
+        }
+    };
+    // Buy 100 @ .40 as taker: the fee, 100 × 0.07 × 0.4 × 0.6 = $1.68, is taken
+    // in shares, 1.68 / 0.4 = 4.2 of them: 95.8 received for $40.
+    let (_, ev) = b.submit(Side::Buy, 40, 100, TimeInForce::Fak, false);
+    let OrderEvent::Filled(buy) = &ev[1] else {
+        panic!("{ev:?}")
+    };
+    assert_eq!(
+        (buy.fee, buy.fee_shares),
+        (Decimal::ZERO, Size::from_micros(4_200_000))
+    );
+    assert_eq!(buy.fee_value(), dec!(1.68));
+    apply(&ev);
+    // Sell 30 @ .50 as taker: the fee, 30 × 0.07 × 0.25 = $0.525, in dollars.
+    let (_, ev) = b.submit(Side::Sell, 50, 30, TimeInForce::Fak, false);
+    let OrderEvent::Filled(sell) = &ev[1] else {
+        panic!("{ev:?}")
+    };
+    assert_eq!((sell.fee, sell.fee_shares), (dec!(0.525), Size::ZERO));
+    apply(&ev);
+    let held = account.holding(&token());
+    assert_eq!(held.size, Size::from_micros(65_800_000));
+    assert_eq!(account.cash, dec!(-40) + dec!(15) - dec!(0.525));
+    // It resolves Yes: the venue redeems the 65.8 shares held for $65.80. Paid
+    // $40, received $14.475 and $65.80: $40.275 to the micro-dollar.
+    account.settle(&token(), Price::ONE);
+    assert_eq!(account.cash, dec!(40.275));
+    assert_eq!(account.realized(), dec!(40.275));
+    assert_eq!(account.fees, dec!(2.205));
+    assert!(account.holdings.is_empty());
+}
+
+#[test]
+fn the_venues_order_rules_refuse_in_its_words() {
+    let mut b = default_book();
+    // A FAK finding nothing to take is refused, not accepted then cancelled.
+    let (_, ev) = b.submit(Side::Buy, 51, 5, TimeInForce::Fak, false);
+    assert_eq!(
+        refusal(&ev),
+        Some((
+            VenueReject::Unfillable,
+            "no orders found to match with FAK order. FAK orders are partially filled or killed if no match is found.".to_string()
+        ))
+    );
+    // A marketable buy under $1: 1 share at .52.
+    let (_, ev) = b.submit(Side::Buy, 52, 1, TimeInForce::Fak, false);
+    assert_eq!(
+        refusal(&ev),
+        Some((
+            VenueReject::MinNotional,
+            "invalid amount for a marketable BUY order ($0.52), min size: 1".to_string()
+        ))
+    );
+    // A resting buy at .50 is fine under $1 (it does not take).
+    let (_, ev) = b.submit(Side::Buy, 50, 1, TimeInForce::Gtc, false);
+    assert!(matches!(ev.as_slice(), [OrderEvent::Accepted { .. }]));
+    // Post-only only with GTC/GTD.
+    let (_, ev) = b.submit(Side::Buy, 45, 5, TimeInForce::Fok, true);
+    assert!(
+        refusal(&ev)
+            .unwrap()
+            .1
+            .contains("post-only is accepted only with GTC and GTD")
+    );
+    // A crossing post-only, in the venue's words.
+    let (_, ev) = b.submit(Side::Buy, 52, 5, TimeInForce::Gtc, true);
+    assert_eq!(
+        refusal(&ev),
+        Some((
+            VenueReject::WouldCross,
+            "invalid post-only order: order crosses book".to_string()
+        ))
+    );
+    // GTD under a minute out.
+    let soon = TimeInForce::Gtd {
+        until_ns: b.now + 30_000 * MS,
+    };
+    let (_, ev) = b.submit(Side::Buy, 45, 5, soon, false);
+    assert_eq!(
+        refusal(&ev),
+        Some((VenueReject::BadExpiration, "invalid expiration".to_string()))
+    );
+    // Sizes on two decimals.
+    let mut fine = b.order(Side::Buy, 45, 5, TimeInForce::Gtc, false);
+    fine.size = Size::from_micros(5_000_001);
+    let ev = b.sim.submit(fine, b.now, &b.books);
+    assert!(
+        refusal(&ev)
+            .unwrap()
+            .1
+            .starts_with("Invalid order payload: size 5.000001")
+    );
+    // A sell crossing our own resting .50 bid would trade with ourselves.
+    let (key, ev) = b.submit(Side::Sell, 50, 5, TimeInForce::Gtc, false);
+    let (reject, message) = refusal(&ev).unwrap();
+    assert_eq!(reject, VenueReject::SelfCross);
+    assert!(
+        message.contains(&format!("order {:x}", key.client_id)),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_coarser_tick_cancels_resting_orders_off_its_grid() {
+    let mut b = default_book();
+    b.market(MarketEvent::TickSize {
+        token: token(),
+        market: market(),
+        ts_ms: 1_001,
+        old: px(1),
+        new: Price::new(1_000).unwrap(),
+    });
+    let mut fine = b.order(Side::Buy, 45, 5, TimeInForce::Gtc, false);
+    fine.price = Price::new(451_000).unwrap();
+    let fine_key = fine.key;
+    b.sim.submit(fine, b.now, &b.books);
+    let (on_grid, _) = b.submit(Side::Buy, 44, 5, TimeInForce::Gtc, false);
+    // Back to 0.01: the 0.451 bid is off the grid and goes; the 0.44 one stays.
+    let ev = b.market(MarketEvent::TickSize {
+        token: token(),
+        market: market(),
+        ts_ms: 1_002,
+        old: Price::new(1_000).unwrap(),
+        new: px(1),
+    });
+    assert_eq!(cancelled(&ev), Some((CancelCause::Venue, sh(5))));
+    assert!(matches!(&ev[0], OrderEvent::Cancelled { key, .. } if *key == fine_key));
+    assert_eq!(b.sim.open_orders().len(), 1);
+    assert_eq!(b.sim.open_orders()[0].key, on_grid);
 }

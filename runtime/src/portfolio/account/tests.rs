@@ -22,6 +22,7 @@ fn fill(t: u32, side: Side, price: u32, shares: u64, fee: Decimal) -> Fill {
         price: Price::new(price).unwrap(),
         size: Size::from_shares(shares).unwrap(),
         fee,
+        fee_shares: Size::ZERO,
         liquidity: Liquidity::Taker,
         remaining: Size::ZERO,
         ts_ns: 0,
@@ -113,4 +114,26 @@ proptest! {
         let cost: Decimal = a.holdings.values().map(|h| h.cost).sum();
         prop_assert_eq!(a.cash + cost, a.realized());
     }
+}
+
+#[test]
+fn realised_pnl_is_kept_per_token_after_the_position_is_gone() {
+    let mut a = Account::default();
+    a.apply_fill(&fill(1, Side::Buy, 400_000, 10, Decimal::ZERO))
+        .unwrap();
+    a.apply_fill(&fill(1, Side::Sell, 500_000, 4, dec!(0.01)))
+        .unwrap();
+    a.apply_fill(&fill(2, Side::Buy, 300_000, 5, Decimal::ZERO))
+        .unwrap();
+    // 4 sold at .50 against .40 cost, less a cent of fee.
+    assert_eq!(a.realized_by_token[&token(1)], dec!(0.39));
+    a.settle(&token(1), Price::ZERO);
+    a.settle(&token(2), Price::ONE);
+    // The 6 left of token 1 expire worthless; token 2 pays $5 for $1.50.
+    assert_eq!(a.realized_by_token[&token(1)], dec!(0.39) - dec!(2.4));
+    assert_eq!(a.realized_by_token[&token(2)], dec!(3.5));
+    assert_eq!(
+        a.realized_by_token.values().copied().sum::<Decimal>(),
+        a.realized()
+    );
 }

@@ -7,8 +7,8 @@
 use std::hint::black_box;
 
 use pqap_strategy_sdk::types::{
-    Action, Command, InitConfig, Interests, OrderCancelled, OrderRequest, Side, StrategyInfo,
-    TimeInForce,
+    Action, Command, InitConfig, Interests, OrderCancelled, OrderRequest, Resolution, Side,
+    StrategyInfo, TimeInForce,
 };
 use pqap_strategy_sdk::{Ctx, ParamSchema, Params, Strategy, export_strategy};
 
@@ -289,6 +289,19 @@ impl Strategy for Hostile {
             _ => {}
         }
         state
+    }
+
+    fn on_resolved(&mut self, ctx: &mut Ctx, resolution: &Resolution) {
+        if self.mode == "buy_once" {
+            // Says what the host reports of the settled position.
+            let p = ctx.position(resolution.instrument);
+            let at = ctx.now() + 3_600_000_000_000;
+            ctx.set_timer(
+                3_000 + u64::from(resolution.instrument),
+                at,
+                &format!("position {} realized {}", p.size, p.realized_pnl),
+            );
+        }
     }
 
     fn on_order_cancelled(&mut self, ctx: &mut Ctx, cancelled: &OrderCancelled) {

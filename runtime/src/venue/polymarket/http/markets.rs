@@ -7,7 +7,9 @@ use serde_json::Value;
 
 use super::client::{HttpError, PolymarketHttp};
 use super::limits::Family;
+use crate::execution::fees::{FeeSchedule, millionths};
 use crate::model::{ConditionId, Price, Size, TokenId};
+use pqap_strategy_sdk::fees::MAX_FEE_EXPONENT;
 
 /// A tradable binary market as Gamma describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,23 +21,22 @@ pub struct DiscoveredMarket {
     pub tick: Price,
     pub min_size: Size,
     pub closed: bool,
-    /// From `feeSchedule` when `feesEnabled`: the taker fee rate and the share of
-    /// taker fees rebated to makers (both zero on fee-free markets).
-    pub taker_fee_rate: Decimal,
-    pub maker_rebate_share: Decimal,
+    /// `feeSchedule` when `feesEnabled` (no fees otherwise).
+    pub fees: FeeSchedule,
 }
 
-/// The V2 fee schedule: `rate` and `rebateRate` of `feeSchedule`, exact.
-fn fee_schedule(v: &Value) -> Result<(Decimal, Decimal), String> {
+/// The V2 fee schedule — `rate`, `exponent`, `takerOnly`, `rebateRate` of
+/// `feeSchedule` — exact; a market without `feesEnabled` charges nothing.
+fn fee_schedule(v: &Value) -> Result<FeeSchedule, String> {
     if !v
         .get("feesEnabled")
         .and_then(Value::as_bool)
         .unwrap_or(false)
     {
-        return Ok((Decimal::ZERO, Decimal::ZERO));
+        return Ok(FeeSchedule::FREE);
     }
     let Some(schedule) = v.get("feeSchedule").filter(|s| s.is_object()) else {
-        return Ok((Decimal::ZERO, Decimal::ZERO));
+        return Ok(FeeSchedule::FREE);
     };
     let number = |k: &str| -> Result<Decimal, String> {
         match decimal_text(schedule.get(k)) {
@@ -46,16 +47,32 @@ fn fee_schedule(v: &Value) -> Result<(Decimal, Decimal), String> {
         }
     };
     let (rate, rebate) = (number("rate")?, number("rebateRate")?);
-    if rate < Decimal::ZERO
-        || rate > Decimal::ONE
-        || rebate < Decimal::ZERO
-        || rebate > Decimal::ONE
-    {
-        return Err(format!(
-            "`feeSchedule` rate {rate} / rebateRate {rebate} outside [0, 1]"
-        ));
-    }
-    Ok((rate, rebate))
+    let exact = |what: &str, d: Decimal| {
+        millionths(d).ok_or_else(|| {
+            format!("`feeSchedule.{what}` {d} is not in [0, 1] with at most 6 decimals")
+        })
+    };
+    let exponent = match schedule.get("exponent") {
+        None | Some(Value::Null) => 1,
+        Some(e) => e
+            .as_u64()
+            .and_then(|e| u32::try_from(e).ok())
+            .filter(|e| *e <= MAX_FEE_EXPONENT)
+            .ok_or_else(|| {
+                format!(
+                    "`feeSchedule.exponent` {e} is not a whole number from 0 to {MAX_FEE_EXPONENT}"
+                )
+            })?,
+    };
+    Ok(FeeSchedule {
+        rate_millionths: exact("rate", rate)?,
+        exponent,
+        taker_only: schedule
+            .get("takerOnly")
+            .and_then(Value::as_bool)
+            .unwrap_or(true),
+        rebate_millionths: exact("rebateRate", rebate)?,
+    })
 }
 
 /// A string array that may arrive double-encoded (`"[\"a\",\"b\"]"`).
@@ -103,7 +120,7 @@ pub fn parse_market(v: &Value) -> Result<DiscoveredMarket, String> {
             t.parse::<Size>()
                 .map_err(|e| format!("`orderMinSize`: {e}"))
         })?;
-    let (taker_fee_rate, maker_rebate_share) = fee_schedule(v)?;
+    let fees = fee_schedule(v)?;
     Ok(DiscoveredMarket {
         condition,
         slug: field("slug")
@@ -127,8 +144,7 @@ pub fn parse_market(v: &Value) -> Result<DiscoveredMarket, String> {
         tick,
         min_size,
         closed: field("closed").and_then(Value::as_bool).unwrap_or(false),
-        taker_fee_rate,
-        maker_rebate_share,
+        fees,
     })
 }
 
@@ -171,17 +187,34 @@ mod tests {
         let base = serde_json::json!({"conditionId": c, "clobTokenIds": ["11", "22"], "outcomes": ["Yes", "No"],
             "feeSchedule": {"rate": 0.07, "exponent": 1, "takerOnly": true, "rebateRate": 0.2}});
         let off = parse_market(&base).unwrap();
-        assert_eq!(
-            (off.taker_fee_rate, off.maker_rebate_share),
-            (Decimal::ZERO, Decimal::ZERO)
-        );
+        assert_eq!(off.fees, FeeSchedule::FREE);
         let mut on = base.clone();
         on["feesEnabled"] = true.into();
         let m = parse_market(&on).unwrap();
-        assert_eq!(m.taker_fee_rate.to_string(), "0.07");
-        assert_eq!(m.maker_rebate_share.to_string(), "0.2");
+        assert_eq!(
+            m.fees,
+            FeeSchedule {
+                rate_millionths: 70_000,
+                exponent: 1,
+                taker_only: true,
+                rebate_millionths: 200_000
+            }
+        );
+        on["feeSchedule"]["exponent"] = serde_json::json!(2);
+        on["feeSchedule"]["takerOnly"] = false.into();
+        let m = parse_market(&on).unwrap();
+        assert_eq!((m.fees.exponent, m.fees.taker_only), (2, false));
+        on["feeSchedule"]["exponent"] = serde_json::json!(3);
+        assert!(
+            parse_market(&on)
+                .unwrap_err()
+                .contains("feeSchedule.exponent")
+        );
+        on["feeSchedule"]["exponent"] = serde_json::json!(1);
         on["feeSchedule"]["rate"] = serde_json::json!(3);
-        assert!(parse_market(&on).unwrap_err().contains("feeSchedule"));
+        assert!(parse_market(&on).unwrap_err().contains("feeSchedule.rate"));
+        on["feeSchedule"]["rate"] = serde_json::json!("0.0000001");
+        assert!(parse_market(&on).unwrap_err().contains("6 decimals"));
     }
 
     #[test]
