@@ -459,3 +459,50 @@ async fn order_events_and_timers_around_a_fault_reach_the_restarted_strategy_in_
         "what the restarted strategy heard"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rates_of_commands_journal_entries_and_timers_are_budgeted() {
+    const STEPS: usize = 30;
+    let alone = solo(STEPS).await;
+    for (mode, limits, what) in [
+        (
+            "cancel_flood",
+            SandboxLimits {
+                max_commands_per_second: 500,
+                ..SandboxLimits::default()
+            },
+            "command budget",
+        ),
+        (
+            "journal_flood",
+            SandboxLimits {
+                max_journal_bytes_per_minute: 1 << 40,
+                max_journal_entries_per_second: 800,
+                ..SandboxLimits::default()
+            },
+            "journal entry budget",
+        ),
+        (
+            "timer_flood",
+            SandboxLimits {
+                max_timers_per_second: 100,
+                ..SandboxLimits::default()
+            },
+            "timer budget",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let s = session(
+            &dir.path().join("j.db"),
+            vec![market_maker(), hostile(GuestTarget::UnknownUnknown, mode)],
+            config(limits, false),
+            STEPS,
+        )
+        .await;
+        assert_same(&decisions(&s.entries), &alone, mode);
+        let faults = s.engine.supervisor(2).unwrap().faults();
+        assert!(!faults.is_empty(), "`{mode}` was never stopped");
+        let text = faults[0].fault.to_string();
+        assert!(text.contains(what), "`{mode}`: {text}");
+    }
+}

@@ -94,10 +94,8 @@ struct Slot {
     rejections: u64,
     /// Cancels of orders it had not working, refused without journaling.
     refused_cancels: u64,
-    /// Journal bytes of its decisions over the last minute, and the journal's
-    /// count for it when last looked at.
-    journal_window: budget::ByteWindow,
-    journal_seen: u64,
+    /// What it used of its budgets (commands, timers, journal).
+    budgets: budget::Budgets,
 }
 
 /// An order the venue may still fill.
@@ -493,6 +491,7 @@ impl<V: Venue> Engine<V> {
                         .fault_from_host(self.now_ns, fault.clone());
                     return self.faulted(slot, &fault);
                 }
+                self.count_call(slot, &commands);
                 // The restart point reflects this call; its decisions follow it
                 // in the journal, so a restore re-delivers their order events.
                 self.journal_snapshot(slot)?;
@@ -524,7 +523,7 @@ impl<V: Venue> Engine<V> {
                     };
                     self.command(slot, c, cause)?;
                 }
-                self.count_journal_bytes(slot);
+                self.count_journal(slot);
             }
             CallOutcome::Faulted(fault) => self.faulted(slot, &fault)?,
             CallOutcome::NotRunning(_) => {}

@@ -34,6 +34,12 @@ pub struct SandboxLimits {
     pub max_journal_bytes_per_minute: u64,
     /// Timers one strategy may have armed at once; arming more faults it.
     pub max_timers: usize,
+    /// Timers one strategy may arm per second of host time.
+    pub max_timers_per_second: u64,
+    /// Commands one strategy may return per second of host time (all calls).
+    pub max_commands_per_second: u64,
+    /// Journal entries one strategy's decisions may add per second of host time.
+    pub max_journal_entries_per_second: u64,
     /// Largest `snapshot-state` blob accepted, in bytes.
     pub max_state_bytes: usize,
     /// Faults before a strategy is quarantined (stopped until an operator acts).
@@ -59,6 +65,9 @@ impl Default for SandboxLimits {
             max_log_bytes_per_minute: 256 << 10,
             max_journal_bytes_per_minute: 8 << 20,
             max_timers: 1_000,
+            max_timers_per_second: 200,
+            max_commands_per_second: 2_000,
+            max_journal_entries_per_second: 5_000,
             max_state_bytes: 4 << 20,
             max_faults: 5,
             restart_backoff_ms: 1_000,

@@ -123,8 +123,7 @@ impl<V: Venue> Engine<V> {
             rejections: 0,
             refused_cancels: 0,
             since_snapshot: Vec::new(),
-            journal_seen: self.journal.bytes_for(id),
-            journal_window: Default::default(),
+            budgets: budget::Budgets::new(self.journal.bytes_for(id), self.journal.entries_for(id)),
         });
         Ok(Deployed::Started { strategy: id })
     }

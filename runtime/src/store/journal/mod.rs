@@ -109,6 +109,8 @@ pub struct Journal {
     last_snapshot: std::collections::HashMap<u32, String>,
     /// Bytes appended per strategy since the journal was opened.
     bytes_by_strategy: std::collections::HashMap<u32, u64>,
+    /// Entries appended per strategy since the journal was opened.
+    entries_by_strategy: std::collections::HashMap<u32, u64>,
 }
 
 impl Journal {
@@ -177,6 +179,7 @@ impl Journal {
             pending_blobs: Vec::new(),
             last_snapshot: std::collections::HashMap::new(),
             bytes_by_strategy: std::collections::HashMap::new(),
+            entries_by_strategy: std::collections::HashMap::new(),
         })
     }
 
@@ -206,6 +209,7 @@ impl Journal {
         let ts_ns = i64::try_from(ts_ns).unwrap_or(i64::MAX);
         if let Some(s) = strategy {
             *self.bytes_by_strategy.entry(s).or_default() += body.len() as u64;
+            *self.entries_by_strategy.entry(s).or_default() += 1;
         }
         let strategy = strategy.map(i64::from);
         let kind = entry.kind();
@@ -236,6 +240,14 @@ impl Journal {
     /// the journal was opened.
     pub fn bytes_for(&self, strategy: u32) -> u64 {
         self.bytes_by_strategy.get(&strategy).copied().unwrap_or(0)
+    }
+
+    /// Entries attributed to `strategy` since the journal was opened.
+    pub fn entries_for(&self, strategy: u32) -> u64 {
+        self.entries_by_strategy
+            .get(&strategy)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Lets `commit` wait until `entries` are pending. Only for runs that can be
