@@ -57,6 +57,7 @@ async fn run(seed: u64, dir: &std::path::Path) -> RunResult {
     );
     let setups = vec![
         StrategySetup {
+            markets: Vec::new(),
             artifact: common::market_maker(),
             params: vec![],
             limits: RiskLimits {
@@ -65,6 +66,7 @@ async fn run(seed: u64, dir: &std::path::Path) -> RunResult {
             },
         },
         StrategySetup {
+            markets: Vec::new(),
             artifact: common::load(
                 &common::guest("strategies/complement-arb", GuestTarget::UnknownUnknown),
                 &limits,
@@ -73,6 +75,7 @@ async fn run(seed: u64, dir: &std::path::Path) -> RunResult {
             limits: RiskLimits::default(),
         },
         StrategySetup {
+            markets: Vec::new(),
             artifact: hostile,
             params: vec![
                 Param {

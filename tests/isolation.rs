@@ -30,6 +30,7 @@ fn generator() -> Generator {
 
 fn market_maker() -> StrategySetup {
     StrategySetup {
+        markets: Vec::new(),
         artifact: common::market_maker(),
         params: vec![],
         limits: RiskLimits::default(),
@@ -38,6 +39,7 @@ fn market_maker() -> StrategySetup {
 
 fn hostile(target: GuestTarget, mode: &str) -> StrategySetup {
     StrategySetup {
+        markets: Vec::new(),
         artifact: common::load(
             &common::guest("tests/guests/hostile", target),
             &SandboxLimits::default(),
@@ -505,4 +507,58 @@ async fn rates_of_commands_journal_entries_and_timers_are_budgeted() {
         let text = faults[0].fault.to_string();
         assert!(text.contains(what), "`{mode}`: {text}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_strategy_trades_only_the_markets_it_is_set_to() {
+    let g = generator();
+    let slug = g.markets()[1].slug.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let mut mm = market_maker();
+    mm.markets = vec![slug];
+    let mut lost = market_maker();
+    lost.artifact = common::load(
+        &common::guest("tests/guests/hostile", GuestTarget::UnknownUnknown),
+        &SandboxLimits::default(),
+    );
+    lost.markets = vec!["no-such-market".into()];
+    let s = session(
+        &dir.path().join("j.db"),
+        vec![mm, lost],
+        config(SandboxLimits::default(), false),
+        30,
+    )
+    .await;
+    // Its instruments are the second market's (ids 2 and 3) and nothing else.
+    let ids: Vec<u32> = s
+        .engine
+        .supervisor(1)
+        .unwrap()
+        .config()
+        .instruments
+        .iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(ids, [2, 3]);
+    let second: Vec<_> = g.markets()[1]
+        .tokens
+        .iter()
+        .map(|(t, _)| t.clone())
+        .collect();
+    let orders: Vec<_> = s
+        .entries
+        .iter()
+        .filter_map(|e| match &e.entry {
+            Entry::OrderSubmitted { order } if order.key.strategy == 1 => Some(order.token.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        !orders.is_empty() && orders.iter().all(|t| second.contains(t)),
+        "{orders:?}"
+    );
+    // A strategy set to a market the run does not trade cannot start: named.
+    let faults = s.engine.supervisor(2).unwrap().faults();
+    assert_eq!(faults[0].fault.kind(), FaultKind::Misconfigured);
+    assert!(faults[0].fault.to_string().contains("`no-such-market`"));
 }

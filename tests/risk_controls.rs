@@ -53,6 +53,7 @@ async fn quoting(db: &std::path::Path) -> Session {
         keep_quarantines: false,
     };
     let setups = vec![StrategySetup {
+        markets: Vec::new(),
         artifact: common::market_maker(),
         params: vec![],
         limits: RiskLimits::default(),
@@ -285,6 +286,7 @@ impl Books {
             keep_quarantines: false,
         };
         let setups = vec![StrategySetup {
+            markets: Vec::new(),
             artifact: common::load(
                 &common::guest(
                     "tests/guests/hostile",

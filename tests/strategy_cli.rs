@@ -91,6 +91,89 @@ fn new_project_tests_builds_and_validates_without_edits() {
     );
     assert_eq!(manifest["sha256"], built["manifest"]["sha256"]);
     assert!(!manifest["params"].as_array().unwrap().is_empty());
+
+    // strategy.yaml is read: a changed value reaches the strategy, a flag
+    // overrides it, and a bad one names the file and the key.
+    let yaml = project.join("strategy.yaml");
+    let text = std::fs::read_to_string(&yaml).unwrap();
+    std::fs::write(&yaml, text.replace("size: \"10\"", "size: \"7\"")).unwrap();
+    let config = common::repo().join("configs/dev.yaml");
+    let out_dir = tmp.path().join("runs");
+    let backtest = |extra: &[&str]| {
+        let mut args = vec![
+            "backtest",
+            ".",
+            "--synthetic",
+            "--json",
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        pqap(&args, &project)
+    };
+    let run: serde_json::Value = serde_json::from_str(&ok(&backtest(&[]), "backtest")).unwrap();
+    let params: Vec<&str> = run["inputs"]["params"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert!(params.contains(&"size=7"), "{params:?}");
+    assert_eq!(run["inputs"]["risk"]["strategy"]["max_open_orders"], 4);
+    // The journal of the run: the strategy started with it, and no buy of it
+    // is larger (sells close what was bought, however many buys that took).
+    let db = out_dir.join(format!("{}.db", run["run_id"].as_str().unwrap()));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let entries = rt.block_on(async {
+        pqap::store::Journal::open(&db)
+            .await
+            .unwrap()
+            .read_from(1)
+            .await
+            .unwrap()
+    });
+    let started = entries
+        .iter()
+        .find_map(|e| match &e.entry {
+            pqap::store::Entry::StrategyStarted { params, .. } => Some(params.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(started["size"], "7", "{started}");
+    for e in &entries {
+        if let pqap::store::Entry::OrderSubmitted { order } = &e.entry
+            && order.side == pqap::model::Side::Buy
+        {
+            assert!(order.size.micros() <= 7_000_000, "{order:?}");
+        }
+    }
+    let run: serde_json::Value =
+        serde_json::from_str(&ok(&backtest(&["--params", "size=3"]), "backtest --params")).unwrap();
+    assert!(
+        run["inputs"]["params"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == "size=3")
+    );
+    std::fs::write(&yaml, "params:\n  size: \"lots\"\n").unwrap();
+    let out = backtest(&[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("strategy.yaml") && err.contains("size"),
+        "{err}"
+    );
+    std::fs::write(&yaml, "risk:\n  max_daily_loss_usd: 25\n").unwrap();
+    let err = String::from_utf8_lossy(&backtest(&[]).stderr).to_string();
+    assert!(
+        err.contains("strategy.yaml") && err.contains("max_daily_loss_usd"),
+        "{err}"
+    );
 }
 
 #[test]

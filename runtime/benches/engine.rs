@@ -77,6 +77,7 @@ fn generated_session(start_ns: u64, seed: u64, steps: usize) -> (Vec<MarketSpec>
         .markets()
         .into_iter()
         .map(|m| MarketSpec {
+            slug: String::new(),
             condition: m.condition,
             question: m.question,
             tokens: m.tokens,
@@ -133,6 +134,7 @@ fn tick_to_order(rt: &tokio::runtime::Runtime) {
             keep_quarantines: false,
         };
         let setups = vec![StrategySetup {
+            markets: Vec::new(),
             artifact: common::market_maker(),
             params: vec![],
             limits: RiskLimits::default(),
@@ -242,6 +244,7 @@ fn hot_reload(rt: &tokio::runtime::Runtime) {
         // Loaded once: a server's library keeps uploads compiled.
         let artifact = common::market_maker();
         let setup = || StrategySetup {
+            markets: Vec::new(),
             artifact: artifact.clone(),
             params: vec![],
             limits: RiskLimits::default(),

@@ -13,6 +13,7 @@ pub fn registry(g: &Generator, fees: FeeSchedule) -> Registry {
         g.markets()
             .into_iter()
             .map(|m| MarketSpec {
+                slug: m.slug,
                 condition: m.condition,
                 question: m.question,
                 tokens: m.tokens,

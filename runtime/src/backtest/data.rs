@@ -92,10 +92,7 @@ impl MarketData {
         if selectors.is_empty() {
             return Ok(self);
         }
-        let chosen = |m: &MarketSpec, sel: &str| {
-            let sel = sel.trim().to_lowercase();
-            m.condition.as_str() == sel || m.question.to_lowercase().contains(&sel)
-        };
+        let chosen = |m: &MarketSpec, sel: &str| m.matches(sel);
         for sel in selectors {
             if !self.markets.iter().any(|m| chosen(m, sel)) {
                 return Err(BacktestError::Input(format!(
@@ -335,6 +332,7 @@ pub fn markets_of(updates: &[FeedUpdate]) -> Vec<MarketSpec> {
                 .cloned()
                 .unwrap_or_else(|| vec!["Yes".into(), "No".into()]);
             MarketSpec {
+                slug: String::new(),
                 question: condition.to_string(),
                 tick: ticks
                     .get(&t[0])
@@ -375,6 +373,7 @@ pub fn synthetic(seed: u64, markets: u32, step_s: u64, start_ms: u64, end_ms: u6
         .into_iter()
         .enumerate()
         .map(|(i, m)| MarketSpec {
+            slug: m.slug,
             condition: m.condition,
             question: m.question,
             tokens: m.tokens,

@@ -133,7 +133,9 @@ pub async fn run(
         mark_every_ns: inputs.mark_every_ms.saturating_mul(1_000_000),
         keep_quarantines: false,
     };
+    // The data is already cut to the run's markets.
     let setups = vec![StrategySetup {
+        markets: Vec::new(),
         artifact: artifact.clone(),
         params,
         limits: inputs.risk.strategy.clone(),

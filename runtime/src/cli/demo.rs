@@ -31,7 +31,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         config: args.config,
         duration: Some(args.duration),
         until: None,
-        markets: "all".into(),
+        markets: None,
         db: args.db,
         quiet: false,
         json: args.json,

@@ -15,7 +15,7 @@ use pqap::engine::deployments::{limit_value, quarantine_offline, retire_offline}
 use pqap::store::{EngineLock, Journal};
 use serde_json::json;
 
-use super::paper::{artifact_bytes, sandbox_engine};
+use super::paper::{artifact_bytes, sandbox_engine, settings_for};
 use super::remote::Remote;
 use super::{duration, print};
 
@@ -151,8 +151,24 @@ pub fn run(args: DeployArgs) -> anyhow::Result<ExitCode> {
     let (Some(name), Some(env)) = (args.name.clone(), args.env.clone()) else {
         anyhow::bail!("pqap deploy NAME --env ENV, or pqap deploy retire|quarantine NAME --db DB");
     };
-    let params = assignments(&args.params, "params")?;
-    let limits = assignments(&args.limits, "limits")?;
+    // The crate's strategy.yaml under the flags: parameters and limits per
+    // key, and the markets it trades.
+    let settings = settings_for(&name)?;
+    let params = assignments(
+        &settings
+            .as_ref()
+            .map_or_else(|| args.params.clone(), |s| s.assignments_with(&args.params)),
+        "params",
+    )?;
+    let mut limits = settings
+        .as_ref()
+        .map(|s| s.risk.clone())
+        .unwrap_or_default();
+    limits.extend(assignments(&args.limits, "limits")?);
+    let markets = settings
+        .as_ref()
+        .map(|s| s.markets.clone())
+        .unwrap_or_default();
     let remote = Remote::for_env(&env)?;
     // Built and checked here with the environment's sandbox limits, so a
     // component the server would refuse is caught before the upload.
@@ -180,7 +196,13 @@ pub fn run(args: DeployArgs) -> anyhow::Result<ExitCode> {
                 manifest["version"].as_str().unwrap_or_default()
             );
         }
-        let body = json!({ "sha256": sha, "params": params, "limits": limits });
+        if let Some(s) = &settings
+            && !s.name.is_empty()
+            && s.name != name
+        {
+            anyhow::bail!("{}: name: `{}`, but the strategy is `{name}`", s.path.display(), s.name);
+        }
+        let body = json!({ "sha256": sha, "params": params, "limits": limits, "markets": markets });
         let queued = remote
             .post(
                 &format!("/api/v1/strategies/{name}/deploy"),

@@ -22,6 +22,7 @@ use pqap::store::{EngineLock, Journal};
 use pqap::strategy::build::{BuildOptions, GuestTarget, build_strategy};
 use pqap::strategy::{
     Artifact, ArtifactLibrary, ClockMode, EngineOptions, SandboxEngine, SandboxLimits,
+    StrategySettings,
 };
 use pqap::venue::polymarket::http::client::{HttpConfig, PolymarketHttp};
 use pqap::venue::polymarket::http::markets::{DiscoveredMarket, open_markets};
@@ -47,9 +48,11 @@ pub struct PaperArgs {
     /// Stop at this UTC time: `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SSZ`.
     #[arg(long, value_parser = parse_until)]
     pub until: Option<u64>,
-    /// `all`, or a comma-separated list of market slugs or condition ids.
-    #[arg(long, default_value = "all")]
-    pub markets: String,
+    /// `all`, or a comma-separated list of market slugs or condition ids: the
+    /// session's markets, for every strategy. Without it, every open market,
+    /// each strategy trading those its `strategy.yaml` names (all if none).
+    #[arg(long)]
+    pub markets: Option<String>,
     /// Database (default: the config's).
     #[arg(long)]
     pub db: Option<PathBuf>,
@@ -149,6 +152,31 @@ pub fn resolve_artifact(
         .with_context(|| format!("loading {name}"))
 }
 
+/// The crate directory `name` names: a directory, or a crate under
+/// `strategies/` (here or in the source tree this binary was built from).
+pub fn crate_dir(name: &str) -> Option<PathBuf> {
+    let path = Path::new(name);
+    if path.extension().is_some_and(|e| e == "wasm") {
+        return None;
+    }
+    let source_tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    [
+        path.to_path_buf(),
+        Path::new("strategies").join(name),
+        source_tree.join("strategies").join(name),
+    ]
+    .into_iter()
+    .find(|d| d.join("Cargo.toml").is_file())
+}
+
+/// The `strategy.yaml` of the crate `name` names, if it has one.
+pub fn settings_for(name: &str) -> anyhow::Result<Option<StrategySettings>> {
+    Ok(match crate_dir(name) {
+        Some(dir) => StrategySettings::beside(&dir)?,
+        None => None,
+    })
+}
+
 /// The component bytes `name` resolves to (see [`resolve_artifact`]).
 pub fn artifact_bytes(
     engine: &Arc<SandboxEngine>,
@@ -160,20 +188,11 @@ pub fn artifact_bytes(
     if path.extension().is_some_and(|e| e == "wasm") {
         return std::fs::read(path).with_context(|| format!("reading {name}"));
     }
-    let source_tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let candidates = [
-        path.to_path_buf(),
-        Path::new("strategies").join(name),
-        source_tree.join("strategies").join(name),
-    ];
-    let dir = candidates
-        .iter()
-        .find(|d| d.join("Cargo.toml").is_file())
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "strategy `{name}`: not a .wasm file, a crate directory, or a crate under strategies/"
-            )
-        })?;
+    let dir = crate_dir(name).ok_or_else(|| {
+        anyhow::anyhow!(
+            "strategy `{name}`: not a .wasm file, a crate directory, or a crate under strategies/"
+        )
+    })?;
     if !quiet {
         eprintln!("building {} ...", dir.display());
     }
@@ -193,14 +212,45 @@ pub fn artifact_bytes(
 
 /// The `--params` meant for `artifact` (`STRATEGY.NAME=VALUE` whose strategy
 /// is its name), checked against its schema.
-fn strategy_params(
-    artifact: &Artifact,
-    all: &[String],
-) -> anyhow::Result<Vec<pqap::strategy::bindings::types::Param>> {
+/// How one strategy named on the command line runs: its `strategy.yaml`
+/// (parameters, markets, risk limits) under the flags (`--params` per key,
+/// `--markets` for all), over the config's per-strategy limits.
+fn setup_of(
+    artifact: Arc<Artifact>,
+    settings: Option<&StrategySettings>,
+    args: &PaperArgs,
+    config: &Config,
+) -> anyhow::Result<StrategySetup> {
     let prefix = format!("{}.", artifact.info.name);
-    let mine: Vec<&str> = all.iter().filter_map(|a| a.strip_prefix(&prefix)).collect();
-    pqap::strategy::parse_assignments(&artifact.info, &mine)
-        .with_context(|| format!("--params for strategy `{}`", artifact.info.name))
+    let flags: Vec<String> = args
+        .params
+        .iter()
+        .filter_map(|a| a.strip_prefix(&prefix))
+        .map(str::to_string)
+        .collect();
+    let (params, limits, markets) = match settings {
+        Some(s) => (
+            s.params_for(&artifact.info, &flags)?,
+            s.limits_over(&config.risk.strategy)?,
+            if args.markets.is_some() {
+                Vec::new()
+            } else {
+                s.markets.clone()
+            },
+        ),
+        None => (
+            pqap::strategy::parse_assignments(&artifact.info, &flags)
+                .with_context(|| format!("--params for strategy `{}`", artifact.info.name))?,
+            config.risk.strategy.clone(),
+            Vec::new(),
+        ),
+    };
+    Ok(StrategySetup {
+        artifact,
+        params,
+        limits,
+        markets,
+    })
 }
 
 /// Every `--params` names one of the strategies run, by its name.
@@ -244,8 +294,15 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
     let loud = !args.quiet && !args.json;
     let sandbox = sandbox_engine(&config)?;
     let mut artifacts = Vec::new();
+    let mut settings = Vec::new();
     for name in &args.names {
-        artifacts.push(resolve_artifact(&sandbox, name, &config.sandbox, !loud)?);
+        let artifact = resolve_artifact(&sandbox, name, &config.sandbox, !loud)?;
+        let s = settings_for(name)?;
+        if let Some(s) = &s {
+            s.check_name(&artifact.info)?;
+        }
+        artifacts.push(artifact);
+        settings.push(s);
     }
     check_params_targets(&artifacts, &args.params)?;
 
@@ -269,7 +326,8 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
         ..HttpConfig::default()
     };
     let http = PolymarketHttp::new(http_config.clone())?;
-    let wanted: Vec<&str> = args.markets.split(',').map(str::trim).collect();
+    let markets_flag = args.markets.as_deref().unwrap_or("all");
+    let wanted: Vec<&str> = markets_flag.split(',').map(str::trim).collect();
     let listed: Vec<DiscoveredMarket> = open_markets(&http, 500)
         .await
         .context("listing open markets")?
@@ -284,8 +342,7 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
     let markets: Vec<MarketSpec> = listed.iter().map(MarketSpec::from).collect();
     anyhow::ensure!(
         !markets.is_empty(),
-        "--markets {}: no open market matches",
-        args.markets
+        "--markets {markets_flag}: no open market matches"
     );
     let venue = FillSimulator::for_markets(config.execution.clone(), &markets);
     let registry = Registry::new(markets.clone());
@@ -339,7 +396,8 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
     let start_ns = clock(recorder.is_some());
     let mut setups: Vec<StrategySetup> = artifacts
         .into_iter()
-        .filter(|a| {
+        .zip(settings)
+        .filter(|(a, _)| {
             let replaced = deployed.iter().any(|d| d.artifact.info.name == a.info.name);
             if replaced {
                 eprintln!(
@@ -349,13 +407,7 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
             }
             !replaced
         })
-        .map(|artifact| {
-            Ok(StrategySetup {
-                params: strategy_params(&artifact, &args.params)?,
-                artifact,
-                limits: config.risk.strategy.clone(),
-            })
-        })
+        .map(|(artifact, s)| setup_of(artifact, s.as_ref(), &args, &config))
         .collect::<anyhow::Result<_>>()?;
     setups.extend(deployed);
     let engine_config = EngineConfig {

@@ -32,8 +32,8 @@ pub struct ServeArgs {
     #[arg(long)]
     pub bind: Option<SocketAddr>,
     /// `all`, or a comma-separated list of market slugs or condition ids.
-    #[arg(long, default_value = "all")]
-    pub markets: String,
+    #[arg(long)]
+    pub markets: Option<String>,
     /// Database (default: the config's).
     #[arg(long)]
     pub db: Option<PathBuf>,

@@ -60,6 +60,9 @@ pub struct StrategySetup {
     pub artifact: Arc<Artifact>,
     pub params: Vec<wit::Param>,
     pub limits: RiskLimits,
+    /// The markets it trades (condition ids, slugs or question text); empty:
+    /// every market of the run. It sees and may trade only their instruments.
+    pub markets: Vec<String>,
 }
 
 /// Why the engine stopped working. A strategy never is: its faults are its
@@ -96,6 +99,8 @@ struct Slot {
     refused_cancels: u64,
     /// What it used of its budgets (commands, timers, journal).
     budgets: budget::Budgets,
+    /// The instruments it trades, when not all of the run's.
+    instruments: Option<BTreeSet<u32>>,
 }
 
 /// An order the venue may still fill.

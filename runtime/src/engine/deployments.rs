@@ -7,34 +7,9 @@ use std::sync::Arc;
 use super::core::{Engine, EngineError, StrategySetup};
 use super::venue::Venue;
 use crate::risk::RiskLimits;
+pub use crate::risk::limits::{limit_value, merged_limits};
 use crate::store::deploys::{self, Deployment};
 use crate::strategy::{ArtifactLibrary, parse_assignments};
-
-/// A risk-limit value as written (`LIMIT=VALUE`): whole numbers become JSON
-/// numbers (counts); anything else stays text, which money limits parse exactly.
-pub fn limit_value(text: &str) -> serde_json::Value {
-    let text = text.trim();
-    text.parse::<u64>().map_or_else(
-        |_| serde_json::Value::String(text.to_string()),
-        serde_json::Value::from,
-    )
-}
-
-/// Risk limits: `defaults` with `overrides` (limit name → value) laid over them.
-/// An unknown limit or a value of the wrong kind is named.
-pub fn merged_limits(
-    defaults: &RiskLimits,
-    overrides: &serde_json::Map<String, serde_json::Value>,
-) -> Result<RiskLimits, String> {
-    let mut base = match serde_json::to_value(defaults) {
-        Ok(serde_json::Value::Object(m)) => m,
-        _ => serde_json::Map::new(),
-    };
-    for (k, v) in overrides {
-        base.insert(k.clone(), v.clone());
-    }
-    serde_json::from_value(serde_json::Value::Object(base)).map_err(|e| format!("risk limits: {e}"))
-}
 
 /// The setup a deployment record describes: its component from the library,
 /// its parameters checked against the component's schema, its limits.
@@ -70,6 +45,7 @@ pub async fn setup_for(
         artifact,
         params,
         limits,
+        markets: deployment.markets.clone(),
     })
 }
 

@@ -12,6 +12,8 @@ use crate::venue::polymarket::http::markets::DiscoveredMarket;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MarketSpec {
     pub condition: ConditionId,
+    /// The venue's slug (empty when the data did not carry it).
+    pub slug: String,
     pub question: String,
     /// (token, outcome), YES first.
     pub tokens: [(TokenId, String); 2],
@@ -24,6 +26,7 @@ impl From<&MarketMeta> for MarketSpec {
     fn from(m: &MarketMeta) -> MarketSpec {
         MarketSpec {
             condition: m.condition.clone(),
+            slug: m.slug.clone(),
             question: m.question.clone(),
             tokens: m.tokens.clone(),
             tick: m.tick,
@@ -36,6 +39,18 @@ impl From<&MarketMeta> for MarketSpec {
 impl From<&DiscoveredMarket> for MarketSpec {
     fn from(m: &DiscoveredMarket) -> MarketSpec {
         MarketSpec::from(&MarketMeta::from(m))
+    }
+}
+
+impl MarketSpec {
+    /// Whether `selector` names this market: its condition id, its slug, or
+    /// text found in its question (case-insensitive).
+    pub fn matches(&self, selector: &str) -> bool {
+        let sel = selector.trim().to_lowercase();
+        !sel.is_empty()
+            && (self.condition.as_str() == sel
+                || self.slug.to_lowercase() == sel
+                || self.question.to_lowercase().contains(&sel))
     }
 }
 
@@ -96,6 +111,28 @@ impl Registry {
         })
     }
 
+    /// The instruments of the markets `selectors` name (all of them when
+    /// there are none); `Err` names a selector that matches no market.
+    pub fn instruments_of(
+        &self,
+        selectors: &[String],
+    ) -> Result<std::collections::BTreeSet<u32>, String> {
+        for sel in selectors {
+            if !self.markets.iter().any(|m| m.matches(sel)) {
+                return Err(format!(
+                    "market `{sel}` matches no market traded here (by condition id, slug or question)"
+                ));
+            }
+        }
+        Ok(self
+            .markets
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| selectors.is_empty() || selectors.iter().any(|s| m.matches(s)))
+            .flat_map(|(i, _)| [i as u32 * 2, i as u32 * 2 + 1])
+            .collect())
+    }
+
     pub fn tokens(&self) -> Vec<TokenId> {
         self.by_token.keys().cloned().collect()
     }
@@ -129,6 +166,7 @@ mod tests {
 
     fn spec(n: u32) -> MarketSpec {
         MarketSpec {
+            slug: format!("market-{n}"),
             condition: ConditionId::parse(&format!("0x{n:064x}")).unwrap(),
             question: format!("q{n}"),
             tokens: [
@@ -164,5 +202,13 @@ mod tests {
         let t = r.token(3).unwrap().clone();
         assert_eq!(r.instrument(&t), Some(3));
         assert_eq!(r.token(4), None);
+        let one = r.instruments_of(&["market-1".into()]).unwrap();
+        assert_eq!(one.into_iter().collect::<Vec<_>>(), [2, 3]);
+        assert_eq!(r.instruments_of(&[]).unwrap().len(), 4);
+        assert!(
+            r.instruments_of(&["nope".into()])
+                .unwrap_err()
+                .contains("`nope`")
+        );
     }
 }

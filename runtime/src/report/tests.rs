@@ -248,6 +248,7 @@ fn attribution_by_hand_adds_up() {
 #[test]
 fn stale_fills_by_hand() {
     let spec = |c: char, yes: &str, no: &str| MarketSpec {
+        slug: String::new(),
         condition: condition(c),
         question: c.to_string(),
         tokens: [(token(yes), "Yes".into()), (token(no), "No".into())],

@@ -25,6 +25,45 @@ pub struct RiskLimits {
     pub max_daily_loss: Option<Decimal>,
 }
 
+/// A risk-limit value as written (`LIMIT=VALUE`): whole numbers become JSON
+/// numbers (counts); anything else stays text, which money limits parse exactly.
+pub fn limit_value(text: &str) -> serde_json::Value {
+    let text = text.trim();
+    text.parse::<u64>().map_or_else(
+        |_| serde_json::Value::String(text.to_string()),
+        serde_json::Value::from,
+    )
+}
+
+/// Risk limits: `defaults` with `overrides` (limit name → value) laid over them.
+/// An unknown limit or a value of the wrong kind is named.
+pub fn merged_limits(
+    defaults: &RiskLimits,
+    overrides: &serde_json::Map<String, serde_json::Value>,
+) -> Result<RiskLimits, String> {
+    let mut base = match serde_json::to_value(defaults) {
+        Ok(serde_json::Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    // Counts are whole numbers; money and share limits are exact decimals,
+    // which parse from text: either spelling is taken for both.
+    const COUNTS: [&str; 2] = ["max_open_orders", "max_orders_per_minute"];
+    for (k, v) in overrides {
+        let v = match v {
+            serde_json::Value::Number(n) if !COUNTS.contains(&k.as_str()) => {
+                serde_json::Value::String(n.to_string())
+            }
+            serde_json::Value::String(s) if COUNTS.contains(&k.as_str()) => s
+                .trim()
+                .parse::<u64>()
+                .map_or_else(|_| v.clone(), serde_json::Value::from),
+            other => other.clone(),
+        };
+        base.insert(k.clone(), v);
+    }
+    serde_json::from_value(serde_json::Value::Object(base)).map_err(|e| format!("risk limits: {e}"))
+}
+
 /// The global switch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

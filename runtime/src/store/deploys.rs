@@ -24,6 +24,8 @@ pub struct Deployment {
     pub params: BTreeMap<String, String>,
     /// Risk-limit overrides over the configured per-strategy limits.
     pub limits: serde_json::Map<String, serde_json::Value>,
+    /// The markets it trades; empty: every market of the server.
+    pub markets: Vec<String>,
     /// The journal entry that applied it (0 when nothing was journaled).
     pub applied_seq: Option<i64>,
     /// `started`, `reloaded`, `rolled_back`, `retired`, `not_running`, `failed`.
@@ -38,11 +40,12 @@ pub enum DeployRequest {
         sha256: String,
         params: BTreeMap<String, String>,
         limits: serde_json::Map<String, serde_json::Value>,
+        markets: Vec<String>,
     },
     Retire,
 }
 
-const COLUMNS: &str = "id, requested_ns, actor, strategy, action, sha256, params, limits, applied_seq, outcome, message";
+const COLUMNS: &str = "id, requested_ns, actor, strategy, action, sha256, params, limits, markets, applied_seq, outcome, message";
 
 fn from_row(r: &SqliteRow) -> Result<Deployment, StoreError> {
     let id: i64 = r.try_get("id")?;
@@ -52,6 +55,7 @@ fn from_row(r: &SqliteRow) -> Result<Deployment, StoreError> {
     };
     let params: String = r.try_get("params")?;
     let limits: String = r.try_get("limits")?;
+    let markets: String = r.try_get("markets")?;
     Ok(Deployment {
         id,
         requested_ns: r.try_get("requested_ns")?,
@@ -61,6 +65,7 @@ fn from_row(r: &SqliteRow) -> Result<Deployment, StoreError> {
         sha256: r.try_get("sha256")?,
         params: serde_json::from_str(&params).map_err(|e| corrupt("params", e))?,
         limits: serde_json::from_str(&limits).map_err(|e| corrupt("limits", e))?,
+        markets: serde_json::from_str(&markets).map_err(|e| corrupt("markets", e))?,
         applied_seq: r.try_get("applied_seq")?,
         outcome: r.try_get("outcome")?,
         message: r.try_get("message")?,
@@ -75,22 +80,24 @@ pub async fn request(
     actor: &str,
     now_ns: u64,
 ) -> Result<i64, StoreError> {
-    let (action, sha, params, limits) = match request {
+    let (action, sha, params, limits, markets) = match request {
         DeployRequest::Deploy {
             sha256,
             params,
             limits,
+            markets,
         } => (
             "deploy",
             Some(sha256.to_ascii_lowercase()),
             serde_json::to_string(params).unwrap_or_else(|_| "{}".into()),
             serde_json::to_string(limits).unwrap_or_else(|_| "{}".into()),
+            serde_json::to_string(markets).unwrap_or_else(|_| "[]".into()),
         ),
-        DeployRequest::Retire => ("retire", None, "{}".into(), "{}".into()),
+        DeployRequest::Retire => ("retire", None, "{}".into(), "{}".into(), "[]".into()),
     };
     let row = sqlx::query(
-        "INSERT INTO deployments (requested_ns, actor, strategy, action, sha256, params, limits) \
-         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO deployments (requested_ns, actor, strategy, action, sha256, params, limits, markets) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(i64::try_from(now_ns).unwrap_or(i64::MAX))
     .bind(actor)
@@ -99,6 +106,7 @@ pub async fn request(
     .bind(sha)
     .bind(params)
     .bind(limits)
+    .bind(markets)
     .fetch_one(pool)
     .await?;
     Ok(row.try_get("id")?)
@@ -175,6 +183,7 @@ mod tests {
             sha256: sha.to_string().repeat(64),
             params: BTreeMap::from([("spread".to_string(), "0.02".to_string())]),
             limits: serde_json::Map::new(),
+            markets: vec!["will-it".to_string()],
         }
     }
 

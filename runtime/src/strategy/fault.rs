@@ -39,6 +39,8 @@ pub enum Fault {
     Exited { call: &'static str, message: String },
     #[error("over its {what} budget: {detail}")]
     Budget { what: &'static str, detail: String },
+    #[error("cannot start as configured: {message}")]
+    Misconfigured { message: String },
     #[error("`init` refused to start: {message}")]
     InitRefused { message: String },
     #[error("`restore-state` refused the saved state: {message}")]
@@ -59,6 +61,7 @@ pub enum FaultKind {
     Blocked,
     Exited,
     Budget,
+    Misconfigured,
     InitRefused,
     RestoreRefused,
 }
@@ -76,6 +79,7 @@ impl Fault {
             Fault::Blocked { .. } => FaultKind::Blocked,
             Fault::Exited { .. } => FaultKind::Exited,
             Fault::Budget { .. } => FaultKind::Budget,
+            Fault::Misconfigured { .. } => FaultKind::Misconfigured,
             Fault::InitRefused { .. } => FaultKind::InitRefused,
             Fault::RestoreRefused { .. } => FaultKind::RestoreRefused,
         }

@@ -190,6 +190,7 @@ pub async fn deploy(
     sha256: &str,
     params: BTreeMap<String, String>,
     limits: serde_json::Map<String, Value>,
+    markets: Vec<String>,
 ) -> Outcome<Value> {
     let a = Audited {
         s,
@@ -234,21 +235,27 @@ pub async fn deploy(
     if let Err(e) = merged_limits(&RiskLimits::default(), &limits) {
         return a.refuse(&detail, unprocessable(e)).await;
     }
+    if markets.len() > 1_000 || markets.iter().any(|m| m.trim().is_empty() || m.len() > 200) {
+        let m = "markets: up to 1000 names, each 1-200 characters".to_string();
+        return a.refuse(&detail, unprocessable(m)).await;
+    }
     let now_ns = now_ms() * 1_000_000;
     let request = DeployRequest::Deploy {
         sha256: sha.clone(),
         params: params.clone(),
         limits: limits.clone(),
+        markets: markets.clone(),
     };
     let id = deploys::request(s.journal.pool(), name, &request, &who.name, now_ns)
         .await
         .map_err(|e| unavailable("queueing the deployment", e))?;
     a.record(
         &format!(
-            "{name} {} {sha} params={} limits={}",
+            "{name} {} {sha} params={} limits={} markets={}",
             artifact.info.version,
             json!(params),
-            json!(limits)
+            json!(limits),
+            json!(markets)
         ),
         &format!("queued deployment {id}"),
     )

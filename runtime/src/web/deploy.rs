@@ -24,6 +24,8 @@ struct DeployBody {
     params: BTreeMap<String, serde_json::Value>,
     #[serde(default)]
     limits: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    markets: Vec<String>,
 }
 
 /// A parameter value as the text `NAME=VALUE` takes.
@@ -46,7 +48,7 @@ pub(super) async fn deploy(
             return error(
                 StatusCode::BAD_REQUEST,
                 format!(
-                    "body: expected {{\"sha256\": \"<64 hex>\", \"params\": {{...}}, \"limits\": {{...}}}} ({e})"
+                    "body: expected {{\"sha256\": \"<64 hex>\", \"params\": {{...}}, \"limits\": {{...}}, \"markets\": [...]}} ({e})"
                 ),
             );
         }
@@ -57,7 +59,16 @@ pub(super) async fn deploy(
         .map(|(k, v)| (k.clone(), param_text(v)))
         .collect();
     respond(
-        actions::deploy(&s, &caller.0, &name, &body.sha256, params, body.limits).await,
+        actions::deploy(
+            &s,
+            &caller.0,
+            &name,
+            &body.sha256,
+            params,
+            body.limits,
+            body.markets,
+        )
+        .await,
         StatusCode::ACCEPTED,
     )
 }

@@ -15,10 +15,10 @@ use pqap::backtest::runs as stored;
 use pqap::backtest::{BacktestResult, DataSpec, MarketData, RunInputs, RunTrace, Window};
 use pqap::config::Config;
 use pqap::report::html::{ReportPage, render};
-use pqap::strategy::Artifact;
+use pqap::strategy::{Artifact, StrategySettings};
 use rust_decimal::Decimal;
 
-use super::paper::{artifact_bytes, sandbox_engine};
+use super::paper::{artifact_bytes, sandbox_engine, settings_for};
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -113,6 +113,9 @@ pub struct RunArgs {
     pub quiet: bool,
     #[arg(long)]
     pub json: bool,
+    /// The strategy crate's `strategy.yaml`, once read.
+    #[arg(skip)]
+    pub settings: Option<StrategySettings>,
 }
 
 pub fn run(args: BacktestArgs) -> anyhow::Result<ExitCode> {
@@ -121,7 +124,8 @@ pub fn run(args: BacktestArgs) -> anyhow::Result<ExitCode> {
         Some(RunsCommand::Compare(a)) => runs::compare(a),
         Some(RunsCommand::Rerun(a)) => runs::rerun(a),
         None => {
-            let a = args.run;
+            let mut a = args.run;
+            a.apply_settings()?;
             if a.name.is_none() {
                 anyhow::bail!(
                     "pqap backtest: name a strategy (pqap backtest NAME ...) or use list, compare or rerun"
@@ -148,8 +152,25 @@ pub(super) struct Prepared {
 }
 
 impl RunArgs {
+    /// Lays the strategy crate's `strategy.yaml` under the flags: its
+    /// parameters under `--params` (per key), its markets when `--markets` is
+    /// not given; its risk limits apply in [`RunArgs::prepare`].
+    fn apply_settings(&mut self) -> anyhow::Result<()> {
+        let Some(name) = self.name.as_deref() else {
+            return Ok(());
+        };
+        if let Some(s) = settings_for(name)? {
+            self.params = s.assignments_with(&self.params);
+            if self.markets.is_empty() {
+                self.markets = s.markets.clone();
+            }
+            self.settings = Some(s);
+        }
+        Ok(())
+    }
+
     pub(super) fn prepare(&self) -> anyhow::Result<Prepared> {
-        let config = Config::load(&self.config, std::env::vars())?;
+        let mut config = Config::load(&self.config, std::env::vars())?;
         let window = Window {
             start: self.start.clone(),
             end: self.end.clone(),
@@ -169,6 +190,12 @@ impl RunArgs {
         let artifact = sandbox
             .load(&bytes, &config.sandbox)
             .with_context(|| format!("loading {name}"))?;
+        if let Some(s) = &self.settings {
+            // The file's own values must fit the schema, even where a flag
+            // overrides them: its errors name the file.
+            s.params_for(&artifact.info, &[])?;
+            config.risk.strategy = s.limits_over(&config.risk.strategy)?;
+        }
         stored::keep_artifact(&self.out, &artifact.sha256, &bytes)?;
         let data = if self.synthetic {
             DataSpec::Synthetic {

@@ -8,6 +8,23 @@ use crate::strategy::RunState;
 
 type Pending = Vec<(wit::EventKind, Option<usize>)>;
 
+/// The instrument a market event is about (order events and timers are the
+/// strategy's own).
+fn instrument_of(kind: &wit::EventKind) -> Option<u32> {
+    use wit::EventKind as K;
+    match kind {
+        K::BookSnapshot(b) => Some(b.instrument),
+        K::BookChange(c) => Some(c.instrument),
+        K::Quote(q) => Some(q.instrument),
+        K::Trade(t) => Some(t.instrument),
+        K::TickSize(t) => Some(t.instrument),
+        K::MarketStatus(s) => Some(s.instrument),
+        K::Resolved(r) => Some(r.instrument),
+        K::Fill(f) => Some(f.instrument),
+        K::OrderAccepted(_) | K::OrderRejected(_) | K::OrderCancelled(_) | K::Timer(_) => None,
+    }
+}
+
 impl<V: Venue> Engine<V> {
     /// Sends a strategy its batch — what waited in its inbox, then what it is
     /// interested in of `shared` — and acts on what it returns.
@@ -24,7 +41,16 @@ impl<V: Venue> Engine<V> {
         let interests = self.slots[slot].interests;
         let heard: Pending = std::mem::take(&mut self.slots[slot].inbox);
         let mut batch = heard.clone();
-        batch.extend(shared.iter().filter(|(k, _)| wanted(interests, k)).cloned());
+        let mine = |k: &wit::EventKind| match (&self.slots[slot].instruments, instrument_of(k)) {
+            (Some(set), Some(i)) => set.contains(&i),
+            _ => true,
+        };
+        batch.extend(
+            shared
+                .iter()
+                .filter(|(k, _)| wanted(interests, k) && mine(k))
+                .cloned(),
+        );
         if batch.is_empty() {
             return Ok(());
         }

@@ -107,9 +107,11 @@ impl<V: Venue> Engine<V> {
             }
         };
         self.journal_started(id, setup)?;
+        let instruments = self.restricted(&sup);
         self.slots.push(Slot {
             id,
             name,
+            instruments,
             interests: setup.artifact.info.interests,
             snapshots_journaled: sup.snapshots_taken(),
             sup,
@@ -156,8 +158,10 @@ impl<V: Venue> Engine<V> {
             });
         }
         self.journal_started(id, setup)?;
+        let instruments = self.restricted(&sup);
         let s = &mut self.slots[slot];
         s.sup = sup;
+        s.instruments = instruments;
         s.interests = setup.artifact.info.interests;
         s.limits = setup.limits.clone();
         // Its restore point is the handover snapshot, already journaled.

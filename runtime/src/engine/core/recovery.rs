@@ -126,10 +126,28 @@ impl<V: Venue> Engine<V> {
                     && prior.strategies.get(&id).is_some_and(|(n, _)| *n == name)
             })
             .cloned();
-        let (init, options) = self.instance_parts(id, &setup);
-        let started = match &kept_quarantine {
-            Some(_) => None,
-            None => Some(SupervisedStrategy::start(
+        let parts = self.instance_parts(id, &setup);
+        // A strategy whose markets the run does not trade still gets a slot
+        // (quarantined, shown) with what it would have started from.
+        let (init, options) = match &parts {
+            Ok(p) => p.clone(),
+            Err(_) => (
+                wit::InitConfig {
+                    run_id: self.config.run_id.clone(),
+                    instruments: Vec::new(),
+                    params: setup.params.clone(),
+                },
+                InstanceOptions {
+                    mode: self.config.mode,
+                    seed: self.run_seed.wrapping_add(u64::from(id)),
+                    limits: self.config.sandbox.clone(),
+                },
+            ),
+        };
+        let started = match (&kept_quarantine, parts) {
+            (Some(_), _) => None,
+            (None, Err(fault)) => Some(Err(fault)),
+            (None, Ok(_)) => Some(SupervisedStrategy::start(
                 setup.artifact.clone(),
                 init.clone(),
                 options.clone(),
@@ -195,9 +213,11 @@ impl<V: Venue> Engine<V> {
             _ => (0, Decimal::ZERO),
         };
         let halted = prior.loss_halts.get(&Some(id)) == Some(&today);
+        let instruments = self.restricted(&sup);
         self.slots.push(Slot {
             id,
             name,
+            instruments,
             interests: info.interests,
             snapshots_journaled: sup.snapshots_taken(),
             sup,
@@ -278,14 +298,24 @@ impl<V: Venue> Engine<V> {
     }
 
     /// What an instance of `setup` for strategy `id` starts from.
-    fn instance_parts(
+    /// `Err` when its markets name none the run trades.
+    pub(super) fn instance_parts(
         &self,
         id: StrategyId,
         setup: &StrategySetup,
-    ) -> (wit::InitConfig, InstanceOptions) {
+    ) -> Result<(wit::InitConfig, InstanceOptions), crate::strategy::Fault> {
+        let mine = self
+            .registry
+            .instruments_of(&setup.markets)
+            .map_err(|message| crate::strategy::Fault::Misconfigured { message })?;
         let init = wit::InitConfig {
             run_id: self.config.run_id.clone(),
-            instruments: self.registry.instrument_infos(),
+            instruments: self
+                .registry
+                .instrument_infos()
+                .into_iter()
+                .filter(|i| mine.contains(&i.id))
+                .collect(),
             params: setup.params.clone(),
         };
         let options = InstanceOptions {
@@ -293,7 +323,13 @@ impl<V: Venue> Engine<V> {
             seed: self.run_seed.wrapping_add(u64::from(id)),
             limits: self.config.sandbox.clone(),
         };
-        (init, options)
+        Ok((init, options))
+    }
+
+    /// The instruments a strategy trades when not all of the run's.
+    pub(super) fn restricted(&self, sup: &SupervisedStrategy) -> Option<BTreeSet<u32>> {
+        let mine: BTreeSet<u32> = sup.config().instruments.iter().map(|i| i.id).collect();
+        (mine.len() < self.registry.instrument_infos().len()).then_some(mine)
     }
 
     /// A new sandboxed instance of `setup` for strategy `id`, initialised.
@@ -303,7 +339,7 @@ impl<V: Venue> Engine<V> {
         setup: &StrategySetup,
         view: &mut HostView,
     ) -> Result<SupervisedStrategy, crate::strategy::Fault> {
-        let (init, options) = self.instance_parts(id, setup);
+        let (init, options) = self.instance_parts(id, setup)?;
         SupervisedStrategy::start(setup.artifact.clone(), init, options, view)
     }
 

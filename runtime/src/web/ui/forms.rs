@@ -84,6 +84,8 @@ pub(super) struct DeployForm {
     params: String,
     #[serde(default)]
     limits: String,
+    #[serde(default)]
+    markets: String,
 }
 
 pub(super) async fn deploy(
@@ -106,7 +108,24 @@ pub(super) async fn deploy(
         Ok(x) => x,
         Err(e) => return back("/strategies", Err(e)),
     };
-    match actions::deploy(&s, &v.principal, &f.name, &f.sha256, params, limits).await {
+    let markets: Vec<String> = f
+        .markets
+        .split(['\n', ','])
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .map(str::to_string)
+        .collect();
+    match actions::deploy(
+        &s,
+        &v.principal,
+        &f.name,
+        &f.sha256,
+        params,
+        limits,
+        markets,
+    )
+    .await
+    {
         Ok(doc) => back(
             "/strategies",
             Ok(format!(

@@ -128,6 +128,7 @@ pub(super) async fn strategies(
                      <input type=\"hidden\" name=\"sha256\" value=\"{}\">\
                      <textarea name=\"params\" rows=\"2\" cols=\"24\" placeholder=\"NAME=VALUE per line\"></textarea> \
                      <textarea name=\"limits\" rows=\"2\" cols=\"24\" placeholder=\"max_daily_loss=25\"></textarea> \
+                     <textarea name=\"markets\" rows=\"2\" cols=\"24\" placeholder=\"markets (slug or condition id per line; empty: all)\"></textarea> \
                      <button type=\"submit\" data-action=\"deploy-{}\">Deploy</button></form>",
                     csrf(&v),
                     esc(&m.name),
