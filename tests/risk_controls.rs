@@ -14,7 +14,6 @@ use pqap::risk::{RiskLimits, TradingState};
 use pqap::store::{Entry, Journal, Stored};
 use pqap::strategy::{ClockMode, SandboxLimits};
 use pqap::venue::sim::generator::{Generator, GeneratorConfig};
-use rust_decimal::Decimal;
 
 const START: u64 = 1_767_225_600_000_000_000;
 const MS: u64 = 1_000_000;
@@ -216,99 +215,7 @@ async fn reducing_cancels_the_orders_that_add_exposure() {
 
 const DAY: u64 = 86_400_000_000_000;
 
-/// One market whose books the test sets by hand, and a strategy that buys 10
-/// shares at the ask on its first call.
-struct Books {
-    g: Generator,
-}
-
-impl Books {
-    fn new() -> Books {
-        Books {
-            g: Generator::new(
-                GeneratorConfig {
-                    seed: 9,
-                    markets: 1,
-                    ..GeneratorConfig::default()
-                },
-                START / MS,
-            ),
-        }
-    }
-
-    /// Every token's book at bid `bid` / ask `bid + 0.02` (cents), at `now`.
-    fn at(&self, bid_cents: u32, now: u64) -> FeedUpdate {
-        let m = &self.g.markets()[0];
-        let level = |cents: u32| BookLevel {
-            price: Price::new(cents * 10_000).unwrap(),
-            size: Size::from_shares(1_000).unwrap(),
-        };
-        FeedUpdate {
-            received_ms: now / MS,
-            source: Source::Ws { shard: 0 },
-            raw: String::new(),
-            events: m
-                .tokens
-                .iter()
-                .map(|(token, _)| MarketEvent::Book {
-                    token: token.clone(),
-                    market: m.condition.clone(),
-                    ts_ms: now / MS,
-                    bids: vec![level(bid_cents)],
-                    asks: vec![level(bid_cents + 2)],
-                    hash: None,
-                    tick: Some(Price::new(10_000).unwrap()),
-                })
-                .collect(),
-            errors: vec![],
-        }
-    }
-
-    async fn engine(
-        &self,
-        db: &std::path::Path,
-        strategy_loss: Option<u32>,
-        global_loss: Option<u32>,
-        start: u64,
-    ) -> Engine<FillSimulator> {
-        let registry = common::session::registry(&self.g, FeeSchedule::FREE);
-        let venue = FillSimulator::for_markets(FillConfig::default(), registry.markets());
-        let config = EngineConfig {
-            run_id: "loss".into(),
-            mode: ClockMode::Simulated,
-            seed: 3,
-            sandbox: SandboxLimits::default(),
-            global_limits: RiskLimits {
-                max_daily_loss: global_loss.map(Decimal::from),
-                ..RiskLimits::default()
-            },
-            mark_every_ns: 60_000_000_000,
-            keep_quarantines: false,
-        };
-        let setups = vec![StrategySetup {
-            markets: Vec::new(),
-            artifact: common::load(
-                &common::guest(
-                    "tests/guests/hostile",
-                    pqap::strategy::build::GuestTarget::UnknownUnknown,
-                ),
-                &SandboxLimits::default(),
-            ),
-            params: vec![pqap::strategy::bindings::types::Param {
-                name: "mode".into(),
-                value: pqap::strategy::bindings::types::ParamValue::Text("buy_once".into()),
-            }],
-            limits: RiskLimits {
-                max_daily_loss: strategy_loss.map(Decimal::from),
-                ..RiskLimits::default()
-            },
-        }];
-        let journal = Journal::open(db).await.unwrap();
-        Engine::start(config, registry, venue, journal, setups, start)
-            .await
-            .unwrap()
-    }
-}
+use common::hand::HandMarket as Books;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn daily_loss_counts_from_the_days_equity_and_its_halt_survives_a_restart() {
@@ -386,43 +293,4 @@ async fn the_global_daily_loss_limit_is_read_and_halts_every_strategy() {
             .iter()
             .any(|e| matches!(&e.entry, Entry::PortfolioHalted { reason } if reason.contains("risk.global.max_daily_loss")))
     );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_settled_position_reports_its_realised_pnl_to_the_strategy() {
-    let books = Books::new();
-    let dir = tempfile::tempdir().unwrap();
-    let mut engine = books
-        .engine(&dir.path().join("pnl.db"), None, None, START)
-        .await;
-    // 10 bought at .51 (no fees); the market resolves for the first token.
-    engine.on_update(&books.at(49, START), START).await.unwrap();
-    let m = &books.g.markets()[0];
-    let t = START + 60_000_000_000;
-    let resolved = FeedUpdate {
-        received_ms: t / MS,
-        source: Source::Ws { shard: 0 },
-        raw: String::new(),
-        events: vec![MarketEvent::Resolved {
-            market: m.condition.clone(),
-            ts_ms: t / MS,
-            tokens: m.tokens.iter().map(|(t, _)| t.clone()).collect(),
-            winner: m.tokens[0].0.clone(),
-            winning_outcome: m.tokens[0].1.clone(),
-        }],
-        errors: vec![],
-    };
-    engine.on_update(&resolved, t).await.unwrap();
-    let entries = engine.journal().read_from(1).await.unwrap();
-    let said: Vec<&str> = entries
-        .iter()
-        .filter_map(|e| match &e.entry {
-            Entry::Command { reason, .. } if reason.starts_with("position") => {
-                Some(reason.as_str())
-            }
-            _ => None,
-        })
-        .collect();
-    // 10 × ($1 − $0.51) = $4.90 realised, nothing held.
-    assert!(said.contains(&"position 0 realized 4900000"), "{said:?}");
 }

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod hand;
 pub mod server;
 pub mod session;
 

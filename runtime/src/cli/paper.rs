@@ -25,7 +25,7 @@ use pqap::strategy::{
     StrategySettings,
 };
 use pqap::venue::polymarket::http::client::{HttpConfig, PolymarketHttp};
-use pqap::venue::polymarket::http::markets::{DiscoveredMarket, open_markets};
+use pqap::venue::polymarket::http::markets::{DiscoveredMarket, open_markets, resolutions};
 use pqap::venue::polymarket::websocket::client::WsConfig;
 use pqap::venue::sim::SimServer;
 use pqap::web::{FeedCounters, Live, publish};
@@ -276,6 +276,47 @@ fn check_params_targets(artifacts: &[Arc<Artifact>], all: &[String]) -> anyhow::
     Ok(())
 }
 
+/// Asks Gamma about the markets of every token held or traded and not yet
+/// settled, and settles those that closed with a final result. A venue that
+/// cannot be asked now is asked again at the next watch.
+async fn watch_resolutions(
+    http: &PolymarketHttp,
+    engine: &mut Engine<FillSimulator>,
+    now_ns: u64,
+    recorder: Option<&mut pqap::data::archive::Recorder>,
+) -> anyhow::Result<()> {
+    let tokens = engine.unsettled_tokens();
+    if tokens.is_empty() {
+        return Ok(());
+    }
+    let events = match resolutions(http, &tokens, now_ns / 1_000_000).await {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::warn!(error = %e, "resolution watch: Gamma did not answer; asking again later");
+            return Ok(());
+        }
+    };
+    if events.is_empty() {
+        return Ok(());
+    }
+    tracing::info!(
+        markets = events.len(),
+        "resolution watch: settling markets that resolved"
+    );
+    let update = FeedUpdate {
+        received_ms: now_ns / 1_000_000,
+        source: Source::Rest,
+        raw: String::new(),
+        events,
+        errors: Vec::new(),
+    };
+    engine.on_update(&update, now_ns).await?;
+    if let Some(r) = recorder {
+        r.record(&update).await?;
+    }
+    Ok(())
+}
+
 pub fn run(args: PaperArgs) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -486,6 +527,18 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
     .into_iter()
     .flatten()
     .min();
+    // Resolutions missed while down (or never sent on the feed) are found
+    // through Gamma, now and every so often.
+    watch_resolutions(
+        &http,
+        &mut engine,
+        clock(recorder.is_some()),
+        recorder.as_mut(),
+    )
+    .await?;
+    let mut resolution_watch =
+        tokio::time::interval(Duration::from_secs(config.venue.resolution_watch_s.max(1)));
+    resolution_watch.tick().await;
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut report = tokio::time::interval(Duration::from_millis(500));
@@ -504,6 +557,9 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
                 if let Some(r) = recorder.as_mut() {
                     r.record(&clock_tick(now)).await?;
                 }
+            }
+            _ = resolution_watch.tick() => {
+                watch_resolutions(&http, &mut engine, clock(recorder.is_some()), recorder.as_mut()).await?;
             }
             _ = report.tick() => {
                 engine.poll_controls().await?;

@@ -32,6 +32,13 @@ pub struct SimArgs {
     /// Resolve every market after this many steps.
     #[arg(long)]
     resolve_after: Option<u64>,
+    /// Resolve only the first N markets (at --resolve-after).
+    #[arg(long)]
+    resolve_markets: Option<u32>,
+    /// Resolve this market (by index) 50-50: every share pays 0.5. The market
+    /// channel sends nothing for it; Gamma shows the final prices.
+    #[arg(long)]
+    fifty_fifty: Option<u32>,
     /// Stop after this long (e.g. 10m); default: until Ctrl-C.
     #[arg(long, value_parser = duration::parse)]
     duration: Option<Duration>,
@@ -86,6 +93,8 @@ async fn serve(args: SimArgs) -> anyhow::Result<ExitCode> {
                 markets: args.markets,
                 step_ms: args.step.as_millis() as u64,
                 resolve_after: args.resolve_after,
+                resolve_markets: args.resolve_markets,
+                fifty_fifty: args.fifty_fifty,
                 ..GeneratorConfig::default()
             },
             now_ms(),

@@ -125,6 +125,9 @@ pub struct VenueConfig {
     pub sim_seed: u64,
     /// Milliseconds between simulator steps.
     pub sim_step_ms: u64,
+    /// Seconds between asks to Gamma whether markets held resolved (also at
+    /// start): settles a resolution the market feed never delivered.
+    pub resolution_watch_s: u64,
 }
 
 impl Default for VenueConfig {
@@ -135,6 +138,7 @@ impl Default for VenueConfig {
             ws_url: None,
             sim_seed: 7,
             sim_step_ms: 250,
+            resolution_watch_s: 60,
         }
     }
 }
@@ -199,6 +203,7 @@ impl Config {
             "PQAP_VENUE_WS_URL" => self.venue.ws_url = Some(value.to_string()),
             "PQAP_VENUE_SIM_SEED" => self.venue.sim_seed = num(value)?,
             "PQAP_VENUE_SIM_STEP_MS" => self.venue.sim_step_ms = num(value)?,
+            "PQAP_VENUE_RESOLUTION_WATCH_S" => self.venue.resolution_watch_s = num(value)?.max(1),
             "PQAP_MARK_EVERY_MS" => self.mark_every_ms = num(value)?,
             "PQAP_SERVER_URL" => self.server.url = Some(value.to_string()),
             "PQAP_ALERTS_WEBHOOK_URL" => self.alerts.webhook_url = Some(value.to_string()),

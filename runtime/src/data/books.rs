@@ -28,10 +28,10 @@ pub enum BookOutput {
         old: Price,
         new: Price,
     },
+    /// A market resolved; what each of its tokens pays per share.
     Resolved {
         market: ConditionId,
-        winner: TokenId,
-        tokens: Vec<TokenId>,
+        payouts: Vec<(TokenId, Price)>,
     },
     /// The book cannot be trusted until a fresh snapshot (fetch `/book`).
     NeedsSnapshot(TokenId),
@@ -195,12 +195,19 @@ impl Books {
                 market,
                 winner,
                 tokens,
+                payouts,
                 ..
-            } => out.push(BookOutput::Resolved {
-                market: market.clone(),
-                winner: winner.clone(),
-                tokens: tokens.clone(),
-            }),
+            } => {
+                for t in tokens {
+                    if let Some(c) = self.quality.close(t) {
+                        out.push(BookOutput::Status(c));
+                    }
+                }
+                out.push(BookOutput::Resolved {
+                    market: market.clone(),
+                    payouts: crate::model::payouts_of(winner, tokens, payouts),
+                });
+            }
             MarketEvent::NewMarket { .. } => {}
         }
     }

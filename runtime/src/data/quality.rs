@@ -89,6 +89,8 @@ pub enum Untradeable {
     Crossed,
     Locked,
     Stale,
+    /// The market resolved: closed for good.
+    Resolved,
 }
 
 impl Untradeable {
@@ -98,6 +100,7 @@ impl Untradeable {
             Untradeable::Crossed => "crossed",
             Untradeable::Locked => "locked",
             Untradeable::Stale => "stale",
+            Untradeable::Resolved => "resolved",
         }
     }
 }
@@ -255,7 +258,16 @@ impl QualityMonitor {
             None => self.tokens.entry(token.clone()).or_default(),
         };
         q.last_update_ms = now_ms;
+        if q.status == Some(Untradeable::Resolved) {
+            return None;
+        }
         Self::set_status(token, q, status)
+    }
+
+    /// A resolved token: untradeable from now on, whatever its book does.
+    pub fn close(&mut self, token: &TokenId) -> Option<StatusChange> {
+        let q = self.tokens.entry(token.clone()).or_default();
+        Self::set_status(token, q, Some(Untradeable::Resolved))
     }
 
     fn set_status(
@@ -281,7 +293,9 @@ impl QualityMonitor {
         let mut issues = Vec::new();
         for (token, q) in &mut self.tokens {
             let age = now_ms.saturating_sub(q.last_update_ms);
-            if age >= self.config.stale_after_ms && q.status != Some(Untradeable::Stale) {
+            if age >= self.config.stale_after_ms
+                && !matches!(q.status, Some(Untradeable::Stale | Untradeable::Resolved))
+            {
                 issues.push((token.clone(), Issue::Stale { age_ms: age }));
                 if let Some(c) = Self::set_status(token, q, Some(Untradeable::Stale)) {
                     out.push(c);

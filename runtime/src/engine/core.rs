@@ -10,6 +10,7 @@ mod delivery;
 mod deploy;
 mod orders;
 mod recovery;
+mod settlement;
 
 pub use deploy::Deployed;
 
@@ -127,6 +128,8 @@ pub struct Engine<V: Venue> {
     used_keys: BTreeSet<OrderKey>,
     /// Orders the host asked the venue to cancel (their cancels say `host`).
     host_cancels: BTreeSet<OrderKey>,
+    /// Resolved tokens and what a share of each paid.
+    settled: BTreeMap<crate::model::TokenId, crate::model::Price>,
     /// All strategies' daily-loss baseline (its day and equity) and whether
     /// their loss together halted them.
     portfolio_day: (u64, Decimal),
@@ -209,8 +212,8 @@ impl<V: Venue> Engine<V> {
             shared.extend(kinds.into_iter().map(|k| (k, Some(i))));
             venue_events.extend(self.venue.on_market(event, self.now_ns, &self.books));
             for o in &outputs {
-                if let BookOutput::Resolved { winner, tokens, .. } = o {
-                    self.settle(winner, tokens)?;
+                if let BookOutput::Resolved { payouts, .. } = o {
+                    self.settle(payouts)?;
                 }
             }
             statuses.extend(
@@ -359,30 +362,6 @@ impl<V: Venue> Engine<V> {
         self.slots
             .iter()
             .any(|s| s.id == strategy && (s.halted || self.portfolio_halted))
-    }
-
-    fn settle(
-        &mut self,
-        winner: &crate::model::TokenId,
-        tokens: &[crate::model::TokenId],
-    ) -> Result<(), EngineError> {
-        for t in tokens {
-            let payout = if t == winner {
-                crate::model::Price::ONE
-            } else {
-                crate::model::Price::ZERO
-            };
-            self.portfolio.settle(t, payout);
-            self.journal.append(
-                self.now_ns,
-                None,
-                &Entry::Settlement {
-                    token: t.clone(),
-                    payout_micros: payout.micros(),
-                },
-            )?;
-        }
-        Ok(())
     }
 
     /// What a strategy's host queries answer with now.

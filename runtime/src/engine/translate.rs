@@ -122,12 +122,12 @@ impl Translator {
                         }));
                     }
                 }
-                BookOutput::Resolved { winner, tokens, .. } => {
-                    for t in tokens {
+                BookOutput::Resolved { payouts, .. } => {
+                    for (t, payout) in payouts {
                         if let Some(instrument) = registry.instrument(t) {
                             out.push(wit::EventKind::Resolved(wit::Resolution {
                                 instrument,
-                                payout: if t == winner { 1_000_000 } else { 0 },
+                                payout: payout.micros(),
                             }));
                         }
                     }

@@ -105,14 +105,45 @@ pub enum MarketEvent {
         #[serde(with = "opt_price")]
         tick: Option<Price>,
     },
-    /// A market resolved.
+    /// A market resolved: `winner` pays $1 a share and the others nothing,
+    /// unless `payouts` says otherwise (a 50-50 resolution pays 0.5 each).
     Resolved {
         market: ConditionId,
         ts_ms: u64,
         tokens: Vec<TokenId>,
         winner: TokenId,
         winning_outcome: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        payouts: Vec<Payout>,
     },
+}
+
+/// What one share of a token pays at resolution.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payout {
+    pub token: TokenId,
+    #[serde(with = "price")]
+    pub payout: Price,
+}
+
+/// Each token's payout per share: `payouts` when given, else $1 for the
+/// winner and nothing for the others.
+pub fn payouts_of(
+    winner: &TokenId,
+    tokens: &[TokenId],
+    payouts: &[Payout],
+) -> Vec<(TokenId, Price)> {
+    tokens
+        .iter()
+        .map(|t| {
+            let p = match payouts.iter().find(|p| &p.token == t) {
+                Some(p) => p.payout,
+                None if payouts.is_empty() && t == winner => Price::ONE,
+                None => Price::ZERO,
+            };
+            (t.clone(), p)
+        })
+        .collect()
 }
 
 impl MarketEvent {

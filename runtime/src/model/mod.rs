@@ -9,7 +9,7 @@ pub mod order;
 pub mod time;
 pub mod units_serde;
 
-pub use event::{BookLevel, LevelChange, MarketEvent, Side};
+pub use event::{BookLevel, LevelChange, MarketEvent, Payout, Side, payouts_of};
 pub use ids::{ConditionId, IdError, TokenId};
 pub use order::{
     CancelCause, Fill, Liquidity, Order, OrderEvent, OrderKey, StrategyId, TimeInForce, VenueReject,

@@ -81,6 +81,8 @@ pub struct Projections {
     pub anomalies: Vec<String>,
     /// Runs the journal holds (each start or restart is one).
     pub runs: u64,
+    /// Resolved tokens and their payout per share, in micro-dollars.
+    pub settled: BTreeMap<TokenId, u32>,
     /// The last restart point per strategy.
     pub snapshots: BTreeMap<StrategyId, SnapshotRef>,
     /// Timers strategies asked for: (strategy, timer id) → host time.
@@ -186,6 +188,7 @@ impl Projections {
                 token,
                 payout_micros,
             } => {
+                self.settled.insert(token.clone(), *payout_micros);
                 if let Some(p) = Price::new(*payout_micros) {
                     self.portfolio.settle(token, p);
                 }

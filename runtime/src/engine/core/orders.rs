@@ -295,6 +295,7 @@ impl<V: Venue> Engine<V> {
                     if let Err(e) = self.portfolio.apply_fill(fill) {
                         tracing::error!(error = %e, "fill refused by the portfolio");
                     }
+                    self.settle_late_fill(&fill.token)?;
                     if fill.remaining.is_zero() {
                         self.working.remove(&fill.key);
                         self.host_cancels.remove(&fill.key);

@@ -62,6 +62,11 @@ impl<V: Venue> Engine<V> {
             working: BTreeMap::new(),
             used_keys: prior.orders.keys().copied().collect(),
             host_cancels: BTreeSet::new(),
+            settled: prior
+                .settled
+                .iter()
+                .filter_map(|(t, p)| crate::model::Price::new(*p).map(|p| (t.clone(), p)))
+                .collect(),
             portfolio_day: match prior.day_baselines.get(&None) {
                 Some((day, equity)) if *day == now_ns / DAY_NS => (*day, *equity),
                 _ => (0, Decimal::ZERO),

@@ -500,6 +500,7 @@ fn resolution_cancels_resting_orders() {
         winner: token(),
         winning_outcome: "Yes".into(),
         tokens: vec![token(), TokenId::parse("12").unwrap()],
+        payouts: Vec::new(),
     });
     assert_eq!(cancelled(&ev), Some((CancelCause::Venue, sh(5))));
 }

@@ -23,6 +23,11 @@ pub struct GeneratorConfig {
     pub jump_ppm: u32,
     /// Taker trades per step and token, on average, in thousandths.
     pub trades_milli: u32,
+    /// A market (by index) that resolves 50-50 instead of to a winner.
+    pub fifty_fifty: Option<u32>,
+    /// How many markets (the first ones) resolve at `resolve_after`; `None`:
+    /// all of them.
+    pub resolve_markets: Option<u32>,
 }
 
 impl Default for GeneratorConfig {
@@ -35,6 +40,8 @@ impl Default for GeneratorConfig {
             drift_ticks: 1,
             jump_ppm: 15_000,
             trades_milli: 300,
+            fifty_fifty: None,
+            resolve_markets: None,
         }
     }
 }
@@ -51,6 +58,8 @@ pub struct SimMarketInfo {
     pub min_size: Size,
     pub closed: bool,
     pub winner: Option<TokenId>,
+    /// Resolved 50-50: every share pays 0.5.
+    pub split: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -125,6 +134,7 @@ impl Generator {
                     min_size: Size::from_micros(5_000_000),
                     closed: false,
                     winner: None,
+                    split: false,
                 },
                 fair,
                 tokens: [
@@ -256,7 +266,7 @@ impl Generator {
             if self.markets[i].info.closed {
                 continue;
             }
-            if resolve {
+            if resolve && self.config.resolve_markets.is_none_or(|n| (i as u32) < n) {
                 self.resolve(i, &mut out);
                 continue;
             }
@@ -490,10 +500,14 @@ impl Generator {
     fn resolve(&mut self, i: usize, out: &mut Vec<MarketEvent>) {
         let fair = self.markets[i].fair;
         let yes_wins = (self.below(1_000_000) as i64) < fair;
+        let split = self.config.fifty_fifty == Some(i as u32);
         let m = &mut self.markets[i];
         let winner = m.tokens[if yes_wins { 0 } else { 1 }].id.clone();
         m.info.closed = true;
-        m.info.winner = Some(winner.clone());
+        m.info.split = split;
+        if !split {
+            m.info.winner = Some(winner.clone());
+        }
         for t in &mut m.tokens {
             t.bids.clear();
             t.asks.clear();
@@ -504,6 +518,17 @@ impl Generator {
             tokens: m.tokens.iter().map(|t| t.id.clone()).collect(),
             winner,
             winning_outcome: if yes_wins { "Yes" } else { "No" }.into(),
+            payouts: if split {
+                m.tokens
+                    .iter()
+                    .map(|t| crate::model::Payout {
+                        token: t.id.clone(),
+                        payout: Price::new(500_000).unwrap_or(Price::ZERO),
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
         });
     }
 }

@@ -95,6 +95,7 @@ impl SimState {
             min_size: crate::model::Size::from_micros(5_000_000),
             closed: false,
             winner: None,
+            split: false,
         });
     }
 

@@ -165,7 +165,10 @@ pub fn message(event: &MarketEvent, wanted: &dyn Fn(&TokenId) -> bool) -> Option
             tokens,
             winner,
             winning_outcome,
-        } => tokens.iter().any(wanted).then(|| {
+            payouts,
+        } => (payouts.is_empty() && tokens.iter().any(wanted)).then(|| {
+            // The market channel names a winner; a 50-50 resolution has none
+            // and shows only in Gamma's final prices.
             json!({
                 "event_type": "market_resolved",
                 "market": market.as_str(),

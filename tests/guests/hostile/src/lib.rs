@@ -20,6 +20,8 @@ pub struct Hostile {
     hoard: Vec<Vec<u8>>,
     /// Started from a restart point (after a fault or a reload).
     restored: bool,
+    /// `buy_once` has bought.
+    bought: bool,
 }
 
 #[allow(unconditional_recursion)] // the stack overflow is the point
@@ -164,19 +166,23 @@ impl Hostile {
             }
             // Not hostile: a taker buy of 10 shares on its first call, for
             // tests that need a position.
-            "buy_once" if self.calls == self.after + 1 => {
-                ctx.place(
-                    OrderRequest {
-                        id: 77,
-                        instrument: self.instrument,
-                        side: Side::Buy,
-                        price: 990_000,
-                        size: 10_000_000,
-                        tif: TimeInForce::Fak,
-                        post_only: false,
-                    },
-                    "buy_once",
-                );
+            // Buys 10 shares at the best ask the first time there is one.
+            "buy_once" if !self.bought => {
+                if let Some(ask) = ctx.book_top(self.instrument).ask {
+                    self.bought = true;
+                    ctx.place(
+                        OrderRequest {
+                            id: 77,
+                            instrument: self.instrument,
+                            side: Side::Buy,
+                            price: ask.price,
+                            size: 10_000_000,
+                            tif: TimeInForce::Fak,
+                            post_only: false,
+                        },
+                        "buy_once",
+                    );
+                }
             }
             "echo" => {
                 // Reports what the host view says, to prove queries see the
@@ -250,6 +256,7 @@ impl Strategy for Hostile {
             instrument: config.instruments.first().map_or(0, |i| i.id),
             hoard: Vec::new(),
             restored: false,
+            bought: false,
         })
     }
 

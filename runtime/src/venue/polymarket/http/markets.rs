@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::client::{HttpError, PolymarketHttp};
 use super::limits::Family;
 use crate::execution::fees::{FeeSchedule, millionths};
-use crate::model::{ConditionId, Price, Size, TokenId};
+use crate::model::{ConditionId, MarketEvent, Payout, Price, Size, TokenId};
 use pqap_strategy_sdk::fees::MAX_FEE_EXPONENT;
 
 /// A tradable binary market as Gamma describes it.
@@ -148,33 +148,146 @@ pub fn parse_market(v: &Value) -> Result<DiscoveredMarket, String> {
     })
 }
 
-/// Open binary markets from Gamma's `/markets` (active, not closed); markets that
-/// do not parse are skipped with a warning.
+/// Pages of Gamma's `/markets/keyset` at most: a bound on a listing loop.
+const MAX_PAGES: usize = 500;
+
+/// Every market Gamma's cursor-paged `/markets/keyset` lists for `query`
+/// (`limit` 100 a page, `after_cursor` from the previous page's
+/// `next_cursor`), up to `max` of them.
+async fn keyset(
+    http: &PolymarketHttp,
+    query: &[(&str, String)],
+    max: usize,
+) -> Result<Vec<Value>, HttpError> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let mut q: Vec<(&str, String)> = query.to_vec();
+        q.push(("limit", "100".into()));
+        if let Some(c) = &cursor {
+            q.push(("after_cursor", c.clone()));
+        }
+        let page: Value = http
+            .gamma_get(Family::GammaMarkets, "/markets/keyset", &q)
+            .await?;
+        out.extend(page["markets"].as_array().cloned().unwrap_or_default());
+        cursor = page["next_cursor"]
+            .as_str()
+            .filter(|c| !c.is_empty() && *c != "LTE=")
+            .map(str::to_string);
+        if cursor.is_none() || out.len() >= max {
+            break;
+        }
+    }
+    out.truncate(max);
+    Ok(out)
+}
+
+/// Why a listed market is not one to trade, if it is not.
+fn untradeable(v: &Value, m: &DiscoveredMarket) -> Option<String> {
+    let flag = |k: &str| v.get(k).and_then(Value::as_bool).unwrap_or(true);
+    if m.closed {
+        Some("closed".into())
+    } else if !flag("acceptingOrders") {
+        Some("not accepting orders".into())
+    } else if !flag("enableOrderBook") {
+        Some("no order book".into())
+    } else if !matches!(v.get("version").and_then(Value::as_str), None | Some("v1")) {
+        Some(format!(
+            "order version {} (only v1 markets are traded)",
+            v["version"]
+        ))
+    } else {
+        None
+    }
+}
+
+/// Open binary markets Gamma lists (active, not closed, accepting orders, with
+/// an order book, on the order version this platform signs), through cursor
+/// paging, up to `max`; markets that do not parse are skipped with a warning.
 pub async fn open_markets(
     http: &PolymarketHttp,
-    limit: usize,
+    max: usize,
 ) -> Result<Vec<DiscoveredMarket>, HttpError> {
-    let list: Value = http
-        .gamma_get(
-            Family::GammaMarkets,
-            "/markets",
-            &[
-                ("active", "true".into()),
-                ("closed", "false".into()),
-                ("limit", limit.to_string()),
-            ],
-        )
-        .await?;
-    let items = list.as_array().cloned().unwrap_or_default();
+    let items = keyset(
+        http,
+        &[("active", "true".into()), ("closed", "false".into())],
+        max,
+    )
+    .await?;
     let mut out = Vec::new();
     for item in &items {
         match parse_market(item) {
-            Ok(m) if !m.closed => out.push(m),
-            Ok(_) => {}
+            Ok(m) => match untradeable(item, &m) {
+                None => out.push(m),
+                Some(why) => tracing::debug!(market = %m.condition, %why, "not trading market"),
+            },
             Err(why) => tracing::warn!(market = ?item.get("id"), %why, "skipping market"),
         }
     }
     Ok(out)
+}
+
+/// What Gamma says of the markets of `tokens` that closed with a final result:
+/// resolution events whose payouts are the final `outcomePrices` (1 and 0, or
+/// 0.5 each in a 50-50). Markets still open, or closed without a final
+/// price, are left out.
+pub async fn resolutions(
+    http: &PolymarketHttp,
+    tokens: &[TokenId],
+    now_ms: u64,
+) -> Result<Vec<MarketEvent>, HttpError> {
+    let mut out = Vec::new();
+    for chunk in tokens.chunks(50) {
+        let mut q: Vec<(&str, String)> = vec![("closed", "true".into())];
+        q.extend(chunk.iter().map(|t| ("clob_token_ids", t.to_string())));
+        for item in keyset(http, &q, 1_000).await? {
+            if let Some(e) = resolution(&item, now_ms) {
+                out.push(e);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A closed Gamma market with final prices as a resolution event.
+pub fn resolution(v: &Value, now_ms: u64) -> Option<MarketEvent> {
+    let m = parse_market(v).ok()?;
+    if !m.closed {
+        return None;
+    }
+    let prices = string_array(v.get("outcomePrices"))?;
+    let [a, b] = prices.as_slice() else {
+        return None;
+    };
+    let (a, b) = (a.parse::<Price>().ok()?, b.parse::<Price>().ok()?);
+    let final_ = |p: Price| matches!(p.micros(), 0 | 500_000 | 1_000_000);
+    if !final_(a) || !final_(b) || a.micros() + b.micros() != 1_000_000 {
+        return None;
+    }
+    let [(ya, yo), (nb, no)] = m.tokens;
+    let (winner, winning_outcome) = if a >= b {
+        (ya.clone(), yo)
+    } else {
+        (nb.clone(), no)
+    };
+    Some(MarketEvent::Resolved {
+        market: m.condition,
+        ts_ms: now_ms,
+        tokens: vec![ya.clone(), nb.clone()],
+        winner,
+        winning_outcome,
+        payouts: vec![
+            Payout {
+                token: ya,
+                payout: a,
+            },
+            Payout {
+                token: nb,
+                payout: b,
+            },
+        ],
+    })
 }
 
 #[cfg(test)]
@@ -215,6 +328,32 @@ mod tests {
         assert!(parse_market(&on).unwrap_err().contains("feeSchedule.rate"));
         on["feeSchedule"]["rate"] = serde_json::json!("0.0000001");
         assert!(parse_market(&on).unwrap_err().contains("6 decimals"));
+    }
+
+    #[test]
+    fn closed_markets_with_final_prices_are_resolutions() {
+        let c = format!("0x{}", "ab".repeat(32));
+        let mut v = serde_json::json!({"conditionId": c, "clobTokenIds": ["11", "22"],
+            "outcomes": ["Yes", "No"], "closed": true, "outcomePrices": "[\"0\", \"1\"]"});
+        let Some(MarketEvent::Resolved {
+            winner, payouts, ..
+        }) = resolution(&v, 5)
+        else {
+            panic!("no resolution");
+        };
+        assert_eq!(winner.as_str(), "22");
+        assert_eq!(payouts[1].payout, Price::ONE);
+        v["outcomePrices"] = "[\"0.5\", \"0.5\"]".into();
+        let Some(MarketEvent::Resolved { payouts, .. }) = resolution(&v, 5) else {
+            panic!("no 50-50 resolution");
+        };
+        assert!(payouts.iter().all(|p| p.payout.micros() == 500_000));
+        // Still trading, or closed without a final price: not a resolution.
+        v["outcomePrices"] = "[\"0.62\", \"0.38\"]".into();
+        assert!(resolution(&v, 5).is_none());
+        v["outcomePrices"] = "[\"1\", \"0\"]".into();
+        v["closed"] = false.into();
+        assert!(resolution(&v, 5).is_none());
     }
 
     #[test]

@@ -487,6 +487,7 @@ fn resolved(raw: &RawMessage) -> Result<MarketEvent, DecodeError> {
             .as_ref()
             .map(|o| o.0.to_string())
             .unwrap_or_default(),
+        payouts: Vec::new(),
     })
 }
 
