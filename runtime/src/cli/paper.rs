@@ -276,6 +276,9 @@ fn check_params_targets(artifacts: &[Arc<Artifact>], all: &[String]) -> anyhow::
     Ok(())
 }
 
+/// Open markets listed at most (Gamma pages of 100).
+const MAX_MARKETS: usize = 5_000;
+
 /// Asks Gamma about the markets of every token held or traded and not yet
 /// settled, and settles those that closed with a final result. A venue that
 /// cannot be asked now is asked again at the next watch.
@@ -368,17 +371,21 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
     };
     let http = PolymarketHttp::new(http_config.clone())?;
     let markets_flag = args.markets.as_deref().unwrap_or("all");
-    let wanted: Vec<&str> = markets_flag.split(',').map(str::trim).collect();
-    let listed: Vec<DiscoveredMarket> = open_markets(&http, 500)
+    let wanted: Vec<String> = markets_flag
+        .split(',')
+        .map(|w| w.trim().to_string())
+        .collect();
+    let session_market = move |m: &DiscoveredMarket| {
+        wanted.iter().any(|w| w == "all")
+            || wanted
+                .iter()
+                .any(|w| *w == m.slug || w.eq_ignore_ascii_case(m.condition.as_str()))
+    };
+    let listed: Vec<DiscoveredMarket> = open_markets(&http, MAX_MARKETS)
         .await
         .context("listing open markets")?
         .into_iter()
-        .filter(|m| {
-            wanted.contains(&"all")
-                || wanted
-                    .iter()
-                    .any(|w| *w == m.slug || w.eq_ignore_ascii_case(m.condition.as_str()))
-        })
+        .filter(&session_market)
         .collect();
     let markets: Vec<MarketSpec> = listed.iter().map(MarketSpec::from).collect();
     anyhow::ensure!(
@@ -500,17 +507,22 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
         );
     }
 
-    let (_feed, mut rx) = LiveFeed::start(
-        FeedConfig {
-            http: http_config,
-            ws: WsConfig {
-                url: ws,
-                ..WsConfig::default()
-            },
-            ..FeedConfig::default()
+    let feed_config = FeedConfig {
+        http: http_config,
+        ws: WsConfig {
+            url: ws,
+            ..WsConfig::default()
         },
-        tokens,
-    )?;
+        ..FeedConfig::default()
+    };
+    // The feed runs while its handle lives; a new one replaces it (and the
+    // old one's task ends) when the markets change.
+    let (mut _feed, mut rx) = LiveFeed::start(feed_config.clone(), tokens)?;
+    // The venue's list of open markets, asked again every so often: new
+    // markets join, closed ones stop trading, the feed follows.
+    let mut markets_refresh =
+        tokio::time::interval(Duration::from_secs(config.venue.markets_refresh_s.max(1)));
+    markets_refresh.tick().await;
 
     let mut alerter = args.serve.map(|_| {
         Alerter::new(
@@ -556,6 +568,29 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
                 engine.on_time(now).await?;
                 if let Some(r) = recorder.as_mut() {
                     r.record(&clock_tick(now)).await?;
+                }
+            }
+            _ = markets_refresh.tick() => {
+                let open = match open_markets(&http, MAX_MARKETS).await {
+                    Ok(listed) => listed,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "markets refresh: the venue did not answer; asking again later");
+                        continue;
+                    }
+                };
+                let open: Vec<DiscoveredMarket> = open.into_iter().filter(&session_market).collect();
+                let specs: Vec<MarketSpec> = open.iter().map(MarketSpec::from).collect();
+                let change = engine.update_markets(&specs).await?;
+                if !change.is_empty() {
+                    if let Some(r) = recorder.as_ref() {
+                        let added: Vec<MarketMeta> = open
+                            .iter()
+                            .filter(|m| change.added.contains(&m.condition))
+                            .map(MarketMeta::from)
+                            .collect();
+                        r.archive().save_markets(&added, wall_ns() / 1_000_000).await?;
+                    }
+                    (_feed, rx) = LiveFeed::start(feed_config.clone(), engine.open_tokens())?;
                 }
             }
             _ = resolution_watch.tick() => {

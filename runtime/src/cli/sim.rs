@@ -39,6 +39,9 @@ pub struct SimArgs {
     /// channel sends nothing for it; Gamma shows the final prices.
     #[arg(long)]
     fifty_fifty: Option<u32>,
+    /// Open one more market after this many steps (listed, with books).
+    #[arg(long)]
+    add_market_after: Option<u64>,
     /// Stop after this long (e.g. 10m); default: until Ctrl-C.
     #[arg(long, value_parser = duration::parse)]
     duration: Option<Duration>,
@@ -95,6 +98,7 @@ async fn serve(args: SimArgs) -> anyhow::Result<ExitCode> {
                 resolve_after: args.resolve_after,
                 resolve_markets: args.resolve_markets,
                 fifty_fifty: args.fifty_fifty,
+                add_market_after: args.add_market_after,
                 ..GeneratorConfig::default()
             },
             now_ms(),

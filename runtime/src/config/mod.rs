@@ -128,6 +128,8 @@ pub struct VenueConfig {
     /// Seconds between asks to Gamma whether markets held resolved (also at
     /// start): settles a resolution the market feed never delivered.
     pub resolution_watch_s: u64,
+    /// Seconds between refreshes of the venue's open markets while running.
+    pub markets_refresh_s: u64,
 }
 
 impl Default for VenueConfig {
@@ -139,6 +141,7 @@ impl Default for VenueConfig {
             sim_seed: 7,
             sim_step_ms: 250,
             resolution_watch_s: 60,
+            markets_refresh_s: 300,
         }
     }
 }
@@ -204,6 +207,7 @@ impl Config {
             "PQAP_VENUE_SIM_SEED" => self.venue.sim_seed = num(value)?,
             "PQAP_VENUE_SIM_STEP_MS" => self.venue.sim_step_ms = num(value)?,
             "PQAP_VENUE_RESOLUTION_WATCH_S" => self.venue.resolution_watch_s = num(value)?.max(1),
+            "PQAP_VENUE_MARKETS_REFRESH_S" => self.venue.markets_refresh_s = num(value)?.max(1),
             "PQAP_MARK_EVERY_MS" => self.mark_every_ms = num(value)?,
             "PQAP_SERVER_URL" => self.server.url = Some(value.to_string()),
             "PQAP_ALERTS_WEBHOOK_URL" => self.alerts.webhook_url = Some(value.to_string()),

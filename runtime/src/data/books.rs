@@ -199,7 +199,10 @@ impl Books {
                 ..
             } => {
                 for t in tokens {
-                    if let Some(c) = self.quality.close(t) {
+                    if let Some(c) = self
+                        .quality
+                        .close(t, crate::data::quality::Untradeable::Resolved)
+                    {
                         out.push(BookOutput::Status(c));
                     }
                 }
@@ -209,6 +212,16 @@ impl Books {
                 });
             }
             MarketEvent::NewMarket { .. } => {}
+        }
+    }
+
+    /// The venue no longer lists `token`'s market as open: untradeable for good.
+    pub fn close(&mut self, token: &TokenId, out: &mut Vec<BookOutput>) {
+        if let Some(c) = self
+            .quality
+            .close(token, crate::data::quality::Untradeable::Closed)
+        {
+            out.push(BookOutput::Status(c));
         }
     }
 

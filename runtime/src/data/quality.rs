@@ -91,6 +91,8 @@ pub enum Untradeable {
     Stale,
     /// The market resolved: closed for good.
     Resolved,
+    /// The venue stopped listing it as open (not accepting orders).
+    Closed,
 }
 
 impl Untradeable {
@@ -101,6 +103,7 @@ impl Untradeable {
             Untradeable::Locked => "locked",
             Untradeable::Stale => "stale",
             Untradeable::Resolved => "resolved",
+            Untradeable::Closed => "closed",
         }
     }
 }
@@ -258,16 +261,20 @@ impl QualityMonitor {
             None => self.tokens.entry(token.clone()).or_default(),
         };
         q.last_update_ms = now_ms;
-        if q.status == Some(Untradeable::Resolved) {
+        if matches!(q.status, Some(Untradeable::Resolved | Untradeable::Closed)) {
             return None;
         }
         Self::set_status(token, q, status)
     }
 
-    /// A resolved token: untradeable from now on, whatever its book does.
-    pub fn close(&mut self, token: &TokenId) -> Option<StatusChange> {
+    /// A resolved or closed token: untradeable from now on, whatever its book
+    /// does (a resolution stands over a closure).
+    pub fn close(&mut self, token: &TokenId, why: Untradeable) -> Option<StatusChange> {
         let q = self.tokens.entry(token.clone()).or_default();
-        Self::set_status(token, q, Some(Untradeable::Resolved))
+        if q.status == Some(Untradeable::Resolved) {
+            return None;
+        }
+        Self::set_status(token, q, Some(why))
     }
 
     fn set_status(
@@ -294,7 +301,10 @@ impl QualityMonitor {
         for (token, q) in &mut self.tokens {
             let age = now_ms.saturating_sub(q.last_update_ms);
             if age >= self.config.stale_after_ms
-                && !matches!(q.status, Some(Untradeable::Stale | Untradeable::Resolved))
+                && !matches!(
+                    q.status,
+                    Some(Untradeable::Stale | Untradeable::Resolved | Untradeable::Closed)
+                )
             {
                 issues.push((token.clone(), Issue::Stale { age_ms: age }));
                 if let Some(c) = Self::set_status(token, q, Some(Untradeable::Stale)) {

@@ -11,8 +11,10 @@ mod deploy;
 mod orders;
 mod recovery;
 mod settlement;
+mod universe;
 
 pub use deploy::Deployed;
+pub use universe::MarketsChange;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -100,8 +102,10 @@ struct Slot {
     refused_cancels: u64,
     /// What it used of its budgets (commands, timers, journal).
     budgets: budget::Budgets,
-    /// The instruments it trades, when not all of the run's.
+    /// The instruments it trades, when not all of the run's, and the markets
+    /// it was set to (empty: all).
     instruments: Option<BTreeSet<u32>>,
+    markets: Vec<String>,
 }
 
 /// An order the venue may still fill.
@@ -291,7 +295,12 @@ impl<V: Venue> Engine<V> {
             if let BookOutput::Status(change) = o
                 && matches!(
                     change.untradeable,
-                    Some(Untradeable::Stale | Untradeable::AwaitingSnapshot)
+                    Some(
+                        Untradeable::Stale
+                            | Untradeable::AwaitingSnapshot
+                            | Untradeable::Closed
+                            | Untradeable::Resolved
+                    )
                 )
             {
                 let token = change.token.clone();

@@ -11,4 +11,4 @@ pub use registry::{MarketSpec, Registry};
 pub use translate::Translator;
 pub use venue::Venue;
 
-pub use self::core::{Deployed, Engine, EngineConfig, EngineError, StrategySetup};
+pub use self::core::{Deployed, Engine, EngineConfig, EngineError, MarketsChange, StrategySetup};

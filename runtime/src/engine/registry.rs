@@ -72,6 +72,24 @@ impl Registry {
         Registry { markets, by_token }
     }
 
+    /// Appends the markets of `specs` it does not have (instrument ids of
+    /// the others never change); the ones added.
+    pub fn extend(&mut self, specs: &[MarketSpec]) -> Vec<MarketSpec> {
+        let mut added = Vec::new();
+        for spec in specs {
+            if self.markets.iter().any(|m| m.condition == spec.condition) {
+                continue;
+            }
+            let m = self.markets.len();
+            for (k, (t, _)) in spec.tokens.iter().enumerate() {
+                self.by_token.insert(t.clone(), (m * 2 + k) as u32);
+            }
+            self.markets.push(spec.clone());
+            added.push(spec.clone());
+        }
+        added
+    }
+
     pub fn markets(&self) -> &[MarketSpec] {
         &self.markets
     }

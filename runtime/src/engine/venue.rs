@@ -17,4 +17,6 @@ pub trait Venue {
     /// After a restart: is this order still working, and with how much left?
     /// `None` means the venue does not know it (never arrived, or gone).
     fn reconcile(&mut self, key: OrderKey, now_ns: u64) -> Option<Size>;
+    /// A market the run trades from now on (listed while running).
+    fn add_market(&mut self, _spec: &super::MarketSpec) {}
 }

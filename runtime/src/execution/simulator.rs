@@ -513,6 +513,19 @@ impl Venue for FillSimulator {
         self.orders.get(&key).map(|o| o.remaining)
     }
 
+    fn add_market(&mut self, spec: &MarketSpec) {
+        for (token, _) in &spec.tokens {
+            self.set_market(
+                token.clone(),
+                MarketRules {
+                    tick: spec.tick,
+                    min_size: spec.min_size,
+                    fees: spec.fees,
+                },
+            );
+        }
+    }
+
     fn submit(&mut self, order: Order, now: u64, books: &Books) -> Vec<OrderEvent> {
         if let Err((reject, message)) = self.validate(&order, now) {
             return vec![OrderEvent::Rejected {

@@ -145,6 +145,12 @@ pub enum Entry {
     PortfolioHalted {
         reason: String,
     },
+    /// The venue's list of open markets changed while running: markets it
+    /// trades from now on, and markets it stopped listing (closed to orders).
+    MarketsChanged {
+        added: Vec<ConditionId>,
+        closed: Vec<ConditionId>,
+    },
     /// A strategy stopped opening positions (daily loss limit).
     StrategyHalted {
         strategy: StrategyId,
@@ -183,6 +189,7 @@ impl Entry {
             Entry::StrategyPaused { .. } => "strategy_paused",
             Entry::StrategyHalted { .. } => "strategy_halted",
             Entry::DayStart { .. } => "day_start",
+            Entry::MarketsChanged { .. } => "markets_changed",
             Entry::PortfolioHalted { .. } => "portfolio_halted",
             Entry::StrategyQuarantined { .. } => "strategy_quarantined",
             Entry::Deployed { .. } => "deployed",

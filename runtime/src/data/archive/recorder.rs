@@ -62,6 +62,11 @@ fn keys(e: &MarketEvent) -> Vec<(Option<String>, Option<String>)> {
 }
 
 impl Recorder {
+    /// The archive it writes to.
+    pub fn archive(&self) -> &Archive {
+        &self.archive
+    }
+
     pub(super) fn new(archive: Archive) -> Recorder {
         Recorder {
             archive,

@@ -112,6 +112,7 @@ impl<V: Venue> Engine<V> {
             id,
             name,
             instruments,
+            markets: setup.markets.clone(),
             interests: setup.artifact.info.interests,
             snapshots_journaled: sup.snapshots_taken(),
             sup,
@@ -131,7 +132,11 @@ impl<V: Venue> Engine<V> {
     }
 
     /// Swaps the instance in `slot` for `setup`'s, carrying the state over.
-    fn reload(&mut self, slot: usize, setup: &StrategySetup) -> Result<Deployed, EngineError> {
+    pub(super) fn reload(
+        &mut self,
+        slot: usize,
+        setup: &StrategySetup,
+    ) -> Result<Deployed, EngineError> {
         let id = self.slots[slot].id;
         let previous_sha256 = self.slots[slot].sup.artifact().sha256.clone();
         let mut view = self.view(id);
@@ -162,6 +167,7 @@ impl<V: Venue> Engine<V> {
         let s = &mut self.slots[slot];
         s.sup = sup;
         s.instruments = instruments;
+        s.markets = setup.markets.clone();
         s.interests = setup.artifact.info.interests;
         s.limits = setup.limits.clone();
         // Its restore point is the handover snapshot, already journaled.

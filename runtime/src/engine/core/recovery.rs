@@ -223,6 +223,7 @@ impl<V: Venue> Engine<V> {
             id,
             name,
             instruments,
+            markets: setup.markets.clone(),
             interests: info.interests,
             snapshots_journaled: sup.snapshots_taken(),
             sup,

@@ -28,6 +28,8 @@ pub struct GeneratorConfig {
     /// How many markets (the first ones) resolve at `resolve_after`; `None`:
     /// all of them.
     pub resolve_markets: Option<u32>,
+    /// At this step one more market opens (listed, with books).
+    pub add_market_after: Option<u64>,
 }
 
 impl Default for GeneratorConfig {
@@ -42,6 +44,7 @@ impl Default for GeneratorConfig {
             trades_milli: 300,
             fifty_fifty: None,
             resolve_markets: None,
+            add_market_after: None,
         }
     }
 }
@@ -100,65 +103,73 @@ impl Generator {
             markets: Vec::new(),
         };
         for m in 0..g.config.markets {
-            let fair = 150_000 + g.below(700_000) as i64;
-            let condition = format!(
-                "0x{:064x}",
-                g.next() as u128 * 0x1_0000_0001 + u128::from(m)
-            );
-            let token = |g: &mut Generator| {
-                // 77-digit decimal ids like the venue's.
-                let digits: String = (0..77)
-                    .map(|i| {
-                        let d = g.below(10) as u8;
-                        char::from(b'0' + if i == 0 { d % 9 + 1 } else { d })
-                    })
-                    .collect();
-                digits
-            };
-            let (yes, no) = (token(&mut g), token(&mut g));
-            let (Ok(condition), Ok(yes), Ok(no)) = (
-                ConditionId::parse(&condition),
-                TokenId::parse(&yes),
-                TokenId::parse(&no),
-            ) else {
-                continue;
-            };
-            let tick = Price::new(CENT as u32).unwrap_or(Price::ZERO);
-            let mut market = Market {
-                info: SimMarketInfo {
-                    condition,
-                    question: format!("Synthetic market {m}: will it resolve Yes?"),
-                    slug: format!("synthetic-market-{m}"),
-                    tokens: [(yes.clone(), "Yes".into()), (no.clone(), "No".into())],
-                    tick,
-                    min_size: Size::from_micros(5_000_000),
-                    closed: false,
-                    winner: None,
-                    split: false,
-                },
-                fair,
-                tokens: [
-                    Token {
-                        id: yes,
-                        bids: BTreeMap::new(),
-                        asks: BTreeMap::new(),
-                        tick,
-                    },
-                    Token {
-                        id: no,
-                        bids: BTreeMap::new(),
-                        asks: BTreeMap::new(),
-                        tick,
-                    },
-                ],
-            };
-            for k in 0..2 {
-                let f = if k == 0 { fair } else { 1_000_000 - fair };
-                g.seed_book(&mut market.tokens[k], f);
+            if let Some(market) = g.new_market(m) {
+                g.markets.push(market);
             }
-            g.markets.push(market);
         }
         g
+    }
+
+    /// Market number `m`: its fair price, ids and seeded books.
+    fn new_market(&mut self, m: u32) -> Option<Market> {
+        let g = self;
+        let fair = 150_000 + g.below(700_000) as i64;
+        let condition = format!(
+            "0x{:064x}",
+            g.next() as u128 * 0x1_0000_0001 + u128::from(m)
+        );
+        let token = |g: &mut Generator| {
+            // 77-digit decimal ids like the venue's.
+            let digits: String = (0..77)
+                .map(|i| {
+                    let d = g.below(10) as u8;
+                    char::from(b'0' + if i == 0 { d % 9 + 1 } else { d })
+                })
+                .collect();
+            digits
+        };
+        let (yes, no) = (token(g), token(g));
+        let (Ok(condition), Ok(yes), Ok(no)) = (
+            ConditionId::parse(&condition),
+            TokenId::parse(&yes),
+            TokenId::parse(&no),
+        ) else {
+            return None;
+        };
+        let tick = Price::new(CENT as u32).unwrap_or(Price::ZERO);
+        let mut market = Market {
+            info: SimMarketInfo {
+                condition,
+                question: format!("Synthetic market {m}: will it resolve Yes?"),
+                slug: format!("synthetic-market-{m}"),
+                tokens: [(yes.clone(), "Yes".into()), (no.clone(), "No".into())],
+                tick,
+                min_size: Size::from_micros(5_000_000),
+                closed: false,
+                winner: None,
+                split: false,
+            },
+            fair,
+            tokens: [
+                Token {
+                    id: yes,
+                    bids: BTreeMap::new(),
+                    asks: BTreeMap::new(),
+                    tick,
+                },
+                Token {
+                    id: no,
+                    bids: BTreeMap::new(),
+                    asks: BTreeMap::new(),
+                    tick,
+                },
+            ],
+        };
+        for k in 0..2 {
+            let f = if k == 0 { fair } else { 1_000_000 - fair };
+            g.seed_book(&mut market.tokens[k], f);
+        }
+        Some(market)
     }
 
     fn next(&mut self) -> u64 {
@@ -262,6 +273,23 @@ impl Generator {
         self.now_ms += self.config.step_ms;
         let resolve = self.config.resolve_after.is_some_and(|n| self.step >= n);
         let mut out = Vec::new();
+        if self.config.add_market_after == Some(self.step) {
+            let m = self.markets.len() as u32;
+            if let Some(market) = self.new_market(m) {
+                out.push(MarketEvent::NewMarket {
+                    market: market.info.condition.clone(),
+                    ts_ms: self.now_ms,
+                    question: market.info.question.clone(),
+                    slug: market.info.slug.clone(),
+                    tokens: market.tokens.iter().map(|t| t.id.clone()).collect(),
+                    outcomes: market.info.tokens.iter().map(|(_, o)| o.clone()).collect(),
+                    tick: Some(market.info.tick),
+                });
+                let tokens: Vec<TokenId> = market.tokens.iter().map(|t| t.id.clone()).collect();
+                self.markets.push(market);
+                out.extend(tokens.iter().filter_map(|t| self.book(t)));
+            }
+        }
         for i in 0..self.markets.len() {
             if self.markets[i].info.closed {
                 continue;
