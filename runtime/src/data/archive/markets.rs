@@ -32,6 +32,9 @@ pub struct MarketMeta {
     pub fee_exponent: u32,
     #[serde(default = "usual_taker_only")]
     pub fee_taker_only: bool,
+    /// Traded on the neg-risk exchange.
+    #[serde(default)]
+    pub neg_risk: bool,
 }
 
 fn usual_exponent() -> u32 {
@@ -77,6 +80,7 @@ impl From<&DiscoveredMarket> for MarketMeta {
             maker_rebate_share: Decimal::new(i64::from(m.fees.rebate_millionths), 6).normalize(),
             fee_exponent: m.fees.exponent,
             fee_taker_only: m.fees.taker_only,
+            neg_risk: m.neg_risk,
         }
     }
 }
@@ -152,6 +156,7 @@ mod tests {
             maker_rebate_share: Decimal::new(2, 1),
             fee_exponent: 2,
             fee_taker_only: false,
+            neg_risk: true,
         };
         // Metadata recorded before exponents were kept reads as the usual curve.
         let old = r#"{"condition":"0xabab","question":"q","slug":"s","tokens":[["2","Yes"],["1","No"]],

@@ -23,6 +23,8 @@ pub struct DiscoveredMarket {
     pub closed: bool,
     /// `feeSchedule` when `feesEnabled` (no fees otherwise).
     pub fees: FeeSchedule,
+    /// Traded on the neg-risk exchange (signing and conversions differ).
+    pub neg_risk: bool,
 }
 
 /// The V2 fee schedule — `rate`, `exponent`, `takerOnly`, `rebateRate` of
@@ -145,6 +147,7 @@ pub fn parse_market(v: &Value) -> Result<DiscoveredMarket, String> {
         min_size,
         closed: field("closed").and_then(Value::as_bool).unwrap_or(false),
         fees,
+        neg_risk: field("negRisk").and_then(Value::as_bool).unwrap_or(false),
     })
 }
 
@@ -301,6 +304,10 @@ mod tests {
             "feeSchedule": {"rate": 0.07, "exponent": 1, "takerOnly": true, "rebateRate": 0.2}});
         let off = parse_market(&base).unwrap();
         assert_eq!(off.fees, FeeSchedule::FREE);
+        assert!(!off.neg_risk);
+        let mut neg = base.clone();
+        neg["negRisk"] = true.into();
+        assert!(parse_market(&neg).unwrap().neg_risk);
         let mut on = base.clone();
         on["feesEnabled"] = true.into();
         let m = parse_market(&on).unwrap();
