@@ -110,11 +110,11 @@ fn main() {
         written.steps
     );
     println!(
-        "import:    {:.1} s = {:.0} lines/s ({} payloads, {} events)",
+        "import:    {:.1} s = {:.0} lines/s ({} payloads, {} messages)",
         import_s,
         report.lines as f64 / import_s,
         report.imported,
-        report.events
+        report.messages
     );
     println!(
         "load:      {:.1} s = {:.0} updates/s (archive → memory)",

@@ -1,4 +1,5 @@
-//! `pqap data list|check|import|compact` over the market-data archive.
+//! `pqap data list|check|import|reindex|generate|compact` over the market-data
+//! archive.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,7 +27,9 @@ pub struct DataArgs {
 enum DataCommand {
     /// Partitions (UTC days) in the archive.
     List,
-    /// Quality report of one day; exit code 1 if it is not clean.
+    /// Quality report of one day, from the books the day before closed with,
+    /// and whether its day file agrees with the raw partition; exit code 1
+    /// unless it is clean.
     Check {
         #[arg(long)]
         date: String,
@@ -43,6 +46,12 @@ enum DataCommand {
         prices_history: Option<PathBuf>,
         #[arg(long)]
         token: Option<String>,
+    },
+    /// Rebuild day files (the decoded messages as Parquet) from the raw
+    /// partitions: one day and the days after it that it opens, or every day.
+    Reindex {
+        #[arg(long)]
+        date: Option<String>,
     },
     /// Write a seeded market-channel recording (the venue's JSONL messages) for
     /// benchmarks and reproductions; `.gz` compresses.
@@ -99,7 +108,10 @@ pub fn run(args: DataArgs) -> anyhow::Result<ExitCode> {
                             vec![
                                 p.day.clone(),
                                 p.payloads.to_string(),
-                                p.events.to_string(),
+                                p.messages.to_string(),
+                                p.books.to_string(),
+                                p.level_changes.to_string(),
+                                p.trades.to_string(),
                                 p.tokens.to_string(),
                                 pqap::model::time::utc_datetime(p.first_ms * 1_000_000),
                                 pqap::model::time::utc_datetime(p.last_ms * 1_000_000),
@@ -110,7 +122,17 @@ pub fn run(args: DataArgs) -> anyhow::Result<ExitCode> {
                         .collect();
                     print::table(
                         &[
-                            "day", "payloads", "events", "tokens", "first", "last", "bytes", "",
+                            "day",
+                            "payloads",
+                            "messages",
+                            "books",
+                            "level changes",
+                            "trades",
+                            "tokens",
+                            "first",
+                            "last",
+                            "bytes",
+                            "",
                         ],
                         &rows,
                     );
@@ -129,15 +151,24 @@ pub fn run(args: DataArgs) -> anyhow::Result<ExitCode> {
                 if args.json {
                     print::json(&report)?;
                 } else {
-                    println!(
-                        "{}: {} payloads, {}",
-                        date,
-                        report.payloads,
-                        if report.clean { "clean" } else { "NOT clean" }
-                    );
-                    for (k, n) in &report.events {
-                        println!("  event   {k:<20} {n}");
+                    let status = match report.status.as_str() {
+                        "clean" => "clean".to_string(),
+                        "unchecked" => format!(
+                            "UNCHECKED: {} of {} books never went live",
+                            report.never_live.len(),
+                            report.tokens.len()
+                        ),
+                        _ => "NOT clean".to_string(),
+                    };
+                    println!("{date}: {} payloads, {status}", report.payloads);
+                    if let Some(from) = &report.opened_from {
+                        println!("  opened with the books {from} closed with");
                     }
+                    println!("  day file {}", report.day_file);
+                    for (k, n) in &report.events {
+                        println!("  message {k:<20} {n}");
+                    }
+                    println!("  level changes {:>14}", report.level_changes);
                     for (k, n) in &report.issues {
                         println!("  issue   {k:<20} {n}");
                     }
@@ -165,8 +196,14 @@ pub fn run(args: DataArgs) -> anyhow::Result<ExitCode> {
                     print::json(&report)?;
                 } else {
                     println!(
-                        "{} lines: {} imported ({} events), {} bad",
-                        report.lines, report.imported, report.events, report.bad
+                        "{} lines: {} payloads imported with {} messages ({} books, {} level changes, {} trades), {} bad",
+                        report.lines,
+                        report.imported,
+                        report.messages,
+                        report.books,
+                        report.level_changes,
+                        report.trades,
+                        report.bad
                     );
                     for (line, why) in &report.first_bad {
                         println!("  line {line}: {why}");
@@ -176,6 +213,54 @@ pub fn run(args: DataArgs) -> anyhow::Result<ExitCode> {
             }
             // Handled before the archive is opened.
             DataCommand::Generate { .. } => Ok(ExitCode::SUCCESS),
+            DataCommand::Reindex { date } => {
+                let built = match date {
+                    Some(day) => archive.reindex(&day).await?,
+                    None => {
+                        let days: Vec<String> =
+                            archive.list().await?.into_iter().map(|p| p.day).collect();
+                        let mut built = Vec::new();
+                        for day in &days {
+                            // Every day in order: each opens as the rebuilt day before closed.
+                            built.push(archive.reindex_one(day).await?);
+                        }
+                        built
+                    }
+                };
+                let rows: Vec<serde_json::Value> = built
+                    .iter()
+                    .map(|m| {
+                        serde_json::json!({
+                            "day": m.day,
+                            "payloads": m.counts.payloads,
+                            "messages": m.counts.messages,
+                            "level_changes": m.counts.level_changes,
+                            "trades": m.counts.trades,
+                            "opened_from": m.opening_from,
+                            "digest": m.digest,
+                        })
+                    })
+                    .collect();
+                if args.json {
+                    print::json(&rows)?;
+                } else {
+                    for m in &built {
+                        println!(
+                            "{}: {} payloads, {} messages ({} level changes, {} trades){}",
+                            m.day,
+                            m.counts.payloads,
+                            m.counts.messages,
+                            m.counts.level_changes,
+                            m.counts.trades,
+                            m.opening_from
+                                .as_deref()
+                                .map(|d| format!(", opened from {d}"))
+                                .unwrap_or_default()
+                        );
+                    }
+                }
+                Ok(ExitCode::SUCCESS)
+            }
             DataCommand::Compact { date } => {
                 let today = utc_day(
                     std::time::SystemTime::now()

@@ -88,7 +88,7 @@ async fn serve(args: SimArgs) -> anyhow::Result<ExitCode> {
     let activity = match &args.replay {
         Some(day) => {
             let archive = pqap::data::archive::Archive::open(&args.archive).await?;
-            Activity::Replay(archive.replay(day).await?.into())
+            Activity::Replay(archive.replay_session(day).await?.into())
         }
         None => Activity::Synthetic(Generator::new(
             GeneratorConfig {

@@ -6,4 +6,5 @@ pub mod book;
 pub mod books;
 pub mod feed;
 pub mod quality;
+pub mod seen;
 pub mod update;

@@ -17,14 +17,35 @@ use crate::data::update::FeedUpdate;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ImportReport {
     pub lines: u64,
+    /// Payloads (or price points) imported.
     pub imported: u64,
-    pub events: u64,
+    /// Venue messages in them (a `price_change` message is one, however many
+    /// levels it changes), and of those: book snapshots, level changes, trades.
+    pub messages: u64,
+    pub books: u64,
+    pub level_changes: u64,
+    pub trades: u64,
     pub bad: u64,
     /// The first bad lines: (line number, why).
     pub first_bad: Vec<(u64, String)>,
 }
 
 impl ImportReport {
+    fn count(&mut self, u: &FeedUpdate) {
+        self.imported += 1;
+        self.messages += u.events.len() as u64;
+        for e in &u.events {
+            match e {
+                crate::model::MarketEvent::Book { .. } => self.books += 1,
+                crate::model::MarketEvent::PriceChange { changes, .. } => {
+                    self.level_changes += changes.len() as u64;
+                }
+                crate::model::MarketEvent::LastTrade { .. } => self.trades += 1,
+                _ => {}
+            }
+        }
+    }
+
     fn bad_line(&mut self, line: u64, why: impl ToString) {
         self.bad += 1;
         if self.first_bad.len() < 10 {
@@ -127,8 +148,7 @@ pub(super) async fn ws_jsonl(archive: &Archive, path: &Path) -> Result<ImportRep
             report.bad_line(n, why);
             continue;
         }
-        report.events += update.events.len() as u64;
-        report.imported += 1;
+        report.count(&update);
         recorder.record(&update).await?;
     }
     recorder.finish().await?;

@@ -3,7 +3,9 @@
 //! zstd compaction of old days, replay, quality reports and imports.
 
 mod check;
+pub mod columnar;
 mod compact;
+mod days;
 mod import;
 mod markets;
 mod recorder;
@@ -16,6 +18,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqlitePool};
 
 pub use check::QualityReport;
+pub use days::DayFile;
 pub use import::ImportReport;
 pub use markets::MarketMeta;
 pub use recorder::Recorder;
@@ -59,7 +62,11 @@ pub struct PartitionInfo {
     pub first_ms: i64,
     pub last_ms: i64,
     pub payloads: i64,
-    pub events: i64,
+    /// Venue messages, and of those book snapshots, level changes and trades.
+    pub messages: i64,
+    pub books: i64,
+    pub level_changes: i64,
+    pub trades: i64,
     pub tokens: i64,
     pub compressed: bool,
     pub bytes: u64,
@@ -147,7 +154,8 @@ impl Archive {
     pub async fn list(&self) -> Result<Vec<PartitionInfo>, ArchiveError> {
         let path = self.dir.join("index.sqlite");
         let rows = sqlx::query(
-            "SELECT p.day, p.first_ms, p.last_ms, p.payloads, p.events, p.compressed, \
+            "SELECT p.day, p.first_ms, p.last_ms, p.payloads, p.events, p.books, p.level_changes, \
+             p.trades, p.compressed, \
              (SELECT COUNT(*) FROM partition_tokens t WHERE t.day = p.day) AS tokens \
              FROM partitions p ORDER BY p.day",
         )
@@ -168,7 +176,10 @@ impl Archive {
                 first_ms: r.try_get("first_ms").map_err(sql_err(&path))?,
                 last_ms: r.try_get("last_ms").map_err(sql_err(&path))?,
                 payloads: r.try_get("payloads").map_err(sql_err(&path))?,
-                events: r.try_get("events").map_err(sql_err(&path))?,
+                messages: r.try_get("events").map_err(sql_err(&path))?,
+                books: r.try_get("books").map_err(sql_err(&path))?,
+                level_changes: r.try_get("level_changes").map_err(sql_err(&path))?,
+                trades: r.try_get("trades").map_err(sql_err(&path))?,
                 tokens: r.try_get("tokens").map_err(sql_err(&path))?,
                 compressed: compressed != 0,
                 day,
@@ -244,14 +255,41 @@ impl Archive {
         Ok(out)
     }
 
-    /// Runs the quality checks over a day.
+    /// Runs the quality checks over a day, from the books the previous day
+    /// closed with, and compares the day file with the raw partition.
     pub async fn check(
         &self,
         day: &str,
         config: super::quality::QualityConfig,
     ) -> Result<QualityReport, ArchiveError> {
-        let updates = self.replay(day).await?;
-        Ok(check::report(day, &updates, config))
+        self.partition(day).await?;
+        let opening = self.opening(day).await?;
+        let mut check = check::DayCheck::new(config, opening.clone());
+        self.stream_raw(day, |u| {
+            check.observe(&u);
+            Ok(())
+        })
+        .await?;
+        let file = columnar::read_meta(&self.day_file_path(day)).ok().map(|m| {
+            let opening = columnar::Opening {
+                from_day: m.opening_from,
+                state: m.opening,
+                at_ms: opening.at_ms,
+            };
+            (m.digest, opening)
+        });
+        Ok(check.report(day, file))
+    }
+
+    /// A day as one session: the books the previous day closed with (when it
+    /// is in the archive), then every stored update of the day.
+    pub async fn replay_session(&self, day: &str) -> Result<Vec<FeedUpdate>, ArchiveError> {
+        let opening = self.opening(day).await?;
+        let mut out: Vec<FeedUpdate> = columnar::opening_update(opening.state, opening.at_ms)
+            .into_iter()
+            .collect();
+        out.extend(self.replay(day).await?);
+        Ok(out)
     }
 
     /// Compresses a finished day with zstd (see `compact`).

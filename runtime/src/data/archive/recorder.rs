@@ -1,10 +1,13 @@
-//! Writes feed updates into day partitions in batched transactions and keeps the
-//! index current. A failed batch leaves earlier committed data untouched.
+//! Writes feed updates into day partitions in batched transactions, keeps the
+//! index current and writes each day's file as the day goes (see `columnar`).
+//! A failed batch leaves earlier committed data untouched.
 
 use std::collections::{BTreeMap, HashMap};
 
 use sqlx::SqlitePool;
 
+use super::columnar::{DayMeta, DayWriter};
+use super::days::{day_start_ms, previous_day};
 use super::{Archive, ArchiveError, open_db, sql_err};
 use crate::data::update::FeedUpdate;
 use crate::model::MarketEvent;
@@ -27,6 +30,29 @@ fn insert_sql(prefix: &str, columns: usize, rows: usize) -> String {
     sql
 }
 
+/// A day's file in this recording session.
+enum DayFileState {
+    /// Written as the updates come.
+    Writing {
+        writer: Box<DayWriter>,
+        last_ms: u64,
+    },
+    /// Finished when a later day began.
+    Done(Box<DayMeta>),
+    /// The day had data before this session, or an update came out of order
+    /// or after the day was finished: rebuilt from the raw partition at the end.
+    Rebuild,
+}
+
+/// What a batch adds to a partition's counts.
+struct Counts {
+    payloads: i64,
+    messages: i64,
+    books: i64,
+    level_changes: i64,
+    trades: i64,
+}
+
 /// Buffers updates and commits them per day.
 pub struct Recorder {
     archive: Archive,
@@ -34,6 +60,7 @@ pub struct Recorder {
     pools: HashMap<String, SqlitePool>,
     batch: usize,
     recorded: u64,
+    days: BTreeMap<String, DayFileState>,
 }
 
 /// (token, market) an event concerns, for the index and lookups.
@@ -74,6 +101,7 @@ impl Recorder {
             pools: HashMap::new(),
             batch: 500,
             recorded: 0,
+            days: BTreeMap::new(),
         }
     }
 
@@ -90,10 +118,72 @@ impl Recorder {
 
     /// Buffers an update; commits when the batch is full.
     pub async fn record(&mut self, update: &FeedUpdate) -> Result<(), ArchiveError> {
+        self.day_file(update).await?;
         self.buffer.push(update.clone());
         if self.buffer.len() >= self.batch {
             self.flush().await?;
         }
+        Ok(())
+    }
+
+    /// Feeds the update to its day's file, starting that file (and finishing
+    /// the earlier days') when the update is the day's first.
+    async fn day_file(&mut self, update: &FeedUpdate) -> Result<(), ArchiveError> {
+        let day = utc_day(i64::try_from(update.received_ms).unwrap_or(i64::MAX));
+        match self.days.get_mut(&day) {
+            Some(DayFileState::Writing { writer, last_ms }) if update.received_ms >= *last_ms => {
+                *last_ms = update.received_ms;
+                return writer.push(update);
+            }
+            Some(DayFileState::Rebuild) => return Ok(()),
+            Some(_) => {
+                // Out of order, or the day was already finished.
+                if let Some(DayFileState::Writing { writer, .. }) =
+                    self.days.insert(day, DayFileState::Rebuild)
+                {
+                    writer.discard();
+                }
+                return Ok(());
+            }
+            None => {}
+        }
+        // A new day: the days before it are complete.
+        let earlier: Vec<String> = self
+            .days
+            .range(..day.clone())
+            .map(|(d, _)| d.clone())
+            .collect();
+        for d in earlier {
+            if let Some(DayFileState::Writing { writer, .. }) = self.days.remove(&d) {
+                let meta = writer.finish(day_start_ms(&d)? + 86_400_000)?;
+                self.days.insert(d, DayFileState::Done(Box::new(meta)));
+            }
+        }
+        let had_data = self
+            .archive
+            .raw_payloads(&day)
+            .await?
+            .is_some_and(|n| n > 0);
+        let prev = previous_day(&day)?;
+        let opening = match self.days.get(&prev) {
+            _ if had_data => None,
+            Some(DayFileState::Done(meta)) => Some(super::days::opening_from(&day, Some(meta))?),
+            Some(_) => None,
+            None => Some(self.archive.opening(&day).await?),
+        };
+        let state = match opening {
+            Some(opening) => {
+                let mut writer =
+                    DayWriter::create(&self.archive.day_file_path(&day), &day, opening)?;
+                writer.push(update)?;
+                DayFileState::Writing {
+                    writer: Box::new(writer),
+                    last_ms: update.received_ms,
+                }
+            }
+            None => DayFileState::Rebuild,
+        };
+        self.days.insert(day, state);
         Ok(())
     }
 
@@ -138,6 +228,7 @@ impl Recorder {
                     .map_err(sql_err(&path))?;
             let mut payload_rows = Vec::with_capacity(updates.len());
             let mut event_rows = Vec::new();
+            let (mut books, mut level_changes, mut trades) = (0i64, 0i64, 0i64);
             for u in &updates {
                 let ms = i64::try_from(u.received_ms).unwrap_or(i64::MAX);
                 first = first.min(ms);
@@ -146,6 +237,14 @@ impl Recorder {
                 next_id += 1;
                 payload_rows.push((id, ms, u));
                 for e in &u.events {
+                    match e {
+                        MarketEvent::Book { .. } => books += 1,
+                        MarketEvent::PriceChange { changes, .. } => {
+                            level_changes += changes.len() as i64;
+                        }
+                        MarketEvent::LastTrade { .. } => trades += 1,
+                        _ => {}
+                    }
                     let body = serde_json::to_string(e)
                         .map_err(|err| super::io_err(&path, format!("encoding an event: {err}")))?;
                     let k = keys(e);
@@ -194,8 +293,14 @@ impl Recorder {
                 q.execute(&mut *tx).await.map_err(sql_err(&path))?;
             }
             tx.commit().await.map_err(sql_err(&path))?;
-            self.index(&day, first, last, updates.len() as i64, events, tokens)
-                .await?;
+            let counts = Counts {
+                payloads: updates.len() as i64,
+                messages: events,
+                books,
+                level_changes,
+                trades,
+            };
+            self.index(&day, first, last, counts, tokens).await?;
             self.recorded += updates.len() as u64;
         }
         Ok(())
@@ -206,23 +311,27 @@ impl Recorder {
         day: &str,
         first: i64,
         last: i64,
-        payloads: i64,
-        events: i64,
+        counts: Counts,
         tokens: BTreeMap<String, (Option<String>, i64, i64, i64)>,
     ) -> Result<(), ArchiveError> {
         let path = self.archive.dir().join("index.sqlite");
         let mut tx = self.archive.index().begin().await.map_err(sql_err(&path))?;
         sqlx::query(
-            "INSERT INTO partitions (day, first_ms, last_ms, payloads, events) VALUES (?, ?, ?, ?, ?) \
+            "INSERT INTO partitions (day, first_ms, last_ms, payloads, events, books, level_changes, trades) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (day) DO UPDATE SET first_ms = MIN(first_ms, excluded.first_ms), \
              last_ms = MAX(last_ms, excluded.last_ms), payloads = payloads + excluded.payloads, \
-             events = events + excluded.events",
+             events = events + excluded.events, books = books + excluded.books, \
+             level_changes = level_changes + excluded.level_changes, trades = trades + excluded.trades",
         )
         .bind(day)
         .bind(first)
         .bind(last)
-        .bind(payloads)
-        .bind(events)
+        .bind(counts.payloads)
+        .bind(counts.messages)
+        .bind(counts.books)
+        .bind(counts.level_changes)
+        .bind(counts.trades)
         .execute(&mut *tx)
         .await
         .map_err(sql_err(&path))?;
@@ -245,11 +354,26 @@ impl Recorder {
         tx.commit().await.map_err(sql_err(&path))
     }
 
-    /// Commits what is buffered and closes the partitions.
+    /// Commits what is buffered, closes the partitions and completes the
+    /// day files (rebuilding those that could not be written as they came).
     pub async fn finish(mut self) -> Result<u64, ArchiveError> {
         self.flush().await?;
         for (_, pool) in self.pools.drain() {
             pool.close().await;
+        }
+        let mut rebuild = Vec::new();
+        for (day, state) in std::mem::take(&mut self.days) {
+            match state {
+                DayFileState::Writing { writer, .. } => {
+                    writer.finish(day_start_ms(&day)? + 86_400_000)?;
+                }
+                DayFileState::Rebuild => rebuild.push(day),
+                DayFileState::Done(_) => {}
+            }
+        }
+        // In order: each rebuild carries into the days after it.
+        for day in rebuild {
+            self.archive.reindex(&day).await?;
         }
         Ok(self.recorded)
     }
