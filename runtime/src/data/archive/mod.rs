@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use serde::Serialize;
+use sqlx::ConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
@@ -85,7 +86,9 @@ pub(crate) async fn open_db(
         // With WAL, NORMAL cannot corrupt the file; a power cut may lose the last
         // batches, which a recording can afford and an fsync per batch cannot.
         .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(std::time::Duration::from_secs(10));
+        .busy_timeout(std::time::Duration::from_secs(10))
+        // Streaming a day is one long statement by design, not a slow query.
+        .log_slow_statements(log::LevelFilter::Off, std::time::Duration::from_secs(1));
     let pool = SqlitePoolOptions::new()
         .max_connections(2)
         .connect_with(options)
