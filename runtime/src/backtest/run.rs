@@ -17,7 +17,8 @@ use crate::engine::{Engine, EngineConfig, Registry, StrategySetup};
 use crate::execution::{FillConfig, FillSimulator};
 use crate::model::{Price, TokenId};
 use crate::report::{
-    Analyses, Attribution, Calibration, RunSummary, analyse, attribute, calibrate, summarize,
+    Analyses, Attribution, AttributionFold, Calibration, CalibrationFold, RunSummary, StaleFills,
+    SummaryFold, analyse,
 };
 use crate::store::{Journal, Stored};
 use crate::strategy::{Artifact, ClockMode, SandboxLimits, parse_assignments};
@@ -73,7 +74,7 @@ pub struct BacktestResult {
 pub struct RunTrace {
     /// The strategy's id in the journal.
     pub strategy: u32,
-    /// The run's journal.
+    /// The journal entries the report draws: the strategy's marks and fills.
     pub entries: Vec<Stored>,
     /// Sampled mid prices per token: (epoch ms, mid).
     pub prices: BTreeMap<TokenId, Vec<(u64, Price)>>,
@@ -122,7 +123,8 @@ pub async fn run(
     // A backtest can simply be rerun: no fsync, and large transactions.
     let mut journal = Journal::open_with(&db, false).await?;
     journal.set_commit_batch(COMMIT_BATCH);
-    // The report needs the whole journal; keeping it beats parsing it back.
+    // The report's figures are folded from the entries as they are journaled,
+    // never read back.
     journal.retain();
     let engine_config = EngineConfig {
         run_id: run_id.clone(),
@@ -143,10 +145,13 @@ pub async fn run(
     // A recording of a paper session (`pqap paper --record`) carries its clock
     // ticks as updates without events: replay them exactly, starting where the
     // session started. Other data gets a tick after every update.
-    let recorded_clock = data.updates.iter().any(|u| u.events.is_empty());
-    let engine_start_ms = match data.updates.first() {
-        Some(u) if recorded_clock => u.received_ms,
-        _ => start_ms,
+    let recorded_clock = data.recorded_clock;
+    let mut replay = data.replay();
+    let mut more = replay.advance()?;
+    let engine_start_ms = if more && recorded_clock {
+        replay.current().received_ms
+    } else {
+        start_ms
     };
     let mut engine = Engine::start(
         engine_config,
@@ -164,15 +169,29 @@ pub async fn run(
             names.insert(token.clone(), (m.question.clone(), outcome.clone()));
         }
     }
+    let strategy = engine.strategies().first().map_or(1, |(id, _)| *id);
+    let mut figures = Figures {
+        summary: SummaryFold::new(strategy, Some(inputs.capital)),
+        attribution: AttributionFold::new(strategy, &names),
+        calibration: CalibrationFold::new(strategy),
+        stale: StaleFills::new(strategy, &data.markets),
+        drawn: Vec::new(),
+        head: None,
+        strategy,
+    };
+    figures.fold(engine.journal_mut().take_retained());
     // About 600 price samples per token over the window, for the report.
     let sample_every_ms = ((end_ms - start_ms) / 600).max(1_000);
     let mut next_sample_ms = start_ms;
     let mut prices: BTreeMap<TokenId, Vec<(u64, Price)>> = BTreeMap::new();
-    let total = data.updates.len();
+    let total = usize::try_from(data.payloads()).unwrap_or(usize::MAX);
     let mut progress = progress;
     let mut last_ms = 0;
     let mut look_ahead = 0u64;
-    for (i, update) in data.updates.iter().enumerate() {
+    let mut replayed = 0usize;
+    while more {
+        let update = replay.current();
+        let i = replayed;
         if update.received_ms < last_ms {
             return Err(BacktestError::Input(format!(
                 "update {i} received at {} ms before the previous one ({last_ms} ms): the engine would see the future first",
@@ -195,6 +214,10 @@ pub async fn run(
                 engine.on_time(now).await?;
             }
         }
+        // The fills this update caused first, then the update: a book change in
+        // a fill's own millisecond counts as before it.
+        figures.fold(engine.journal_mut().take_retained());
+        figures.stale.on_update(update);
         if update.received_ms >= next_sample_ms {
             next_sample_ms = update.received_ms + sample_every_ms;
             for token in names.keys() {
@@ -206,39 +229,31 @@ pub async fn run(
                 }
             }
         }
+        replayed += 1;
+        more = replay.advance()?;
         if let Some(p) = progress.as_mut()
-            && (i % 1_024 == 0 || i + 1 == total)
+            && (i.is_multiple_of(1_024) || !more)
         {
-            p(i + 1, total);
+            p(replayed, total.max(replayed));
         }
     }
     engine.shutdown().await?;
-    let entries = match engine.journal().retained() {
-        Some(kept) => kept.to_vec(),
-        None => engine.journal().read_from(1).await?,
-    };
-    let strategy = engine.strategies().first().map_or(1, |(id, _)| *id);
+    figures.fold(engine.journal_mut().take_retained());
     let final_mid = |t: &TokenId| engine.books().book(t).and_then(|b| b.mid());
-    let summary = summarize(&entries, strategy, Some(inputs.capital));
-    let attribution = attribute(&entries, strategy, &names, &final_mid);
-    let calibration = calibrate(&entries, strategy);
-    let analyses = analyse(
-        &summary,
-        &attribution,
-        &entries,
-        strategy,
-        &data.markets,
-        &data.updates,
-        look_ahead,
-    );
+    let summary = figures.summary.finish();
+    let attribution = figures.attribution.finish(&final_mid);
+    let calibration = figures.calibration.finish();
+    let analyses = analyse(&summary, &attribution, figures.stale.finish(), look_ahead);
+    let (journal_entries, journal_head) = figures.head.unwrap_or_default();
+    let entries = figures.drawn;
     let result = BacktestResult {
         run_id,
         data_source: data.source.clone(),
         data_digest: data.digest.clone(),
-        updates: total as u64,
+        updates: replayed as u64,
         markets: data.markets.len(),
-        journal_entries: entries.last().map_or(0, |e| e.seq),
-        journal_head: entries.last().map(|e| e.hash.clone()).unwrap_or_default(),
+        journal_entries,
+        journal_head,
         summary,
         attribution,
         calibration,
@@ -254,4 +269,41 @@ pub async fn run(
             names,
         },
     ))
+}
+
+/// The report's figures, folded from the journal's entries as a run goes.
+struct Figures<'a> {
+    summary: SummaryFold,
+    attribution: AttributionFold<'a>,
+    calibration: CalibrationFold,
+    stale: StaleFills,
+    /// What the report draws (the strategy's marks and fills).
+    drawn: Vec<Stored>,
+    /// The last entry's sequence number and hash.
+    head: Option<(i64, String)>,
+    strategy: u32,
+}
+
+impl Figures<'_> {
+    fn fold(&mut self, entries: Vec<Stored>) {
+        use crate::model::OrderEvent;
+        use crate::store::Entry;
+        for e in entries {
+            self.summary.observe(&e);
+            self.attribution.observe(&e);
+            self.calibration.observe(&e);
+            self.stale.on_entry(&e);
+            self.head = Some((e.seq, e.hash.clone()));
+            let drawn = match &e.entry {
+                Entry::Mark { strategy, .. } => *strategy == self.strategy,
+                Entry::Order {
+                    event: OrderEvent::Filled(f),
+                } => f.key.strategy == self.strategy,
+                _ => false,
+            };
+            if drawn {
+                self.drawn.push(e);
+            }
+        }
+    }
 }

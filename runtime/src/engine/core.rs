@@ -187,6 +187,11 @@ impl<V: Venue> Engine<V> {
         &self.journal
     }
 
+    /// For runs that take their entries as they are journaled (backtests).
+    pub fn journal_mut(&mut self) -> &mut Journal {
+        &mut self.journal
+    }
+
     pub fn trading_state(&self) -> TradingState {
         self.state
     }

@@ -53,15 +53,12 @@ impl Analyses {
     }
 }
 
-/// Runs every check. `look_ahead_events` comes from the runner, which saw the
-/// delivery order.
+/// Runs every check. `stale_fills` comes from a `StaleFills` fed during the run;
+/// `look_ahead_events` from the runner, which saw the delivery order.
 pub fn analyse(
     summary: &RunSummary,
     attribution: &Attribution,
-    entries: &[Stored],
-    strategy: u32,
-    markets: &[MarketSpec],
-    updates: &[FeedUpdate],
+    stale_fills: usize,
     look_ahead_events: u64,
 ) -> Analyses {
     let mut a = Analyses {
@@ -106,7 +103,7 @@ pub fn analyse(
         None => a.push("market_concentration", true, "no PnL to attribute".into()),
     }
 
-    a.stale_fills = stale_fills(entries, strategy, markets, updates);
+    a.stale_fills = stale_fills;
     a.push(
         "stale_fills",
         a.stale_fills == 0,
@@ -161,50 +158,104 @@ pub fn analyse(
     a
 }
 
-/// Fills whose market's book had not changed for `STALE_AFTER_MS` before them.
-fn stale_fills(
-    entries: &[Stored],
+/// Counts fills whose market's book had not changed for `STALE_AFTER_MS` before
+/// them, as a run goes: fed the market updates in receive order and the
+/// strategy's fills as they are journaled.
+///
+/// A change received in the same millisecond as a fill counts as before it, even
+/// when it is fed after the fill: a fill at `T` is judged only once an update
+/// received after `T` arrives (or at `finish`), when every change up to `T` is
+/// known. So fills must be fed before any update received after their
+/// millisecond: one fed later is judged against the changes known when it is
+/// judged, and a change after it hides its staleness.
+#[derive(Debug, Clone)]
+pub struct StaleFills {
     strategy: u32,
-    markets: &[MarketSpec],
-    updates: &[FeedUpdate],
-) -> usize {
-    let market_of: HashMap<&TokenId, &ConditionId> = markets
-        .iter()
-        .flat_map(|m| m.tokens.iter().map(move |(t, _)| (t, &m.condition)))
-        .collect();
-    let fills: Vec<(u64, &ConditionId)> = entries
-        .iter()
-        .filter_map(|e| match &e.entry {
-            Entry::Order {
-                event: OrderEvent::Filled(f),
-            } if f.key.strategy == strategy => {
-                market_of.get(&f.token).map(|m| (f.ts_ns / 1_000_000, *m))
+    market_of: HashMap<TokenId, ConditionId>,
+    /// When each market's book last changed (receive time, ms).
+    changed: HashMap<ConditionId, Option<u64>>,
+    /// Fills not yet judged, by millisecond.
+    pending: BTreeMap<u64, Vec<ConditionId>>,
+    stale: usize,
+}
+
+impl StaleFills {
+    /// Tracks `strategy`'s fills in `markets`; fills of other tokens are ignored.
+    pub fn new(strategy: u32, markets: &[MarketSpec]) -> StaleFills {
+        let mut market_of = HashMap::new();
+        let mut changed = HashMap::new();
+        for m in markets {
+            changed.insert(m.condition.clone(), None);
+            for (t, _) in &m.tokens {
+                market_of.insert(t.clone(), m.condition.clone());
             }
-            _ => None,
-        })
-        .collect();
-    if fills.is_empty() {
-        return 0;
+        }
+        StaleFills {
+            strategy,
+            market_of,
+            changed,
+            pending: BTreeMap::new(),
+            stale: 0,
+        }
     }
-    let mut changes: BTreeMap<&ConditionId, Vec<u64>> =
-        fills.iter().map(|(_, m)| (*m, Vec::new())).collect();
-    for u in updates {
-        for e in &u.events {
+
+    /// Takes the next market update; updates must come in receive order.
+    pub fn on_update(&mut self, update: &FeedUpdate) {
+        let at = update.received_ms;
+        // Nothing fed from now on is at or before these fills' millisecond.
+        if self.pending.first_key_value().is_some_and(|(t, _)| *t < at) {
+            let later = self.pending.split_off(&at);
+            let due = std::mem::replace(&mut self.pending, later);
+            self.judge(due);
+        }
+        for e in &update.events {
             if let MarketEvent::Book { market, .. } | MarketEvent::PriceChange { market, .. } = e
-                && let Some(times) = changes.get_mut(market)
+                && let Some(last) = self.changed.get_mut(market)
             {
-                times.push(u.received_ms);
+                *last = Some(at);
             }
         }
     }
-    fills
-        .iter()
-        .filter(|(ts, m)| {
-            let times = changes.get(m).map_or(&[][..], |v| v.as_slice());
-            let before = times.partition_point(|t| t <= ts);
-            before == 0 || ts - times[before - 1] >= STALE_AFTER_MS
-        })
-        .count()
+
+    /// Takes a journal entry; only the strategy's fills matter.
+    pub fn on_entry(&mut self, e: &Stored) {
+        if let Entry::Order {
+            event: OrderEvent::Filled(f),
+        } = &e.entry
+            && f.key.strategy == self.strategy
+        {
+            self.on_fill(f.ts_ns / 1_000_000, &f.token);
+        }
+    }
+
+    /// Takes one of the strategy's fills, at `ts_ms`.
+    pub fn on_fill(&mut self, ts_ms: u64, token: &TokenId) {
+        if let Some(m) = self.market_of.get(token) {
+            self.pending.entry(ts_ms).or_default().push(m.clone());
+        }
+    }
+
+    fn judge(&mut self, fills: BTreeMap<u64, Vec<ConditionId>>) {
+        for (ts, markets) in fills {
+            for m in markets {
+                let stale = match self.changed.get(&m).copied().flatten() {
+                    Some(last) => ts.saturating_sub(last) >= STALE_AFTER_MS,
+                    None => true,
+                };
+                if stale {
+                    self.stale += 1;
+                }
+            }
+        }
+    }
+
+    /// The number of stale fills, judging those still pending against every
+    /// change seen.
+    pub fn finish(mut self) -> usize {
+        let due = std::mem::take(&mut self.pending);
+        self.judge(due);
+        self.stale
+    }
 }
 
 #[cfg(test)]
@@ -240,10 +291,7 @@ mod tests {
         let a = analyse(
             &s,
             &attribution(&[("A", 80, 5), ("B", -10, 5), ("C", 10, 5)]),
-            &[],
-            1,
-            &[],
-            &[],
+            0,
             0,
         );
         assert!(!check(&a, "enough_trades").passed);
@@ -251,20 +299,12 @@ mod tests {
         assert!(!c.passed);
         assert!(c.message.starts_with("80.0% "), "{}", c.message);
         s.metrics.trades = 30;
-        let a = analyse(
-            &s,
-            &attribution(&[("A", 50, 5), ("B", 50, 5)]),
-            &[],
-            1,
-            &[],
-            &[],
-            0,
-        );
+        let a = analyse(&s, &attribution(&[("A", 50, 5), ("B", 50, 5)]), 0, 0);
         assert!(check(&a, "enough_trades").passed);
         assert!(check(&a, "market_concentration").passed);
         assert!(check(&a, "look_ahead").passed);
         assert_eq!(a.warnings(), 0);
-        let a = analyse(&s, &attribution(&[("A", 50, 5)]), &[], 1, &[], &[], 3);
+        let a = analyse(&s, &attribution(&[("A", 50, 5)]), 0, 3);
         assert!(
             !check(&a, "market_concentration").passed,
             "one market traded"
@@ -280,7 +320,7 @@ mod tests {
         if let Some(slice) = a.by_market.get_mut("A") {
             slice.unrealized = Decimal::new(6, 0);
         }
-        let r = analyse(&s, &a, &[], 1, &[], &[], 0);
+        let r = analyse(&s, &a, 0, 0);
         assert!(!check(&r, "open_at_end").passed);
     }
 }

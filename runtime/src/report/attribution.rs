@@ -42,31 +42,50 @@ pub struct Attribution {
     pub by_reason: BTreeMap<String, Slice>,
 }
 
-/// Replays `entries` for `strategy`. `names` maps a token to its market's
-/// question; `final_mid` marks what is still held at the end.
-pub fn attribute(
-    entries: &[Stored],
+/// Attribution for one strategy, built entry by entry as the journal is written.
+#[derive(Debug, Clone)]
+pub struct AttributionFold<'a> {
     strategy: u32,
-    names: &BTreeMap<TokenId, (String, String)>,
-    final_mid: &dyn Fn(&TokenId) -> Option<Price>,
-) -> Attribution {
-    let market_of = |t: &TokenId| {
-        names
+    /// Token → (market question, outcome).
+    names: &'a BTreeMap<TokenId, (String, String)>,
+    a: Attribution,
+    p: Projections,
+    /// Reason tag per placed order, kept for the order's life: a fill names its
+    /// order, not the reason it was placed for.
+    reasons: HashMap<OrderKey, String>,
+}
+
+impl<'a> AttributionFold<'a> {
+    /// `names` maps a token to its market's question.
+    pub fn new(strategy: u32, names: &'a BTreeMap<TokenId, (String, String)>) -> Self {
+        AttributionFold {
+            strategy,
+            names,
+            a: Attribution::default(),
+            p: Projections::default(),
+            reasons: HashMap::new(),
+        }
+    }
+
+    fn market_of(&self, t: &TokenId) -> String {
+        self.names
             .get(t)
             .map_or_else(|| t.to_string(), |(question, _)| question.clone())
-    };
-    let mut a = Attribution::default();
-    let mut p = Projections::default();
-    let mut reasons: HashMap<OrderKey, String> = HashMap::new();
-    let realized = |p: &Projections| {
-        p.portfolio
-            .account(strategy)
+    }
+
+    fn realized(&self) -> Decimal {
+        self.p
+            .portfolio
+            .account(self.strategy)
             .map_or(Decimal::ZERO, |a| a.realized())
-    };
-    for e in entries {
-        let before = realized(&p);
-        p.apply(e);
-        let delta = realized(&p) - before;
+    }
+
+    /// Takes the next journal entry, in sequence order.
+    pub fn observe(&mut self, e: &Stored) {
+        let strategy = self.strategy;
+        let before = self.realized();
+        self.p.apply(e);
+        let delta = self.realized() - before;
         match &e.entry {
             Entry::Command {
                 strategy: id,
@@ -76,23 +95,22 @@ pub fn attribute(
             } if *id == strategy => {
                 // A published forecast is not part of the tag.
                 let (tag, _) = super::calibration::split_reason(reason);
-                reasons.insert(order.key, tag.to_string());
+                self.reasons.insert(order.key, tag.to_string());
             }
             Entry::OrderSubmitted { order } if order.key.strategy == strategy => {
-                let reason = reasons.get(&order.key).cloned().unwrap_or_default();
-                a.by_market
-                    .entry(market_of(&order.token))
-                    .or_default()
-                    .orders += 1;
-                a.by_reason.entry(reason).or_default().orders += 1;
+                let reason = self.reasons.get(&order.key).cloned().unwrap_or_default();
+                let market = self.market_of(&order.token);
+                self.a.by_market.entry(market).or_default().orders += 1;
+                self.a.by_reason.entry(reason).or_default().orders += 1;
             }
             Entry::Order {
                 event: OrderEvent::Filled(f),
             } if f.key.strategy == strategy => {
-                let reason = reasons.get(&f.key).cloned().unwrap_or_default();
+                let reason = self.reasons.get(&f.key).cloned().unwrap_or_default();
+                let market = self.market_of(&f.token);
                 for slice in [
-                    a.by_market.entry(market_of(&f.token)).or_default(),
-                    a.by_reason.entry(reason).or_default(),
+                    self.a.by_market.entry(market).or_default(),
+                    self.a.by_reason.entry(reason).or_default(),
                 ] {
                     slice.fills += 1;
                     slice.volume_shares += shares(f.size);
@@ -102,8 +120,10 @@ pub fn attribute(
                 }
             }
             Entry::Settlement { token, .. } if !delta.is_zero() => {
-                a.by_market.entry(market_of(token)).or_default().realized += delta;
-                a.by_reason
+                let market = self.market_of(token);
+                self.a.by_market.entry(market).or_default().realized += delta;
+                self.a
+                    .by_reason
                     .entry(RESOLUTION.to_string())
                     .or_default()
                     .realized += delta;
@@ -111,11 +131,35 @@ pub fn attribute(
             _ => {}
         }
     }
-    if let Some(account) = p.portfolio.account(strategy) {
-        for (token, h) in &account.holdings {
-            let value = final_mid(token).map_or(h.cost, |mid| notional(mid, h.size));
-            a.by_market.entry(market_of(token)).or_default().unrealized += value - h.cost;
+
+    /// The attribution of everything observed; `final_mid` marks what is still
+    /// held (at cost where it gives no price).
+    pub fn finish(mut self, final_mid: &dyn Fn(&TokenId) -> Option<Price>) -> Attribution {
+        let mut a = std::mem::take(&mut self.a);
+        if let Some(account) = self.p.portfolio.account(self.strategy) {
+            for (token, h) in &account.holdings {
+                let value = final_mid(token).map_or(h.cost, |mid| notional(mid, h.size));
+                a.by_market
+                    .entry(self.market_of(token))
+                    .or_default()
+                    .unrealized += value - h.cost;
+            }
         }
+        a
     }
-    a
+}
+
+/// Replays `entries` for `strategy`. `names` maps a token to its market's
+/// question; `final_mid` marks what is still held at the end.
+pub fn attribute(
+    entries: &[Stored],
+    strategy: u32,
+    names: &BTreeMap<TokenId, (String, String)>,
+    final_mid: &dyn Fn(&TokenId) -> Option<Price>,
+) -> Attribution {
+    let mut fold = AttributionFold::new(strategy, names);
+    for e in entries {
+        fold.observe(e);
+    }
+    fold.finish(final_mid)
 }

@@ -52,22 +52,38 @@ pub struct Calibration {
     pub buckets: Vec<Bucket>,
 }
 
-/// Collects `strategy`'s forecasts and scores them against settlements.
-pub fn calibrate(entries: &[Stored], strategy: u32) -> Calibration {
-    let mut open: HashMap<TokenId, Vec<Decimal>> = HashMap::new();
-    let mut scored: Vec<(Decimal, bool)> = Vec::new();
-    let mut forecasts = 0;
-    for e in entries {
+/// Forecast quality for one strategy, built entry by entry as the journal is
+/// written.
+#[derive(Debug, Clone, Default)]
+pub struct CalibrationFold {
+    strategy: u32,
+    forecasts: usize,
+    /// Forecasts waiting for their token to settle.
+    open: HashMap<TokenId, Vec<Decimal>>,
+    /// Settled forecasts and whether their token won, in settlement order.
+    scored: Vec<(Decimal, bool)>,
+}
+
+impl CalibrationFold {
+    pub fn new(strategy: u32) -> CalibrationFold {
+        CalibrationFold {
+            strategy,
+            ..CalibrationFold::default()
+        }
+    }
+
+    /// Takes the next journal entry, in sequence order.
+    pub fn observe(&mut self, e: &Stored) {
         match &e.entry {
             Entry::Command {
                 strategy: id,
                 reason,
                 command: CommandAction::Place { order },
                 ..
-            } if *id == strategy => {
+            } if *id == self.strategy => {
                 if let (_, Some(p)) = split_reason(reason) {
-                    forecasts += 1;
-                    open.entry(order.token.clone()).or_default().push(p);
+                    self.forecasts += 1;
+                    self.open.entry(order.token.clone()).or_default().push(p);
                 }
             }
             Entry::Settlement {
@@ -75,47 +91,61 @@ pub fn calibrate(entries: &[Stored], strategy: u32) -> Calibration {
                 payout_micros,
             } => {
                 let won = *payout_micros >= 500_000;
-                for p in open.remove(token).unwrap_or_default() {
-                    scored.push((p, won));
+                for p in self.open.remove(token).unwrap_or_default() {
+                    self.scored.push((p, won));
                 }
             }
             _ => {}
         }
     }
-    let mut c = Calibration {
-        forecasts,
-        settled: scored.len(),
-        ..Calibration::default()
-    };
-    if scored.is_empty() {
-        return c;
-    }
-    let f = |d: Decimal| d.to_f64().unwrap_or(0.0);
-    let outcome = |won: bool| if won { 1.0 } else { 0.0 };
-    let sum: f64 = scored
-        .iter()
-        .map(|(p, won)| (f(*p) - outcome(*won)).powi(2))
-        .sum();
-    c.brier = Some(sum / scored.len() as f64);
-    for i in 0..10u32 {
-        let low = Decimal::new(i64::from(i), 1);
-        let high = Decimal::new(i64::from(i) + 1, 1);
-        let inside: Vec<&(Decimal, bool)> = scored
+
+    /// Scores the forecasts settled so far; unsettled ones only count as published.
+    pub fn finish(self) -> Calibration {
+        let scored = self.scored;
+        let mut c = Calibration {
+            forecasts: self.forecasts,
+            settled: scored.len(),
+            ..Calibration::default()
+        };
+        if scored.is_empty() {
+            return c;
+        }
+        let f = |d: Decimal| d.to_f64().unwrap_or(0.0);
+        let outcome = |won: bool| if won { 1.0 } else { 0.0 };
+        let sum: f64 = scored
             .iter()
-            .filter(|(p, _)| *p >= low && (*p < high || (i == 9 && *p <= high)))
-            .collect();
-        let n = inside.len();
-        c.buckets.push(Bucket {
-            low,
-            high,
-            forecasts: n,
-            mean_forecast: (n > 0)
-                .then(|| inside.iter().map(|(p, _)| f(*p)).sum::<f64>() / n as f64),
-            observed: (n > 0)
-                .then(|| inside.iter().filter(|(_, won)| *won).count() as f64 / n as f64),
-        });
+            .map(|(p, won)| (f(*p) - outcome(*won)).powi(2))
+            .sum();
+        c.brier = Some(sum / scored.len() as f64);
+        for i in 0..10u32 {
+            let low = Decimal::new(i64::from(i), 1);
+            let high = Decimal::new(i64::from(i) + 1, 1);
+            let inside: Vec<&(Decimal, bool)> = scored
+                .iter()
+                .filter(|(p, _)| *p >= low && (*p < high || (i == 9 && *p <= high)))
+                .collect();
+            let n = inside.len();
+            c.buckets.push(Bucket {
+                low,
+                high,
+                forecasts: n,
+                mean_forecast: (n > 0)
+                    .then(|| inside.iter().map(|(p, _)| f(*p)).sum::<f64>() / n as f64),
+                observed: (n > 0)
+                    .then(|| inside.iter().filter(|(_, won)| *won).count() as f64 / n as f64),
+            });
+        }
+        c
     }
-    c
+}
+
+/// Collects `strategy`'s forecasts and scores them against settlements.
+pub fn calibrate(entries: &[Stored], strategy: u32) -> Calibration {
+    let mut fold = CalibrationFold::new(strategy);
+    for e in entries {
+        fold.observe(e);
+    }
+    fold.finish()
 }
 
 #[cfg(test)]

@@ -11,11 +11,13 @@ pub mod result;
 pub mod svg;
 pub mod views;
 
-pub use analyses::{Analyses, Finding, analyse};
-pub use attribution::{Attribution, Slice, attribute};
-pub use calibration::{Calibration, calibrate};
+pub use analyses::{Analyses, Finding, StaleFills, analyse};
+pub use attribution::{Attribution, AttributionFold, Slice, attribute};
+pub use calibration::{Calibration, CalibrationFold, calibrate};
 pub use metrics::{Drawdown, EquityPoint, Metrics};
-pub use result::{RunSummary, summarize};
+pub use result::{RunSummary, SummaryFold, summarize};
 
+#[cfg(test)]
+mod fold_tests;
 #[cfg(test)]
 mod tests;

@@ -8,7 +8,7 @@ use super::metrics::{self, EquityPoint, Metrics};
 use std::collections::HashMap;
 
 use crate::model::money::{notional, shares};
-use crate::model::{Liquidity, TokenId};
+use crate::model::{Liquidity, OrderEvent, Side, TokenId};
 use crate::store::{Entry, Projections, Stored};
 
 /// The numbers of one strategy in one run.
@@ -38,65 +38,102 @@ pub struct RunSummary {
     pub metrics: Metrics,
 }
 
-/// Replays `entries` for `strategy`: every change of its realised PnL (a closing
-/// fill or a settlement) is one trade; its marks are the equity curve.
-pub fn summarize(entries: &[Stored], strategy: u32, capital: Option<Decimal>) -> RunSummary {
-    let mut p = Projections::default();
-    let mut s = RunSummary::default();
-    let mut curve = Vec::new();
-    let mut trades = Vec::new();
-    let realized = |p: &Projections| {
-        p.portfolio
-            .account(strategy)
+/// A run's summary for one strategy, built entry by entry as the journal is
+/// written, so a run need not keep its journal to report on it.
+#[derive(Debug, Clone)]
+pub struct SummaryFold {
+    strategy: u32,
+    capital: Option<Decimal>,
+    p: Projections,
+    s: RunSummary,
+    curve: Vec<EquityPoint>,
+    trades: Vec<Decimal>,
+    opened: HashMap<TokenId, i64>,
+    holding_ns: i128,
+    in_market_since: Option<i64>,
+    in_market_ns: i128,
+    /// Timestamps of the first and the latest entry seen.
+    span: Option<(i64, i64)>,
+}
+
+impl SummaryFold {
+    pub fn new(strategy: u32, capital: Option<Decimal>) -> SummaryFold {
+        SummaryFold {
+            strategy,
+            capital,
+            p: Projections::default(),
+            s: RunSummary::default(),
+            curve: Vec::new(),
+            trades: Vec::new(),
+            opened: HashMap::new(),
+            holding_ns: 0,
+            in_market_since: None,
+            in_market_ns: 0,
+            span: None,
+        }
+    }
+
+    fn realized(&self) -> Decimal {
+        self.p
+            .portfolio
+            .account(self.strategy)
             .map_or(Decimal::ZERO, |a| a.realized())
-    };
-    let held = |p: &Projections, t: &TokenId| {
-        p.portfolio
-            .account(strategy)
+    }
+
+    fn held(&self, t: &TokenId) -> bool {
+        self.p
+            .portfolio
+            .account(self.strategy)
             .is_some_and(|a| a.holding(t).size.micros() > 0)
-    };
-    let any_held = |p: &Projections| {
-        p.portfolio
-            .account(strategy)
+    }
+
+    fn any_held(&self) -> bool {
+        self.p
+            .portfolio
+            .account(self.strategy)
             .is_some_and(|a| a.holdings.values().any(|h| h.size.micros() > 0))
-    };
-    let mut opened: HashMap<TokenId, i64> = HashMap::new();
-    let mut holding_ns: i128 = 0;
-    let mut in_market_since: Option<i64> = None;
-    let mut in_market_ns: i128 = 0;
-    for e in entries {
-        let before = realized(&p);
+    }
+
+    /// Takes the next journal entry, in sequence order.
+    pub fn observe(&mut self, e: &Stored) {
+        let strategy = self.strategy;
+        self.span = Some(match self.span {
+            Some((first, _)) => (first, e.ts_ns),
+            None => (e.ts_ns, e.ts_ns),
+        });
+        let before = self.realized();
         let touched = match &e.entry {
             Entry::Order {
-                event: crate::model::OrderEvent::Filled(f),
+                event: OrderEvent::Filled(f),
             } if f.key.strategy == strategy => Some(f.token.clone()),
             Entry::Settlement { token, .. } => Some(token.clone()),
             _ => None,
         };
-        let was_held = touched.as_ref().is_some_and(|t| held(&p, t));
-        p.apply(e);
+        let was_held = touched.as_ref().is_some_and(|t| self.held(t));
+        self.p.apply(e);
         if let Some(t) = &touched {
-            match (was_held, held(&p, t)) {
+            match (was_held, self.held(t)) {
                 (false, true) => {
-                    opened.insert(t.clone(), e.ts_ns);
+                    self.opened.insert(t.clone(), e.ts_ns);
                 }
                 (true, false) => {
-                    if let Some(at) = opened.remove(t) {
-                        holding_ns += i128::from(e.ts_ns - at);
-                        s.round_trips += 1;
+                    if let Some(at) = self.opened.remove(t) {
+                        self.holding_ns += i128::from(e.ts_ns - at);
+                        self.s.round_trips += 1;
                     }
                 }
                 _ => {}
             }
-            match (in_market_since, any_held(&p)) {
-                (None, true) => in_market_since = Some(e.ts_ns),
+            match (self.in_market_since, self.any_held()) {
+                (None, true) => self.in_market_since = Some(e.ts_ns),
                 (Some(at), false) => {
-                    in_market_ns += i128::from(e.ts_ns - at);
-                    in_market_since = None;
+                    self.in_market_ns += i128::from(e.ts_ns - at);
+                    self.in_market_since = None;
                 }
                 _ => {}
             }
         }
+        let s = &mut self.s;
         match &e.entry {
             Entry::OrderSubmitted { order } if order.key.strategy == strategy => s.orders += 1,
             Entry::RiskVerdict {
@@ -106,7 +143,7 @@ pub fn summarize(entries: &[Stored], strategy: u32, capital: Option<Decimal>) ->
             } if key.strategy == strategy => s.risk_rejections += 1,
             Entry::Fault { strategy: id, .. } if *id == strategy => s.faults += 1,
             Entry::Order {
-                event: crate::model::OrderEvent::Filled(f),
+                event: OrderEvent::Filled(f),
             } if f.key.strategy == strategy => {
                 s.fills += 1;
                 if f.liquidity == Liquidity::Maker {
@@ -120,41 +157,58 @@ pub fn summarize(entries: &[Stored], strategy: u32, capital: Option<Decimal>) ->
                 strategy: id,
                 equity,
                 ..
-            } if *id == strategy => curve.push(EquityPoint {
+            } if *id == strategy => self.curve.push(EquityPoint {
                 ts_ns: e.ts_ns,
                 // Journal equity starts at zero; the curve starts at the capital.
-                equity: *equity + capital.unwrap_or(Decimal::ZERO),
+                equity: *equity + self.capital.unwrap_or(Decimal::ZERO),
             }),
             _ => {}
         }
-        let after = realized(&p);
+        let after = self.realized();
         // Fees alone (a buy's fee or rebate) are costs, not a closed trade.
         let closing = matches!(&e.entry, Entry::Settlement { .. })
-            || matches!(&e.entry, Entry::Order { event: crate::model::OrderEvent::Filled(f) }
-                if f.key.strategy == strategy && f.side == crate::model::Side::Sell);
+            || matches!(&e.entry, Entry::Order { event: OrderEvent::Filled(f) }
+                if f.key.strategy == strategy && f.side == Side::Sell);
         if closing && after != before {
-            trades.push(after - before);
+            self.trades.push(after - before);
         }
     }
-    if let (Some(first), Some(last)) = (entries.first(), entries.last()) {
-        if let Some(at) = in_market_since {
-            in_market_ns += i128::from(last.ts_ns - at);
+
+    /// The summary of everything observed; a position still open counts as in
+    /// the market up to the last entry.
+    pub fn finish(self) -> RunSummary {
+        let mut s = self.s;
+        let mut in_market_ns = self.in_market_ns;
+        if let Some((first, last)) = self.span {
+            if let Some(at) = self.in_market_since {
+                in_market_ns += i128::from(last - at);
+            }
+            let span = i128::from(last - first);
+            if span > 0 {
+                s.time_in_market = Some(in_market_ns as f64 / span as f64);
+            }
         }
-        let span = i128::from(last.ts_ns - first.ts_ns);
-        if span > 0 {
-            s.time_in_market = Some(in_market_ns as f64 / span as f64);
+        if s.round_trips > 0 {
+            s.average_holding_s = Some(self.holding_ns as f64 / 1e9 / s.round_trips as f64);
         }
+        if s.fills > 0 {
+            s.maker_share = Some(s.maker_fills as f64 / s.fills as f64);
+        }
+        if let Some(a) = self.p.portfolio.account(self.strategy) {
+            s.realized_closed = a.realized_closed;
+            s.realized_resolution = a.realized_resolution;
+        }
+        s.metrics = metrics::compute(&self.curve, &self.trades, self.capital);
+        s
     }
-    if s.round_trips > 0 {
-        s.average_holding_s = Some(holding_ns as f64 / 1e9 / s.round_trips as f64);
+}
+
+/// Replays `entries` for `strategy`: every change of its realised PnL (a closing
+/// fill or a settlement) is one trade; its marks are the equity curve.
+pub fn summarize(entries: &[Stored], strategy: u32, capital: Option<Decimal>) -> RunSummary {
+    let mut fold = SummaryFold::new(strategy, capital);
+    for e in entries {
+        fold.observe(e);
     }
-    if s.fills > 0 {
-        s.maker_share = Some(s.maker_fills as f64 / s.fills as f64);
-    }
-    if let Some(a) = p.portfolio.account(strategy) {
-        s.realized_closed = a.realized_closed;
-        s.realized_resolution = a.realized_resolution;
-    }
-    s.metrics = metrics::compute(&curve, &trades, capital);
-    s
+    fold.finish()
 }

@@ -273,7 +273,10 @@ fn stale_fills_by_hand() {
     let journal = journal();
     let s = summarize(&journal, 1, None);
     let a = attribute(&journal, 1, &names(), &|_| None);
-    let r = analyses::analyse(&s, &a, &journal, 1, &markets, &updates, 0);
+    let mut stale = analyses::StaleFills::new(1, &markets);
+    journal.iter().for_each(|e| stale.on_entry(e));
+    updates.iter().for_each(|u| stale.on_update(u));
+    let r = analyses::analyse(&s, &a, stale.finish(), 0);
     // Fills at 0 s (gap 0), 100 s (10 s), 200 s on M2 (200 s) are fresh; the one
     // at 450 s is 360 s after M1 last changed.
     assert_eq!(r.stale_fills, 1);

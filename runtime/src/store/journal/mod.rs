@@ -268,6 +268,15 @@ impl Journal {
         self.retained.as_deref()
     }
 
+    /// Hands over the entries kept since `retain` (or the last take), so a
+    /// run can fold them as it goes instead of keeping the whole journal.
+    pub fn take_retained(&mut self) -> Vec<Stored> {
+        self.retained
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
     /// Makes every appended entry durable in one transaction (or, with a commit
     /// batch, once enough are pending).
     pub async fn commit(&mut self) -> Result<(), StoreError> {

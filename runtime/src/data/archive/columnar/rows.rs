@@ -77,6 +77,16 @@ struct Row<'a> {
     text: Option<&'a str>,
 }
 
+/// A row's values as numbered for the columns.
+#[derive(Clone, Copy)]
+struct Keys {
+    kind: RowKind,
+    venue_ts: Option<i64>,
+    market: Option<u32>,
+    token: Option<u32>,
+    side: Option<u8>,
+}
+
 /// The rows of one day, built update by update.
 pub struct DayRows {
     update: UInt32Builder,
@@ -104,6 +114,8 @@ pub struct DayRows {
     counts: DayCounts,
     /// Reused for each row's bytes in the digest.
     scratch: Vec<u8>,
+    /// Only the digest and counts are wanted: no columns are built.
+    digest_only: bool,
 }
 
 impl Default for DayRows {
@@ -152,6 +164,16 @@ impl DayRows {
             digest: Sha256::new(),
             counts: DayCounts::default(),
             scratch: Vec::with_capacity(128),
+            digest_only: false,
+        }
+    }
+
+    /// Rows that only digest and count what is pushed (a day's digest for
+    /// data read from elsewhere, without building its columns).
+    pub fn digest_only() -> DayRows {
+        DayRows {
+            digest_only: true,
+            ..DayRows::new()
         }
     }
 
@@ -356,20 +378,19 @@ impl DayRows {
         }
     }
 
-    fn row(
+    fn append(
         &mut self,
-        (update, received_ms, source, shard): (u32, u64, u8, u16),
-        kind: RowKind,
-        r: Row<'_>,
+        (update, received, source, shard): (u32, i64, u8, u16),
+        k: &Keys,
+        r: &Row<'_>,
     ) {
-        let market = r.market.map(|m| self.markets.id(m));
-        let token = r.token.map(|t| self.tokens.id(t));
-        let side = r.side.map(|s| match s {
-            Side::Buy => 0u8,
-            Side::Sell => 1,
-        });
-        let received = i64::try_from(received_ms).unwrap_or(i64::MAX);
-        let venue_ts = r.venue_ts.map(|t| i64::try_from(t).unwrap_or(i64::MAX));
+        let Keys {
+            kind,
+            venue_ts,
+            market,
+            token,
+            side,
+        } = *k;
         self.update.append_value(update);
         self.received.append_value(received);
         self.source.append_value(source);
@@ -387,6 +408,32 @@ impl DayRows {
         self.tick.append_option(r.tick);
         self.text.append_option(r.text);
         self.rows += 1;
+    }
+
+    fn row(
+        &mut self,
+        (update, received_ms, source, shard): (u32, u64, u8, u16),
+        kind: RowKind,
+        r: Row<'_>,
+    ) {
+        let market = r.market.map(|m| self.markets.id(m));
+        let token = r.token.map(|t| self.tokens.id(t));
+        let side = r.side.map(|s| match s {
+            Side::Buy => 0u8,
+            Side::Sell => 1,
+        });
+        let received = i64::try_from(received_ms).unwrap_or(i64::MAX);
+        let venue_ts = r.venue_ts.map(|t| i64::try_from(t).unwrap_or(i64::MAX));
+        if !self.digest_only {
+            let keys = Keys {
+                kind,
+                venue_ts,
+                market,
+                token,
+                side,
+            };
+            self.append((update, received, source, shard), &keys, &r);
+        }
         // The digest covers every value as stored (tokens and markets by their
         // number; the numbering itself is hashed when the day ends).
         let s = &mut self.scratch;
