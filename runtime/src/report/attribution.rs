@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::money::{notional, shares};
 use crate::model::{OrderEvent, OrderKey, Price, TokenId};
-use crate::store::{CommandAction, Entry, Projections, Stored};
+use crate::store::{CommandAction, Entry, PortfolioProjection, Stored};
 
 /// The reason tag settlements are attributed to.
 pub const RESOLUTION: &str = "resolution";
@@ -49,7 +49,7 @@ pub struct AttributionFold<'a> {
     /// Token → (market question, outcome).
     names: &'a BTreeMap<TokenId, (String, String)>,
     a: Attribution,
-    p: Projections,
+    p: PortfolioProjection,
     /// Reason tag per placed order, kept for the order's life: a fill names its
     /// order, not the reason it was placed for.
     reasons: HashMap<OrderKey, String>,
@@ -62,7 +62,7 @@ impl<'a> AttributionFold<'a> {
             strategy,
             names,
             a: Attribution::default(),
-            p: Projections::default(),
+            p: PortfolioProjection::default(),
             reasons: HashMap::new(),
         }
     }

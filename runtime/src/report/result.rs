@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use crate::model::money::{notional, shares};
 use crate::model::{Liquidity, OrderEvent, Side, TokenId};
-use crate::store::{Entry, Projections, Stored};
+use crate::store::{Entry, PortfolioProjection, Stored};
 
 /// The numbers of one strategy in one run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -44,7 +44,7 @@ pub struct RunSummary {
 pub struct SummaryFold {
     strategy: u32,
     capital: Option<Decimal>,
-    p: Projections,
+    p: PortfolioProjection,
     s: RunSummary,
     curve: Vec<EquityPoint>,
     trades: Vec<Decimal>,
@@ -61,7 +61,7 @@ impl SummaryFold {
         SummaryFold {
             strategy,
             capital,
-            p: Projections::default(),
+            p: PortfolioProjection::default(),
             s: RunSummary::default(),
             curve: Vec::new(),
             trades: Vec::new(),

@@ -14,7 +14,8 @@ pub use entry::{CommandAction, Entry};
 pub use journal::{GENESIS, Journal, StoreError, Stored, VerifyReport, chain_hash};
 pub use lock::EngineLock;
 pub use projection::{
-    FillRecord, OrderRecord, OrderStatus, Projections, SnapshotRef, SnapshotState,
+    FillRecord, OrderRecord, OrderStatus, PortfolioProjection, Projections, SnapshotRef,
+    SnapshotState,
 };
 
 #[cfg(test)]

@@ -51,6 +51,37 @@ pub struct FillRecord {
     pub fill: Fill,
 }
 
+/// The portfolio alone as the journal leaves it (fills and settlements, the
+/// same [`Portfolio`] rules [`Projections`] applies): what run reports fold
+/// entry by entry without keeping every order.
+#[derive(Debug, Clone, Default)]
+pub struct PortfolioProjection {
+    pub portfolio: Portfolio,
+}
+
+impl PortfolioProjection {
+    pub fn apply(&mut self, stored: &Stored) {
+        match &stored.entry {
+            Entry::Order {
+                event: OrderEvent::Filled(fill),
+            } => {
+                // An oversell is an anomaly `Projections` reports; the
+                // figures go on from what the portfolio accepted.
+                let _ = self.portfolio.apply_fill(fill);
+            }
+            Entry::Settlement {
+                token,
+                payout_micros,
+            } => {
+                if let Some(p) = Price::new(*payout_micros) {
+                    self.portfolio.settle(token, p);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Everything replay knows.
 #[derive(Debug, Clone, Default)]
 pub struct Projections {

@@ -201,6 +201,16 @@ impl Archive {
     pub(crate) async fn stream_raw(
         &self,
         day: &str,
+        f: impl FnMut(FeedUpdate) -> Result<(), ArchiveError>,
+    ) -> Result<(), ArchiveError> {
+        self.stream_payloads(day, false, f).await
+    }
+
+    /// As [`Archive::stream_raw`]; `keep_text` keeps each payload's text.
+    pub(crate) async fn stream_payloads(
+        &self,
+        day: &str,
+        keep_text: bool,
         mut f: impl FnMut(FeedUpdate) -> Result<(), ArchiveError>,
     ) -> Result<(), ArchiveError> {
         let info = self.partition(day).await?;
@@ -234,7 +244,9 @@ impl Archive {
                         events: Vec::new(),
                         errors: Vec::new(),
                     });
-                u.raw.clear();
+                if !keep_text {
+                    u.raw.clear();
+                }
                 u
             } else {
                 let bodies: Vec<String> =
@@ -258,7 +270,11 @@ impl Archive {
                     } else {
                         Source::Rest
                     },
-                    raw: String::new(),
+                    raw: if keep_text {
+                        raw.to_string()
+                    } else {
+                        String::new()
+                    },
                     events,
                     errors: Vec::new(),
                 }

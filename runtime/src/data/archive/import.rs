@@ -54,14 +54,24 @@ impl ImportReport {
     }
 }
 
-fn open(path: &Path) -> Result<Box<dyn BufRead>, ArchiveError> {
+fn open(path: &Path) -> Result<Box<dyn BufRead + Send>, ArchiveError> {
     let f = std::fs::File::open(path).map_err(|e| io_err(path, e))?;
-    let reader: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") {
+    let reader: Box<dyn Read + Send> = if path.extension().is_some_and(|e| e == "gz") {
         Box::new(flate2::read::GzDecoder::new(f))
     } else {
         Box::new(f)
     };
     Ok(Box::new(BufReader::new(reader)))
+}
+
+/// A millisecond stamp written as a number or as a string of digits.
+fn raw_ms(v: &RawValue) -> Option<u64> {
+    let t = v.get();
+    t.strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or(t)
+        .parse()
+        .ok()
 }
 
 fn as_ms(v: Option<&Value>) -> Option<u64> {
@@ -72,8 +82,34 @@ fn as_ms(v: Option<&Value>) -> Option<u64> {
     }
 }
 
+/// The fields a bare venue message is told apart by, borrowed: most lines of
+/// a recording are bare messages, and their text is the frame as it is.
+#[derive(serde::Deserialize)]
+struct Bare<'a> {
+    #[serde(borrow)]
+    payload: Option<&'a RawValue>,
+    #[serde(borrow)]
+    timestamp: Option<&'a RawValue>,
+}
+
 /// One line as a venue frame plus its receive time, or why not.
 fn line_to_frame(text: &str) -> Result<(u64, String), String> {
+    // A line naming `payload` anywhere (even as null) takes the full path.
+    if !text.contains("\"payload\"")
+        && let Ok(Bare {
+            payload: None,
+            timestamp: Some(ts),
+        }) = serde_json::from_str::<Bare>(text)
+        && let Some(ts) = raw_ms(ts)
+    {
+        return Ok((ts, text.to_string()));
+    }
+    full_line_to_frame(text)
+}
+
+/// [`line_to_frame`] for any line: parsed whole, a wrapper's payload
+/// completed from the wrapper.
+fn full_line_to_frame(text: &str) -> Result<(u64, String), String> {
     let value: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
     let Some(payload) = value.get("payload") else {
         // A raw venue message or frame: its own timestamp is the receive time.
@@ -122,37 +158,86 @@ fn line_to_frame(text: &str) -> Result<(u64, String), String> {
 pub(super) async fn ws_jsonl(archive: &Archive, path: &Path) -> Result<ImportReport, ArchiveError> {
     let mut report = ImportReport::default();
     let mut recorder = archive.recorder().with_batch(20_000);
-    for (i, line) in open(path)?.lines().enumerate() {
+    let lines = open(path)?;
+    // Lines are parsed and decoded on their own thread while this one writes:
+    // the two halves cost about the same.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Parsed>>(8);
+    let owned = path.to_path_buf();
+    let parser = std::thread::Builder::new()
+        .name("pqap-import-parse".into())
+        .spawn(move || parse_lines(lines, &owned, &tx))
+        .map_err(|e| io_err(path, format!("starting the parser: {e}")))?;
+    while let Some(batch) = rx.recv().await {
+        for parsed in batch {
+            report.lines += 1;
+            match parsed {
+                Parsed::Update(update) => {
+                    report.count(&update);
+                    recorder.record(&update).await?;
+                }
+                Parsed::Bad(n, why) => report.bad_line(n, why),
+            }
+        }
+    }
+    parser
+        .join()
+        .map_err(|_| io_err(path, "the parser thread panicked"))??;
+    recorder.finish().await?;
+    Ok(report)
+}
+
+/// A non-blank line of a recording, parsed.
+enum Parsed {
+    Update(FeedUpdate),
+    /// Its line number and why it is not data.
+    Bad(u64, String),
+}
+
+/// Parses `lines` into batches for `tx`; stops early if the writer has gone.
+fn parse_lines(
+    lines: Box<dyn BufRead + Send>,
+    path: &Path,
+    tx: &tokio::sync::mpsc::Sender<Vec<Parsed>>,
+) -> Result<(), ArchiveError> {
+    const BATCH: usize = 1_024;
+    let mut batch = Vec::with_capacity(BATCH);
+    for (i, line) in lines.lines().enumerate() {
         let n = i as u64 + 1;
         let line = line.map_err(|e| io_err(path, format!("line {n}: {e}")))?;
         if line.trim().is_empty() {
             continue;
         }
-        report.lines += 1;
-        let (recv, frame) = match line_to_frame(&line) {
-            Ok(x) => x,
-            Err(why) => {
-                report.bad_line(n, why);
-                continue;
-            }
-        };
-        let Some(update) = FeedUpdate::from_frame(recv, 0, frame) else {
-            report.bad_line(n, "a keep-alive, not data");
-            continue;
-        };
-        if update.events.is_empty() {
-            let why = update
-                .errors
-                .first()
-                .map_or_else(|| "no events".to_string(), ToString::to_string);
-            report.bad_line(n, why);
-            continue;
+        batch.push(parse_line(n, &line));
+        if batch.len() == BATCH
+            && tx
+                .blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                .is_err()
+        {
+            return Ok(());
         }
-        report.count(&update);
-        recorder.record(&update).await?;
     }
-    recorder.finish().await?;
-    Ok(report)
+    if !batch.is_empty() {
+        let _ = tx.blocking_send(batch);
+    }
+    Ok(())
+}
+
+fn parse_line(n: u64, line: &str) -> Parsed {
+    let (recv, frame) = match line_to_frame(line) {
+        Ok(x) => x,
+        Err(why) => return Parsed::Bad(n, why),
+    };
+    let Some(update) = FeedUpdate::from_frame(recv, 0, frame) else {
+        return Parsed::Bad(n, "a keep-alive, not data".into());
+    };
+    if update.events.is_empty() {
+        let why = update
+            .errors
+            .first()
+            .map_or_else(|| "no events".to_string(), ToString::to_string);
+        return Parsed::Bad(n, why);
+    }
+    Parsed::Update(update)
 }
 
 #[derive(serde::Deserialize)]
@@ -302,6 +387,32 @@ pub(super) async fn prices(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bare_message_shortcut_agrees_with_the_full_parse() {
+        let m = format!("0x{}", "ab".repeat(32));
+        let lines = [
+            format!(
+                r#"{{"event_type":"book","asset_id":"1","market":"{m}","timestamp":"1767225600123","bids":[],"asks":[]}}"#
+            ),
+            format!(
+                r#"{{"event_type":"book","asset_id":"1","market":"{m}","timestamp":1767225600123,"bids":[],"asks":[]}}"#
+            ),
+            format!(r#"{{"timestamp":"12x","event_type":"book","market":"{m}"}}"#),
+            format!(r#"{{"event_type":"book","market":"{m}"}}"#),
+            format!(
+                r#"[{{"event_type":"book","asset_id":"1","market":"{m}","timestamp":"5","bids":[],"asks":[]}}]"#
+            ),
+            format!(r#"{{"payload":null,"timestamp":"5","market":"{m}"}}"#),
+            format!(
+                r#"{{"recv_ms":7,"payload":{{"asset_id":"1","bids":[],"asks":[]}},"market":"{m}"}}"#
+            ),
+            "not json".to_string(),
+        ];
+        for line in &lines {
+            assert_eq!(line_to_frame(line), full_line_to_frame(line), "{line}");
+        }
+    }
 
     #[test]
     fn csv_quotes_and_times() {

@@ -203,58 +203,16 @@ impl Archive {
             .ok_or_else(|| ArchiveError::NoPartition(day.to_string()))
     }
 
-    /// Every stored update of a day in recorded order, as the feed produced them.
+    /// Every stored update of a day in replay order, as the feed produced
+    /// them: socket frames decoded again from their text, other payloads with
+    /// the messages stored for them.
     pub async fn replay(&self, day: &str) -> Result<Vec<FeedUpdate>, ArchiveError> {
-        let info = self.partition(day).await?;
-        let (path, _guard) = if info.compressed {
-            let tmp = compact::decompress_to_temp(&self.compressed_path(day))?;
-            (tmp.path().to_path_buf(), Some(tmp))
-        } else {
-            (self.partition_path(day), None)
-        };
-        let pool = open_db(&path, false, false).await?;
-        let payloads = sqlx::query(
-            "SELECT id, received_ms, source, shard, raw FROM payloads ORDER BY received_ms, id",
-        )
-        .fetch_all(&pool)
-        .await
-        .map_err(sql_err(&path))?;
-        let events = sqlx::query("SELECT payload_id, body FROM events ORDER BY id")
-            .fetch_all(&pool)
-            .await
-            .map_err(sql_err(&path))?;
-        let mut by_payload: std::collections::HashMap<i64, Vec<crate::model::MarketEvent>> =
-            Default::default();
-        for e in events {
-            let id: i64 = e.try_get("payload_id").map_err(sql_err(&path))?;
-            let body: String = e.try_get("body").map_err(sql_err(&path))?;
-            let event = serde_json::from_str(&body).map_err(|err| {
-                io_err(&path, format!("event of payload {id} is unreadable: {err}"))
-            })?;
-            by_payload.entry(id).or_default().push(event);
-        }
-        let mut out = Vec::with_capacity(payloads.len());
-        for p in payloads {
-            let id: i64 = p.try_get("id").map_err(sql_err(&path))?;
-            let source: String = p.try_get("source").map_err(sql_err(&path))?;
-            let shard: Option<i64> = p.try_get("shard").map_err(sql_err(&path))?;
-            out.push(FeedUpdate {
-                received_ms: p
-                    .try_get::<i64, _>("received_ms")
-                    .map_err(sql_err(&path))?
-                    .max(0) as u64,
-                source: match source.as_str() {
-                    "ws" => Source::Ws {
-                        shard: shard.unwrap_or(0).clamp(0, i64::from(u16::MAX)) as u16,
-                    },
-                    _ => Source::Rest,
-                },
-                raw: p.try_get("raw").map_err(sql_err(&path))?,
-                events: by_payload.remove(&id).unwrap_or_default(),
-                errors: Vec::new(),
-            });
-        }
-        pool.close().await;
+        let mut out = Vec::new();
+        self.stream_payloads(day, true, |u| {
+            out.push(u);
+            Ok(())
+        })
+        .await?;
         Ok(out)
     }
 
