@@ -56,7 +56,7 @@ fn guest_queries_see_the_view_of_the_current_call() {
         let expect = format!(
             "now={} bid={:?} held={} open={i}",
             view.now,
-            view.tops.get(&0).and_then(|t| t.bid).map(|l| l.price),
+            view.tops.first().and_then(|t| t.bid).map(|l| l.price),
             1_000_000 * (i as u64 + 1)
         );
         assert!(matches!(

@@ -320,7 +320,16 @@ fn a_resolution_missed_while_down_is_found_through_gamma_and_settled() {
             }
         )
     });
-    assert!(bought, "the strategy bought nothing to settle");
+    assert!(
+        bought,
+        "the strategy bought nothing to settle; journal: {:?}; stderr: {}",
+        entries(&db)
+            .iter()
+            .filter(|e| matches!(e.entry.kind(), "order" | "command" | "market"))
+            .map(|e| serde_json::to_string(&e.entry).unwrap_or_default())
+            .collect::<Vec<_>>(),
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Down while the market resolves.
     let gamma = "/gamma/markets?closed=true";
     common::server::wait_for(30, "the sim resolving its first market", || {

@@ -43,8 +43,36 @@ pub enum BookOutput {
 /// Books by token plus their quality state.
 #[derive(Debug, Clone, Default)]
 pub struct Books {
-    books: BTreeMap<TokenId, OrderBook>,
+    books: BTreeMap<TokenId, Kept>,
     quality: QualityMonitor,
+    /// Tokens whose book was changed since the last [`Books::take_touched`], so
+    /// readers can refresh what they derive from books (quotes, tops) without
+    /// visiting every book.
+    touched: Vec<TokenId>,
+    /// The round of `take_touched`: a book whose mark is older is not listed yet.
+    round: u64,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Kept {
+    book: OrderBook,
+    /// The round it was last listed as touched in (0: never).
+    touched_in: u64,
+}
+
+/// The book of `token` for a change (created empty if new), listed as touched.
+fn touch<'a>(
+    books: &'a mut BTreeMap<TokenId, Kept>,
+    touched: &mut Vec<TokenId>,
+    round: u64,
+    token: &TokenId,
+) -> &'a mut OrderBook {
+    let kept = books.entry(token.clone()).or_default();
+    if kept.touched_in != round + 1 {
+        kept.touched_in = round + 1;
+        touched.push(token.clone());
+    }
+    &mut kept.book
 }
 
 impl Books {
@@ -52,11 +80,20 @@ impl Books {
         Books {
             books: BTreeMap::new(),
             quality: QualityMonitor::new(config),
+            touched: Vec::new(),
+            round: 0,
         }
     }
 
     pub fn book(&self, token: &TokenId) -> Option<&OrderBook> {
-        self.books.get(token)
+        self.books.get(token).map(|k| &k.book)
+    }
+
+    /// Moves the tokens whose book changed since the last call into `out`, in
+    /// the order they were first changed.
+    pub fn take_touched(&mut self, out: &mut Vec<TokenId>) {
+        out.append(&mut self.touched);
+        self.round += 1;
     }
 
     pub fn tokens(&self) -> impl Iterator<Item = &TokenId> {
@@ -74,7 +111,7 @@ impl Books {
 
     /// Forgets a token's book until its next snapshot (after a gap or reconnect).
     pub fn invalidate(&mut self, token: &TokenId, now_ms: u64, out: &mut Vec<BookOutput>) {
-        let book = self.books.entry(token.clone()).or_default();
+        let book = touch(&mut self.books, &mut self.touched, self.round, token);
         book.invalidate();
         if let Some(c) = self.quality.after_update(token, book, now_ms) {
             out.push(BookOutput::Status(c));
@@ -94,7 +131,7 @@ impl Books {
                 ..
             } => {
                 self.quality.observe_time(token, *ts_ms);
-                let book = self.books.entry(token.clone()).or_default();
+                let book = touch(&mut self.books, &mut self.touched, self.round, token);
                 let grid = tick.or(book.tick());
                 for issue in check_levels(Side::Buy, bids, grid)
                     .into_iter()
@@ -115,10 +152,7 @@ impl Books {
                         touched.push(&ch.token);
                         self.quality.observe_time(&ch.token, *ts_ms);
                     }
-                    let book = match self.books.get_mut(&ch.token) {
-                        Some(b) => b,
-                        None => self.books.entry(ch.token.clone()).or_default(),
-                    };
+                    let book = touch(&mut self.books, &mut self.touched, self.round, &ch.token);
                     if let Some(issue) = check_price(ch.side, ch.price, book.tick()) {
                         self.quality.record(Some(&ch.token), &issue);
                     }
@@ -131,7 +165,7 @@ impl Books {
                     }
                 }
                 for token in touched {
-                    let Some(book) = self.books.get(token) else {
+                    let Some(book) = self.books.get(token).map(|k| &k.book) else {
                         continue;
                     };
                     if book.state() == BookState::Live {
@@ -167,7 +201,7 @@ impl Books {
             MarketEvent::TickSize {
                 token, old, new, ..
             } => {
-                let book = self.books.entry(token.clone()).or_default();
+                let book = touch(&mut self.books, &mut self.touched, self.round, token);
                 book.on_tick_size(*new);
                 out.push(BookOutput::TickSize {
                     token: token.clone(),
@@ -182,7 +216,7 @@ impl Books {
             MarketEvent::BestBidAsk {
                 token, bid, ask, ..
             } => {
-                if let Some(book) = self.books.get(token)
+                if let Some(book) = self.books.get(token).map(|k| &k.book)
                     && book.state() == BookState::Live
                     && (*bid != book.best_bid().map(|l| l.price)
                         || *ask != book.best_ask().map(|l| l.price))
@@ -234,7 +268,7 @@ impl Books {
             self.apply(event, now_ms, out);
             return;
         };
-        let diverged = self.books.get(token).is_some_and(|b| {
+        let diverged = self.book(token).is_some_and(|b| {
             if b.state() != BookState::Live {
                 return false;
             }

@@ -3,11 +3,11 @@
 //! events into the owning strategy's order events. Interest filtering happens per
 //! strategy when batches are assembled.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::registry::Registry;
 use crate::data::books::{BookOutput, Books};
-use crate::model::{BookLevel, MarketEvent, OrderEvent, Side, StrategyId};
+use crate::model::{BookLevel, MarketEvent, OrderEvent, Side, StrategyId, TokenId};
 use crate::strategy::bindings::types as wit;
 
 fn side(s: Side) -> wit::Side {
@@ -24,11 +24,24 @@ fn level(l: &BookLevel) -> wit::Level {
     }
 }
 
-/// Remembers the tops strategies were last told about.
+/// Keeps every instrument's top of book current from the books that changed,
+/// and remembers the tops strategies were last told about (quotes).
 #[derive(Debug, Clone, Default)]
 pub struct Translator {
-    tops: BTreeMap<u32, wit::BookTop>,
+    /// The tops strategies were last sent a quote for.
+    told: BTreeMap<u32, wit::BookTop>,
+    /// Every instrument's top now, by instrument id.
+    current: Vec<wit::BookTop>,
+    /// Instruments whose top may differ from what strategies were told.
+    unquoted: BTreeSet<u32>,
+    /// Scratch for the tokens the books report changed.
+    touched: Vec<TokenId>,
 }
+
+const EMPTY_TOP: wit::BookTop = wit::BookTop {
+    bid: None,
+    ask: None,
+};
 
 impl Translator {
     /// Strategy events for one market event and the book outputs it caused.
@@ -139,13 +152,48 @@ impl Translator {
         }
     }
 
+    /// Brings the tops up to date: instruments the registry gained, and those
+    /// whose book changed since the last refresh. Only their books are read.
+    pub fn refresh(&mut self, registry: &Registry, books: &mut Books) {
+        let known = self.current.len() as u32;
+        for (instrument, token) in registry.instruments().skip(known as usize) {
+            debug_assert_eq!(instrument as usize, self.current.len());
+            self.current.push(top_of(books, token));
+            self.unquoted.insert(instrument);
+        }
+        books.take_touched(&mut self.touched);
+        for token in self.touched.drain(..) {
+            if let Some(i) = registry.instrument(&token)
+                && let Some(top) = self.current.get_mut(i as usize)
+            {
+                *top = top_of(books, &token);
+                self.unquoted.insert(i);
+            }
+        }
+    }
+
+    /// Every instrument's top now, by instrument id (as of the last refresh).
+    pub fn tops(&self) -> &[wit::BookTop] {
+        &self.current
+    }
+
     /// A quote for every instrument whose best bid or ask changed since the last
     /// call, in instrument order (sent after a batch's other events).
-    pub fn quotes(&mut self, registry: &Registry, books: &Books, out: &mut Vec<wit::EventKind>) {
-        for (instrument, token) in registry.instruments() {
-            let top = self.top_of(books, token);
-            if self.tops.get(&instrument) != Some(&top) {
-                self.tops.insert(instrument, top);
+    pub fn quotes(
+        &mut self,
+        registry: &Registry,
+        books: &mut Books,
+        out: &mut Vec<wit::EventKind>,
+    ) {
+        self.refresh(registry, books);
+        for instrument in std::mem::take(&mut self.unquoted) {
+            let top = self
+                .current
+                .get(instrument as usize)
+                .copied()
+                .unwrap_or(EMPTY_TOP);
+            if self.told.get(&instrument) != Some(&top) {
+                self.told.insert(instrument, top);
                 out.push(wit::EventKind::Quote(wit::Quote {
                     instrument,
                     bid: top.bid,
@@ -154,16 +202,19 @@ impl Translator {
             }
         }
     }
+}
 
-    /// Best bid and ask of a token's book (empty if unknown or unusable).
-    pub fn top_of(&self, books: &Books, token: &crate::model::TokenId) -> wit::BookTop {
-        let book = books
-            .book(token)
-            .filter(|b| b.state() == crate::data::book::BookState::Live);
-        wit::BookTop {
-            bid: book.and_then(|b| b.best_bid()).map(|l| level(&l)),
-            ask: book.and_then(|b| b.best_ask()).map(|l| level(&l)),
-        }
+/// Best bid and ask of a token's book (empty if unknown or unusable).
+pub fn top_of(books: &Books, token: &TokenId) -> wit::BookTop {
+    let Some(book) = books
+        .book(token)
+        .filter(|b| b.state() == crate::data::book::BookState::Live)
+    else {
+        return EMPTY_TOP;
+    };
+    wit::BookTop {
+        bid: book.best_bid().map(|l| level(&l)),
+        ask: book.best_ask().map(|l| level(&l)),
     }
 }
 

@@ -15,8 +15,48 @@ pub enum IdError {
 }
 
 /// An outcome token (ERC-1155 position id): a uint256 as decimal text.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// Ordered and compared as its text; the engine looks tokens up on every
+/// event, so equality first asks whether both share one allocation (ids are
+/// interned per run), and ordering first compares eight leading bytes at once.
+#[derive(Clone, Hash)]
 pub struct TokenId(Arc<str>);
+
+impl TokenId {
+    /// The first eight bytes, big-endian, zero-padded: ordered as the text's
+    /// first eight bytes are (digits are never zero bytes).
+    fn head(&self) -> u64 {
+        let b = self.0.as_bytes();
+        let mut head = [0u8; 8];
+        let n = b.len().min(8);
+        head[..n].copy_from_slice(&b[..n]);
+        u64::from_be_bytes(head)
+    }
+}
+
+impl PartialEq for TokenId {
+    fn eq(&self, other: &TokenId) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || (self.head() == other.head() && self.0 == other.0)
+    }
+}
+
+impl Eq for TokenId {}
+
+impl Ord for TokenId {
+    fn cmp(&self, other: &TokenId) -> std::cmp::Ordering {
+        if Arc::ptr_eq(&self.0, &other.0) {
+            return std::cmp::Ordering::Equal;
+        }
+        self.head()
+            .cmp(&other.head())
+            .then_with(|| self.0.cmp(&other.0))
+    }
+}
+
+impl PartialOrd for TokenId {
+    fn partial_cmp(&self, other: &TokenId) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 impl TokenId {
     pub fn parse(text: &str) -> Result<TokenId, IdError> {

@@ -3,7 +3,6 @@
 //! (logs, metrics, annotations, fair values), plus the memory limiter and the
 //! log budget.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use wasmtime::ResourceLimiter;
@@ -21,9 +20,11 @@ use super::wasi::{self, WasiState};
 pub struct HostView {
     /// Host time in nanoseconds (simulated in a backtest).
     pub now: u64,
-    pub positions: BTreeMap<u32, Position>,
+    /// The strategy's positions, in instrument order.
+    pub positions: Vec<Position>,
     pub open_orders: Vec<OpenOrder>,
-    pub tops: BTreeMap<u32, BookTop>,
+    /// Every instrument's top of book, by instrument id.
+    pub tops: Vec<BookTop>,
 }
 
 /// One log line a guest wrote (through `log`, or on stdout/stderr), truncated
@@ -249,9 +250,11 @@ impl Host for HostState {
     }
 
     fn get_position(&mut self, instrument: u32) -> Position {
-        self.view
-            .positions
-            .get(&instrument)
+        let positions = &self.view.positions;
+        positions
+            .binary_search_by_key(&instrument, |p| p.instrument)
+            .ok()
+            .and_then(|i| positions.get(i))
             .copied()
             .unwrap_or(Position {
                 instrument,
@@ -271,10 +274,14 @@ impl Host for HostState {
     }
 
     fn get_book_top(&mut self, instrument: u32) -> BookTop {
-        self.view.tops.get(&instrument).copied().unwrap_or(BookTop {
-            bid: None,
-            ask: None,
-        })
+        self.view
+            .tops
+            .get(instrument as usize)
+            .copied()
+            .unwrap_or(BookTop {
+                bid: None,
+                ask: None,
+            })
     }
 
     fn random(&mut self) -> u64 {

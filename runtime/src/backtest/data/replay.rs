@@ -20,6 +20,8 @@ enum Uncut<'a> {
         files: &'a [PathBuf],
         next_file: usize,
         reader: Option<Box<DayReader>>,
+        /// The run's markets, whose token ids the readers hand out.
+        markets: &'a [crate::engine::MarketSpec],
     },
 }
 
@@ -40,6 +42,7 @@ impl Uncut<'_> {
                 files,
                 next_file,
                 reader,
+                markets,
             } => {
                 if let Some(o) = opening.take() {
                     out.clone_from(o);
@@ -51,7 +54,11 @@ impl Uncut<'_> {
                             return Ok(false);
                         };
                         *next_file += 1;
-                        *reader = Some(Box::new(DayReader::open(path)?));
+                        let mut r = DayReader::open(path)?;
+                        r.share_tokens(
+                            markets.iter().flat_map(|m| m.tokens.iter().map(|(t, _)| t)),
+                        );
+                        *reader = Some(Box::new(r));
                     }
                     if let Some(r) = reader.as_mut()
                         && r.next_into(out)?
@@ -89,6 +96,7 @@ impl<'a> Replay<'a> {
                 files: files.as_slice(),
                 next_file: 0,
                 reader: None,
+                markets: &data.markets,
             },
         };
         Replay {

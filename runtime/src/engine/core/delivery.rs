@@ -72,6 +72,7 @@ impl<V: Venue> Engine<V> {
         let before = self.slots[slot].sup.snapshots_taken();
         let mut view = self.view(strategy);
         let outcome = self.slots[slot].sup.on_events(&mut view, &events);
+        self.recycle(view);
         self.outcome(slot, outcome, &causes, sources)?;
         self.remember(slot, heard, before);
         Ok(())
@@ -93,6 +94,7 @@ impl<V: Venue> Engine<V> {
         let before = self.slots[slot].sup.snapshots_taken();
         let mut view = self.view(strategy);
         let outcome = self.slots[slot].sup.on_timer(&mut view, id);
+        self.recycle(view);
         self.outcome(slot, outcome, &[], &[])?;
         self.remember(slot, vec![timer], before);
         Ok(())

@@ -267,6 +267,7 @@ impl<V: Venue> Engine<V> {
             order.key,
             Working {
                 remaining: order.size,
+                instrument: self.registry.instrument(&order.token),
                 order: order.clone(),
             },
         );
@@ -292,6 +293,7 @@ impl<V: Venue> Engine<V> {
             )?;
             match &ev {
                 OrderEvent::Filled(fill) => {
+                    self.portfolio_revision += 1;
                     if let Err(e) = self.portfolio.apply_fill(fill) {
                         tracing::error!(error = %e, "fill refused by the portfolio");
                     }

@@ -80,6 +80,9 @@ impl<V: Venue> Engine<V> {
             last_mark_ns: 0,
             run_seed: seed,
             known_ids: BTreeMap::new(),
+            portfolio_revision: 1,
+            positions_cache: BTreeMap::new(),
+            spare_views: Vec::new(),
         };
         let mut next_id = prior.strategies.keys().max().copied().unwrap_or(0) + 1;
         for setup in setups {
@@ -403,6 +406,7 @@ impl<V: Venue> Engine<V> {
                 key,
                 Working {
                     remaining: working.unwrap_or(remaining),
+                    instrument: self.registry.instrument(&order.token),
                     order,
                 },
             );

@@ -32,6 +32,7 @@ impl<V: Venue> Engine<V> {
         token: &crate::model::TokenId,
         payout: crate::model::Price,
     ) -> Result<(), EngineError> {
+        self.portfolio_revision += 1;
         self.portfolio.settle(token, payout);
         self.journal.append(
             self.now_ns,

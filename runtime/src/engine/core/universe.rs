@@ -59,6 +59,11 @@ impl<V: Venue> Engine<V> {
             .cloned()
             .collect();
         let added = self.registry.extend(open);
+        // Tokens held (or ordered) before they were listed get ids now.
+        self.portfolio_revision += 1;
+        for w in self.working.values_mut() {
+            w.instrument = self.registry.instrument(&w.order.token);
+        }
         let change = MarketsChange {
             added: added.iter().map(|m| m.condition.clone()).collect(),
             closed: closing.iter().map(|m| m.condition.clone()).collect(),

@@ -7,8 +7,8 @@
 use std::hint::black_box;
 
 use pqap_strategy_sdk::types::{
-    Action, Command, InitConfig, Interests, OrderCancelled, OrderRequest, Resolution, Side,
-    StrategyInfo, TimeInForce,
+    Action, Command, InitConfig, Interests, OrderCancelled, OrderRejected, OrderRequest,
+    Resolution, Side, StrategyInfo, TimeInForce,
 };
 use pqap_strategy_sdk::{Ctx, ParamSchema, Params, Strategy, export_strategy};
 
@@ -20,8 +20,11 @@ pub struct Hostile {
     hoard: Vec<Vec<u8>>,
     /// Started from a restart point (after a fault or a reload).
     restored: bool,
-    /// `buy_once` has bought.
+    /// `buy_once` has an order out (or bought).
     bought: bool,
+    /// `buy_once`'s orders so far: a FAK the book moved away from is
+    /// rejected, and it tries again with the next id.
+    buy_attempts: u64,
 }
 
 #[allow(unconditional_recursion)] // the stack overflow is the point
@@ -166,13 +169,15 @@ impl Hostile {
             }
             // Not hostile: a taker buy of 10 shares on its first call, for
             // tests that need a position.
-            // Buys 10 shares at the best ask the first time there is one.
+            // Buys 10 shares at the best ask the first time there is one
+            // (again if the book moved away before the order arrived).
             "buy_once" if !self.bought => {
                 if let Some(ask) = ctx.book_top(self.instrument).ask {
                     self.bought = true;
+                    self.buy_attempts += 1;
                     ctx.place(
                         OrderRequest {
-                            id: 77,
+                            id: 76 + self.buy_attempts,
                             instrument: self.instrument,
                             side: Side::Buy,
                             price: ask.price,
@@ -257,6 +262,7 @@ impl Strategy for Hostile {
             hoard: Vec::new(),
             restored: false,
             bought: false,
+            buy_attempts: 0,
         })
     }
 
@@ -308,6 +314,12 @@ impl Strategy for Hostile {
                 at,
                 &format!("position {} realized {}", p.size, p.realized_pnl),
             );
+        }
+    }
+
+    fn on_order_rejected(&mut self, _ctx: &mut Ctx, rejected: &OrderRejected) {
+        if self.mode == "buy_once" && rejected.order == 76 + self.buy_attempts {
+            self.bought = false;
         }
     }
 
