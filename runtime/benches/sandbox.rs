@@ -62,12 +62,20 @@ fn wit_batch(i: usize, k: u32) -> (HostView, Vec<wit::Event>) {
         ..HostView::default()
     };
     let mut events = Vec::new();
+    // Tops by instrument id: the YES tokens quote, the NO tokens are empty.
+    view.tops = vec![
+        wit::BookTop {
+            bid: None,
+            ask: None
+        };
+        2 * k as usize
+    ];
     for m in 0..k {
         let t = wit::BookTop {
             bid: Some(lvl(bid)),
             ask: Some(lvl(ask)),
         };
-        view.tops.insert(2 * m, t);
+        view.tops[2 * m as usize] = t;
         events.push(wit::Event {
             seq: (i as u64) * 100 + u64::from(m),
             ts: view.now,

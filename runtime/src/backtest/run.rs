@@ -123,6 +123,8 @@ pub async fn run(
     // A backtest can simply be rerun: no fsync, and large transactions.
     let mut journal = Journal::open_with(&db, false).await?;
     journal.set_commit_batch(COMMIT_BATCH);
+    // SQLite writes on a thread of its own while the engine goes on.
+    journal.write_behind()?;
     // The report's figures are folded from the entries as they are journaled,
     // never read back.
     journal.retain();
@@ -238,6 +240,7 @@ pub async fn run(
         }
     }
     engine.shutdown().await?;
+    engine.journal_mut().finish().await?;
     figures.fold(engine.journal_mut().take_retained());
     let final_mid = |t: &TokenId| engine.books().book(t).and_then(|b| b.mid());
     let summary = figures.summary.finish();

@@ -179,10 +179,11 @@ impl Registry {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn spec(n: u32) -> MarketSpec {
+    /// A market numbered `n` (tokens `100 + 2n` and `101 + 2n`).
+    pub(crate) fn spec(n: u32) -> MarketSpec {
         MarketSpec {
             slug: format!("market-{n}"),
             condition: ConditionId::parse(&format!("0x{n:064x}")).unwrap(),

@@ -314,3 +314,6 @@ pub fn order_event(registry: &Registry, ev: &OrderEvent) -> Option<(StrategyId, 
     };
     Some((key.strategy, kind))
 }
+
+#[cfg(test)]
+mod tests;

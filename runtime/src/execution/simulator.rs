@@ -104,6 +104,20 @@ pub struct FillSimulator {
     next_seq: u64,
 }
 
+/// Drops a token's levels: its keys are one run of the map (keys start with
+/// the token), so only they are visited, not every book's.
+fn forget_token(levels: &mut BTreeMap<LevelKey, Size>, token: &TokenId) {
+    let first = (token.clone(), Side::Buy, Price::ZERO);
+    let keys: Vec<LevelKey> = levels
+        .range(first..)
+        .take_while(|((t, _, _), _)| t == token)
+        .map(|(k, _)| k.clone())
+        .collect();
+    for k in keys {
+        levels.remove(&k);
+    }
+}
+
 fn opposite(side: Side) -> Side {
     match side {
         Side::Buy => Side::Sell,
@@ -595,9 +609,9 @@ impl Venue for FillSimulator {
             MarketEvent::Book {
                 token, bids, asks, ..
             } => {
-                self.consumed.retain(|(t, _, _), _| t != token);
-                self.traded.retain(|(t, _, _), _| t != token);
-                self.displayed.retain(|(t, _, _), _| t != token);
+                for levels in [&mut self.consumed, &mut self.traded, &mut self.displayed] {
+                    forget_token(levels, token);
+                }
                 for (side, levels) in [(Side::Buy, bids), (Side::Sell, asks)] {
                     for l in levels {
                         self.displayed

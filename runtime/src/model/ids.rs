@@ -18,17 +18,28 @@ pub enum IdError {
 /// Ordered and compared as its text; the engine looks tokens up on every
 /// event, so equality first asks whether both share one allocation (ids are
 /// interned per run), and ordering first compares eight leading bytes at once.
-#[derive(Clone, Hash)]
+#[derive(Clone)]
 pub struct TokenId(Arc<str>);
+
+impl std::hash::Hash for TokenId {
+    // As the text, like equality.
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
 
 impl TokenId {
     /// The first eight bytes, big-endian, zero-padded: ordered as the text's
     /// first eight bytes are (digits are never zero bytes).
     fn head(&self) -> u64 {
         let b = self.0.as_bytes();
+        if let Some(first) = b.first_chunk::<8>() {
+            return u64::from_be_bytes(*first);
+        }
         let mut head = [0u8; 8];
-        let n = b.len().min(8);
-        head[..n].copy_from_slice(&b[..n]);
+        for (h, c) in head.iter_mut().zip(b) {
+            *h = *c;
+        }
         u64::from_be_bytes(head)
     }
 }
@@ -162,6 +173,28 @@ mod tests {
         assert!(TokenId::parse("0123").is_err());
         assert!(TokenId::parse(&"9".repeat(79)).is_err());
         assert!(format!("{:?}", TokenId::parse(real).unwrap()).contains('…'));
+    }
+
+    proptest::proptest! {
+        // Tokens are ordered and compared as their text, shared or not, of
+        // any length (the fast paths must never change an order).
+        #[test]
+        fn token_ids_order_as_their_text(
+            a in "[1-9][0-9]{0,77}",
+            b in "[1-9][0-9]{0,77}",
+            common in 0usize..12,
+        ) {
+            let b = format!("{}{}", &a[..common.min(a.len())], b);
+            let b = &b[..b.len().min(78)];
+            let (x, y) = (TokenId::parse(&a).unwrap(), TokenId::parse(b).unwrap());
+            proptest::prop_assert_eq!(x.cmp(&y), a.as_str().cmp(b));
+            proptest::prop_assert_eq!(x == y, a == b);
+            proptest::prop_assert_eq!(y.cmp(&x), b.cmp(a.as_str()));
+            let shared = x.clone();
+            proptest::prop_assert_eq!(shared.cmp(&x), std::cmp::Ordering::Equal);
+            proptest::prop_assert!(shared == x);
+            proptest::prop_assert!(TokenId::parse(&a).unwrap() == x);
+        }
     }
 
     #[test]

@@ -967,3 +967,22 @@ fn a_coarser_tick_cancels_resting_orders_off_its_grid() {
     assert_eq!(b.sim.open_orders().len(), 1);
     assert_eq!(b.sim.open_orders()[0].key, on_grid);
 }
+
+#[test]
+fn a_snapshot_forgets_its_own_token_levels_only() {
+    let t = |n: u32| TokenId::parse(&format!("{}", 500 + n)).unwrap();
+    let p = |c: u32| Price::new(c * 10_000).unwrap();
+    let mut levels = BTreeMap::new();
+    for n in 0..3 {
+        for side in [Side::Buy, Side::Sell] {
+            for c in [1, 50, 99] {
+                levels.insert((t(n), side, p(c)), Size::from_shares(1).unwrap());
+            }
+        }
+    }
+    forget_token(&mut levels, &t(1));
+    assert_eq!(levels.len(), 12);
+    assert!(levels.keys().all(|(token, _, _)| *token != t(1)));
+    forget_token(&mut levels, &t(7));
+    assert_eq!(levels.len(), 12);
+}

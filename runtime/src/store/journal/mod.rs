@@ -4,6 +4,7 @@
 //! It also counts the bytes each strategy's entries take, for storage budgets.
 
 mod snapshots;
+mod writer;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -45,7 +46,7 @@ pub struct Stored {
     pub hash: String,
 }
 
-struct Pending {
+pub(super) struct Pending {
     seq: i64,
     ts_ns: i64,
     kind: &'static str,
@@ -82,6 +83,53 @@ pub fn chain_hash(
     hex::encode(h.finalize())
 }
 
+/// Writes entries (and the snapshot blobs they name) in one transaction.
+async fn write(
+    pool: &SqlitePool,
+    pending: &[Pending],
+    blobs: &[(String, Vec<u8>)],
+) -> Result<(), StoreError> {
+    // Multi-row inserts: each statement is a round trip to SQLite's worker
+    // thread, which costs more than the rows themselves.
+    const ROWS: usize = 256;
+    let mut tx = pool.begin().await?;
+    // Blobs first: an entry is never durable without the state it names.
+    for (sha, bytes) in blobs {
+        sqlx::query("INSERT OR IGNORE INTO snapshot_blobs (sha256, size, bytes) VALUES (?, ?, ?)")
+            .bind(sha)
+            .bind(bytes.len() as i64)
+            .bind(bytes.as_slice())
+            .execute(&mut *tx)
+            .await?;
+    }
+    for chunk in pending.chunks(ROWS) {
+        let mut sql = String::from(
+            "INSERT INTO journal (seq, ts_ns, kind, strategy, body, prev_hash, hash) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            sql.push_str(if i == 0 {
+                "(?, ?, ?, ?, ?, ?, ?)"
+            } else {
+                ", (?, ?, ?, ?, ?, ?, ?)"
+            });
+        }
+        let mut q = sqlx::query(&sql);
+        for p in chunk {
+            q = q
+                .bind(p.seq)
+                .bind(p.ts_ns)
+                .bind(p.kind)
+                .bind(p.strategy)
+                .bind(&p.body)
+                .bind(&p.prev)
+                .bind(&p.hash);
+        }
+        q.execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 /// The outcome of a full chain check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VerifyReport {
@@ -111,6 +159,8 @@ pub struct Journal {
     bytes_by_strategy: std::collections::HashMap<u32, u64>,
     /// Entries appended per strategy since the journal was opened.
     entries_by_strategy: std::collections::HashMap<u32, u64>,
+    /// Writes batches on a thread of its own (see [`Journal::write_behind`]).
+    writer: Option<writer::Writer>,
 }
 
 impl Journal {
@@ -180,6 +230,7 @@ impl Journal {
             last_snapshot: std::collections::HashMap::new(),
             bytes_by_strategy: std::collections::HashMap::new(),
             entries_by_strategy: std::collections::HashMap::new(),
+            writer: None,
         })
     }
 
@@ -286,54 +337,47 @@ impl Journal {
         self.flush().await
     }
 
-    /// Writes every pending entry now, whatever the commit batch.
+    /// From now on batches are written on a thread of their own while the
+    /// caller goes on; only for runs that can be rerun (backtests). Readers
+    /// of this journal still see every entry flushed before they read, and
+    /// [`Journal::finish`] reports a write that failed.
+    pub fn write_behind(&mut self) -> Result<(), StoreError> {
+        if self.writer.is_none() {
+            self.writer = Some(writer::Writer::start(self.pool.clone())?);
+        }
+        Ok(())
+    }
+
+    /// Writes every pending entry now, whatever the commit batch (written
+    /// behind: handed to the writer thread).
     pub async fn flush(&mut self) -> Result<(), StoreError> {
         if self.pending.is_empty() && self.pending_blobs.is_empty() {
             return Ok(());
         }
-        // Multi-row inserts: each statement is a round trip to SQLite's worker
-        // thread, which costs more than the rows themselves.
-        const ROWS: usize = 256;
-        let mut tx = self.pool.begin().await?;
-        // Blobs first: an entry is never durable without the state it names.
-        for (sha, bytes) in &self.pending_blobs {
-            sqlx::query(
-                "INSERT OR IGNORE INTO snapshot_blobs (sha256, size, bytes) VALUES (?, ?, ?)",
-            )
-            .bind(sha)
-            .bind(bytes.len() as i64)
-            .bind(bytes.as_slice())
-            .execute(&mut *tx)
-            .await?;
+        if let Some(w) = self.writer.as_mut() {
+            let entries = std::mem::take(&mut self.pending);
+            let blobs = std::mem::take(&mut self.pending_blobs);
+            return w.write(entries, blobs);
         }
-        for chunk in self.pending.chunks(ROWS) {
-            let mut sql = String::from(
-                "INSERT INTO journal (seq, ts_ns, kind, strategy, body, prev_hash, hash) VALUES ",
-            );
-            for i in 0..chunk.len() {
-                sql.push_str(if i == 0 {
-                    "(?, ?, ?, ?, ?, ?, ?)"
-                } else {
-                    ", (?, ?, ?, ?, ?, ?, ?)"
-                });
-            }
-            let mut q = sqlx::query(&sql);
-            for p in chunk {
-                q = q
-                    .bind(p.seq)
-                    .bind(p.ts_ns)
-                    .bind(p.kind)
-                    .bind(p.strategy)
-                    .bind(&p.body)
-                    .bind(&p.prev)
-                    .bind(&p.hash);
-            }
-            q.execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
+        write(&self.pool, &self.pending, &self.pending_blobs).await?;
         self.pending.clear();
         self.pending_blobs.clear();
         Ok(())
+    }
+
+    /// Flushes, and waits until everything is written (stopping a writer
+    /// thread, whose error it reports).
+    pub async fn finish(&mut self) -> Result<(), StoreError> {
+        self.flush().await?;
+        match self.writer.take() {
+            Some(mut w) => w.finish(),
+            None => Ok(()),
+        }
+    }
+
+    /// Waits until every batch handed to a writer thread is written.
+    fn written(&self) -> Result<(), StoreError> {
+        self.writer.as_ref().map_or(Ok(()), writer::Writer::sync)
     }
 
     /// Reads committed entries with `seq >= from`, in order.
@@ -343,6 +387,7 @@ impl Journal {
 
     /// Reads committed entries with `from <= seq <= to`, in order.
     pub async fn read_range(&self, from: i64, to: i64) -> Result<Vec<Stored>, StoreError> {
+        self.written()?;
         let rows = sqlx::query(
             "SELECT seq, ts_ns, strategy, body, hash FROM journal WHERE seq >= ? AND seq <= ? ORDER BY seq",
         )
@@ -371,6 +416,7 @@ impl Journal {
 
     /// Recomputes the whole chain from the stored rows.
     pub async fn verify(&self) -> Result<VerifyReport, StoreError> {
+        self.written()?;
         let rows = sqlx::query(
             "SELECT seq, ts_ns, kind, strategy, body, prev_hash, hash FROM journal ORDER BY seq",
         )

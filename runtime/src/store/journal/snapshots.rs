@@ -62,6 +62,7 @@ impl Journal {
         if let Some((_, bytes)) = self.pending_blobs.iter().find(|(s, _)| s == sha) {
             return Ok(bytes.clone());
         }
+        self.written()?;
         let row = sqlx::query("SELECT bytes FROM snapshot_blobs WHERE sha256 = ?")
             .bind(sha)
             .fetch_optional(&self.pool)
