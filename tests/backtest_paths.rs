@@ -3,16 +3,19 @@
 //! and the same run id whether the run streams the day files or loads the raw
 //! partitions whole; so do its market and window cuts, and a window that
 //! starts on the second day opens with the books the first day closed with.
+//! The same run with the strategy linked natively (the benchmarks' engine
+//! option) decides exactly as the sandboxed one.
 
 mod common;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use pqap::backtest::{DataSpec, MarketData, RunInputs, Window, run};
 use pqap::data::archive::Archive;
 use pqap::execution::FillConfig;
 use pqap::model::MarketEvent;
-use pqap::strategy::SandboxLimits;
+use pqap::strategy::{Artifact, SandboxLimits};
 use pqap::venue::sim::generator::GeneratorConfig;
 use pqap::venue::sim::recording::write_jsonl;
 use rust_decimal::Decimal;
@@ -43,6 +46,7 @@ async fn journal_rows(db: &Path) -> Vec<(i64, i64, String, Option<i64>, String, 
 /// Runs the market maker over `data`; the result as stored JSON (run id and
 /// all) and the journal's rows.
 async fn outcome(
+    artifact: Arc<Artifact>,
     data: &MarketData,
     spec: &DataSpec,
     w: &Window,
@@ -50,7 +54,6 @@ async fn outcome(
     range: Option<&Window>,
     out: &Path,
 ) -> (String, Vec<(i64, i64, String, Option<i64>, String, String)>) {
-    let artifact = common::market_maker();
     let inputs = RunInputs {
         strategy: artifact.info.name.clone(),
         version: artifact.info.version.clone(),
@@ -151,6 +154,7 @@ async fn day_files_and_raw_partitions_backtest_identically() {
         assert_eq!(streamed.digest, general.digest, "{name}: digests");
         assert_eq!(streamed.markets, general.markets, "{name}: markets");
         let a = outcome(
+            common::market_maker(),
             &streamed,
             &spec,
             &w,
@@ -160,6 +164,7 @@ async fn day_files_and_raw_partitions_backtest_identically() {
         )
         .await;
         let b = outcome(
+            common::market_maker(),
             &general,
             &spec,
             &w,
@@ -176,6 +181,35 @@ async fn day_files_and_raw_partitions_backtest_identically() {
         assert_eq!(a.0, b.0, "{name}: results");
         assert!(a.1 == b.1, "{name}: journals differ");
     }
+
+    // Linked natively, the market maker decides as it does in its sandbox:
+    // same result, same journal, entry for entry.
+    let data = MarketData::load(&spec, &both).await.unwrap();
+    let sandboxed = outcome(
+        common::market_maker(),
+        &data,
+        &spec,
+        &both,
+        &[],
+        None,
+        &dir.path().join("sandboxed"),
+    )
+    .await;
+    let linked = common::market_maker().linked_natively(pqap::strategy::native::linked::<
+        pqap_market_maker::MarketMaker,
+    >());
+    let native = outcome(
+        linked,
+        &data,
+        &spec,
+        &both,
+        &[],
+        None,
+        &dir.path().join("native"),
+    )
+    .await;
+    assert_eq!(sandboxed.0, native.0, "native: results");
+    assert!(sandboxed.1 == native.1, "native: journals differ");
 
     // The second day alone opens with the books the first day closed with.
     let second = MarketData::load(&spec, &window("2026-01-01", "2026-01-02"))

@@ -7,6 +7,9 @@
 //! - engine: the market maker in its wasm sandbox over the day files, through
 //!   books, risk, the fill simulator, the journal and the report, on one
 //!   thread, events (venue messages) per second;
+//! - engine, strategy linked natively: the same run with the market maker
+//!   compiled into this binary instead of sandboxed (the sandbox's share of a
+//!   run is the difference); it must decide exactly as the sandboxed run;
 //! - end to end: import + backtest, lines per second;
 //! - bytes: the day files and the raw partitions per byte of JSONL;
 //! - peak RSS of the whole process.
@@ -113,6 +116,10 @@ fn main() {
         end: "2026-01-03".into(),
     };
     let (mut import, mut replay, mut engine) = (Vec::new(), Vec::new(), Vec::new());
+    let mut native = Vec::new();
+    let linked = artifact.linked_natively(pqap::strategy::native::linked::<
+        pqap_market_maker::MarketMaker,
+    >());
     let (mut messages, mut updates, mut outcome) = (0u64, 0u64, String::new());
     let (mut day_bytes, mut raw_bytes) = (0, 0);
     for i in 0..runs {
@@ -163,13 +170,29 @@ fn main() {
         let (result, _) = rt
             .block_on(run(
                 artifact.clone(),
-                inputs,
+                inputs.clone(),
                 &data,
                 &dir.path().join("runs"),
                 None,
             ))
             .expect("backtest");
         engine.push(clock.elapsed().as_secs_f64());
+        let clock = Instant::now();
+        let (linked_result, _) = rt
+            .block_on(run(
+                linked.clone(),
+                inputs,
+                &data,
+                &dir.path().join("runs-native"),
+                None,
+            ))
+            .expect("backtest, linked natively");
+        native.push(clock.elapsed().as_secs_f64());
+        assert_eq!(
+            serde_json::to_string(&linked_result).ok(),
+            serde_json::to_string(&result).ok(),
+            "linked natively, the strategy decides as in its sandbox"
+        );
         outcome = format!(
             "{} orders, {} fills, {} journal entries, run {}",
             result.summary.orders, result.summary.fills, result.journal_entries, result.run_id
@@ -180,7 +203,13 @@ fn main() {
     println!("{runs} runs: median (range)");
     report("import", import, written.lines, "lines");
     report("day-file replay", replay, messages, "events");
+    let share = {
+        let (e, n) = (spread(engine.clone()).0, spread(native.clone()).0);
+        100.0 * (e - n) / e.max(1e-9)
+    };
     report("engine", engine, messages, "events");
+    report("engine (native)", native, messages, "events");
+    println!("sandbox's share of the engine stage (medians): {share:.1} %");
     report("end to end", end_to_end, written.lines, "lines");
     println!("engine run: {updates} updates, {messages} events; {outcome}");
     println!(

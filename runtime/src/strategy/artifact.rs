@@ -21,6 +21,9 @@ pub struct Artifact {
     pub info: StrategyInfo,
     pub(super) pre: StrategyPre<HostState>,
     pub(super) engine: Arc<SandboxEngine>,
+    /// For benchmarks only: instances call this linked copy of the strategy
+    /// instead of the component (see [`Artifact::linked_natively`]).
+    pub(super) native: Option<super::native::NativeFactory>,
 }
 
 impl std::fmt::Debug for Artifact {
@@ -34,6 +37,23 @@ impl std::fmt::Debug for Artifact {
 }
 
 impl Artifact {
+    /// This artifact with its instances running `native`, the same strategy
+    /// compiled into this binary, instead of the component: same name,
+    /// version, hash and parameters, so a run's inputs and id are unchanged;
+    /// no fuel, deadline or memory limit applies. For benchmarks that measure
+    /// the sandbox's share of a run.
+    pub fn linked_natively(&self, native: super::native::NativeFactory) -> Arc<Artifact> {
+        Arc::new(Artifact {
+            sha256: self.sha256.clone(),
+            size: self.size,
+            interfaces: self.interfaces.clone(),
+            info: self.info.clone(),
+            pre: self.pre.clone(),
+            engine: self.engine.clone(),
+            native: Some(native),
+        })
+    }
+
     pub(super) fn describe_and_build(
         engine: Arc<SandboxEngine>,
         pre: StrategyPre<HostState>,
@@ -55,6 +75,7 @@ impl Artifact {
             },
             pre,
             engine,
+            native: None,
         };
         let options = InstanceOptions {
             mode: ClockMode::Simulated,

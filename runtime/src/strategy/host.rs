@@ -27,6 +27,44 @@ pub struct HostView {
     pub tops: Vec<BookTop>,
 }
 
+impl HostView {
+    /// The strategy's position in `instrument` (flat if it has none).
+    pub fn position(&self, instrument: u32) -> Position {
+        let positions = &self.positions;
+        positions
+            .binary_search_by_key(&instrument, |p| p.instrument)
+            .ok()
+            .and_then(|i| positions.get(i))
+            .copied()
+            .unwrap_or(Position {
+                instrument,
+                size: 0,
+                avg_price: 0,
+                realized_pnl: 0,
+            })
+    }
+
+    /// Its working orders, in `instrument` or in all.
+    pub fn open_orders_of(&self, instrument: Option<u32>) -> Vec<OpenOrder> {
+        self.open_orders
+            .iter()
+            .filter(|o| instrument.is_none_or(|i| o.instrument == i))
+            .copied()
+            .collect()
+    }
+
+    /// An instrument's best bid and ask (empty if unknown or unusable).
+    pub fn book_top(&self, instrument: u32) -> BookTop {
+        self.tops
+            .get(instrument as usize)
+            .copied()
+            .unwrap_or(BookTop {
+                bid: None,
+                ask: None,
+            })
+    }
+}
+
 /// One log line a guest wrote (through `log`, or on stdout/stderr), truncated
 /// and with control characters escaped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -250,38 +288,15 @@ impl Host for HostState {
     }
 
     fn get_position(&mut self, instrument: u32) -> Position {
-        let positions = &self.view.positions;
-        positions
-            .binary_search_by_key(&instrument, |p| p.instrument)
-            .ok()
-            .and_then(|i| positions.get(i))
-            .copied()
-            .unwrap_or(Position {
-                instrument,
-                size: 0,
-                avg_price: 0,
-                realized_pnl: 0,
-            })
+        self.view.position(instrument)
     }
 
     fn get_open_orders(&mut self, instrument: Option<u32>) -> Vec<OpenOrder> {
-        self.view
-            .open_orders
-            .iter()
-            .filter(|o| instrument.is_none_or(|i| o.instrument == i))
-            .copied()
-            .collect()
+        self.view.open_orders_of(instrument)
     }
 
     fn get_book_top(&mut self, instrument: u32) -> BookTop {
-        self.view
-            .tops
-            .get(instrument as usize)
-            .copied()
-            .unwrap_or(BookTop {
-                bid: None,
-                ask: None,
-            })
+        self.view.book_top(instrument)
     }
 
     fn random(&mut self) -> u64 {

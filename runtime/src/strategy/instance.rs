@@ -13,6 +13,7 @@ use super::fault::{CallFacts, Fault, classify};
 use super::guest_text::escape;
 use super::host::{GuestOutput, HostState, HostView, LogLimits};
 use super::limits::{ClockMode, SandboxLimits};
+use super::native::NativeGuest;
 
 /// How an instance is run.
 #[derive(Debug, Clone)]
@@ -43,6 +44,9 @@ fn host_panic(panic: Box<dyn std::any::Any + Send>) -> wasmtime::Error {
 pub struct SandboxInstance {
     store: Store<HostState>,
     bindings: Strategy,
+    /// A benchmark's linked copy of the strategy: called instead of the
+    /// component, with the store's host state (see [`super::native`]).
+    native: Option<Box<dyn NativeGuest>>,
     options: InstanceOptions,
     deadline_ticks: u64,
     last_fuel: u64,
@@ -93,6 +97,7 @@ impl SandboxInstance {
         Ok(SandboxInstance {
             store,
             bindings,
+            native: artifact.native.as_ref().map(|make| make()),
             options: options.clone(),
             deadline_ticks,
             last_fuel: 0,
@@ -140,6 +145,27 @@ impl SandboxInstance {
         })
     }
 
+    /// Runs `f` on the linked copy, if there is one, with `view` installed as
+    /// the host's view (no fuel, no deadline: nothing meters it).
+    fn call_native<R>(
+        &mut self,
+        call: &'static str,
+        view: &mut HostView,
+        f: impl FnOnce(&mut dyn NativeGuest, &mut HostState) -> R,
+    ) -> Option<Result<R, Fault>> {
+        let guest = self.native.as_mut()?;
+        self.store.data_mut().begin_call(std::mem::take(view));
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            f(guest.as_mut(), self.store.data_mut())
+        }));
+        std::mem::swap(view, &mut self.store.data_mut().view);
+        self.last_fuel = 0;
+        Some(result.map_err(|panic| Fault::Trap {
+            call,
+            message: host_panic(panic).to_string(),
+        }))
+    }
+
     /// Fuel the last call used.
     pub fn last_fuel(&self) -> u64 {
         self.last_fuel
@@ -151,6 +177,9 @@ impl SandboxInstance {
     }
 
     pub fn describe(&mut self, view: &mut HostView) -> Result<StrategyInfo, Fault> {
+        if let Some(r) = self.call_native("describe", view, |g, _| g.describe()) {
+            return r;
+        }
         let budget = self.options.limits.fuel_init;
         self.call("describe", budget, view, |b, s| {
             b.pqap_strategy_callbacks().call_describe(s)
@@ -159,9 +188,12 @@ impl SandboxInstance {
 
     pub fn init(&mut self, view: &mut HostView, config: &InitConfig) -> Result<(), Fault> {
         let budget = self.options.limits.fuel_init;
-        self.call("init", budget, view, |b, s| {
-            b.pqap_strategy_callbacks().call_init(s, config)
-        })?
+        match self.call_native("init", view, |g, h| g.init(h, config)) {
+            Some(r) => r,
+            None => self.call("init", budget, view, |b, s| {
+                b.pqap_strategy_callbacks().call_init(s, config)
+            }),
+        }?
         .map_err(|message| Fault::InitRefused {
             message: escape(&message).into_owned(),
         })
@@ -172,6 +204,9 @@ impl SandboxInstance {
         view: &mut HostView,
         events: &[Event],
     ) -> Result<Vec<Command>, Fault> {
+        if let Some(r) = self.call_native("on-events", view, |g, h| g.on_events(h, events)) {
+            return r;
+        }
         let budget = self.options.limits.fuel_per_call;
         self.call("on-events", budget, view, |b, s| {
             b.pqap_strategy_callbacks().call_on_events(s, events)
@@ -179,6 +214,9 @@ impl SandboxInstance {
     }
 
     pub fn on_timer(&mut self, view: &mut HostView, id: u64) -> Result<Vec<Command>, Fault> {
+        if let Some(r) = self.call_native("on-timer", view, |g, h| g.on_timer(h, id)) {
+            return r;
+        }
         let budget = self.options.limits.fuel_per_call;
         self.call("on-timer", budget, view, |b, s| {
             b.pqap_strategy_callbacks().call_on_timer(s, id)
@@ -187,9 +225,12 @@ impl SandboxInstance {
 
     pub fn snapshot_state(&mut self, view: &mut HostView) -> Result<Vec<u8>, Fault> {
         let budget = self.options.limits.fuel_per_call;
-        let state = self.call("snapshot-state", budget, view, |b, s| {
-            b.pqap_strategy_callbacks().call_snapshot_state(s)
-        })?;
+        let state = match self.call_native("snapshot-state", view, |g, _| g.snapshot_state()) {
+            Some(r) => r,
+            None => self.call("snapshot-state", budget, view, |b, s| {
+                b.pqap_strategy_callbacks().call_snapshot_state(s)
+            }),
+        }?;
         let max = self.options.limits.max_state_bytes;
         if state.len() > max {
             return Err(Fault::InvalidOutput {
@@ -202,15 +243,21 @@ impl SandboxInstance {
 
     pub fn restore_state(&mut self, view: &mut HostView, state: &[u8]) -> Result<(), Fault> {
         let budget = self.options.limits.fuel_init;
-        self.call("restore-state", budget, view, |b, s| {
-            b.pqap_strategy_callbacks().call_restore_state(s, state)
-        })?
+        match self.call_native("restore-state", view, |g, h| g.restore_state(h, state)) {
+            Some(r) => r,
+            None => self.call("restore-state", budget, view, |b, s| {
+                b.pqap_strategy_callbacks().call_restore_state(s, state)
+            }),
+        }?
         .map_err(|message| Fault::RestoreRefused {
             message: escape(&message).into_owned(),
         })
     }
 
     pub fn shutdown(&mut self, view: &mut HostView) -> Result<Vec<Command>, Fault> {
+        if let Some(r) = self.call_native("shutdown", view, |g, h| g.shutdown(h)) {
+            return r;
+        }
         let budget = self.options.limits.fuel_per_call;
         self.call("shutdown", budget, view, |b, s| {
             b.pqap_strategy_callbacks().call_shutdown(s)

@@ -13,6 +13,7 @@ pub mod host;
 pub mod instance;
 pub mod library;
 pub mod limits;
+pub mod native;
 pub mod output;
 pub mod params;
 mod rng;
