@@ -124,7 +124,7 @@ pub async fn run(
     let mut journal = Journal::open_with(&db, false).await?;
     journal.set_commit_batch(COMMIT_BATCH);
     // SQLite writes on a thread of its own while the engine goes on.
-    journal.write_behind()?;
+    journal.write_behind().await?;
     // The report's figures are folded from the entries as they are journaled,
     // never read back.
     journal.retain();
@@ -178,7 +178,6 @@ pub async fn run(
         calibration: CalibrationFold::new(strategy),
         stale: StaleFills::new(strategy, &data.markets),
         drawn: Vec::new(),
-        head: None,
         strategy,
     };
     figures.fold(engine.journal_mut().take_retained());
@@ -247,7 +246,10 @@ pub async fn run(
     let attribution = figures.attribution.finish(&final_mid);
     let calibration = figures.calibration.finish();
     let analyses = analyse(&summary, &attribution, figures.stale.finish(), look_ahead);
-    let (journal_entries, journal_head) = figures.head.unwrap_or_default();
+    let (journal_entries, journal_head) = {
+        let (seq, hash) = engine.journal().head();
+        (seq, hash.to_string())
+    };
     let entries = figures.drawn;
     let result = BacktestResult {
         run_id,
@@ -282,8 +284,6 @@ struct Figures<'a> {
     stale: StaleFills,
     /// What the report draws (the strategy's marks and fills).
     drawn: Vec<Stored>,
-    /// The last entry's sequence number and hash.
-    head: Option<(i64, String)>,
     strategy: u32,
 }
 
@@ -296,7 +296,6 @@ impl Figures<'_> {
             self.attribution.observe(&e);
             self.calibration.observe(&e);
             self.stale.on_entry(&e);
-            self.head = Some((e.seq, e.hash.clone()));
             let drawn = match &e.entry {
                 Entry::Mark { strategy, .. } => *strategy == self.strategy,
                 Entry::Order {

@@ -108,6 +108,15 @@ struct Slot {
     markets: Vec<String>,
 }
 
+/// What handling one update needs for a moment, kept to be reused.
+#[derive(Default)]
+struct UpdateBuffers {
+    shared: Vec<(wit::EventKind, Option<usize>)>,
+    outputs: Vec<BookOutput>,
+    kinds: Vec<wit::EventKind>,
+    statuses: Vec<BookOutput>,
+}
+
 /// An order the venue may still fill.
 #[derive(Debug, Clone)]
 struct Working {
@@ -156,6 +165,7 @@ pub struct Engine<V: Venue> {
     positions_cache: BTreeMap<StrategyId, (u64, Vec<wit::Position>)>,
     /// Views given back after their calls, whose buffers the next ones reuse.
     spare_views: Vec<HostView>,
+    buffers: UpdateBuffers,
 }
 
 const DAY_NS: u64 = 86_400_000_000_000;
@@ -217,45 +227,57 @@ impl<V: Venue> Engine<V> {
     /// Processes one feed update at host time `now_ns`.
     pub async fn on_update(&mut self, update: &FeedUpdate, now_ns: u64) -> Result<(), EngineError> {
         self.now_ns = self.now_ns.max(now_ns);
-        let mut shared: Vec<(wit::EventKind, Option<usize>)> = Vec::new();
+        // The buffers of the last update, emptied: no allocation per update
+        // once they have grown.
+        let mut b = std::mem::take(&mut self.buffers);
+        let result = self.update_with(update, &mut b).await;
+        b.shared.clear();
+        b.statuses.clear();
+        b.outputs.clear();
+        b.kinds.clear();
+        self.buffers = b;
+        result
+    }
+
+    async fn update_with(
+        &mut self,
+        update: &FeedUpdate,
+        b: &mut UpdateBuffers,
+    ) -> Result<(), EngineError> {
         let mut venue_events = Vec::new();
-        let mut statuses = Vec::new();
         for (i, event) in update.events.iter().enumerate() {
-            let mut outputs = Vec::new();
+            b.outputs.clear();
             let now_ms = self.now_ns / 1_000_000;
-            self.books.apply(event, now_ms, &mut outputs);
-            let mut kinds = Vec::new();
+            self.books.apply(event, now_ms, &mut b.outputs);
+            b.kinds.clear();
             self.translator
-                .market(&self.registry, event, &outputs, &mut kinds);
-            shared.extend(kinds.into_iter().map(|k| (k, Some(i))));
+                .market(&self.registry, event, &b.outputs, &mut b.kinds);
+            b.shared.extend(b.kinds.drain(..).map(|k| (k, Some(i))));
             venue_events.extend(self.venue.on_market(event, self.now_ns, &self.books));
-            for o in &outputs {
+            for o in &b.outputs {
                 if let BookOutput::Resolved { payouts, .. } = o {
                     self.settle(payouts)?;
                 }
             }
-            statuses.extend(
-                outputs
-                    .into_iter()
+            b.statuses.extend(
+                b.outputs
+                    .drain(..)
                     .filter(|o| matches!(o, BookOutput::Status(_))),
             );
         }
-        let mut quotes = Vec::new();
         self.translator
-            .quotes(&self.registry, &mut self.books, &mut quotes);
-        shared.extend(quotes.into_iter().map(|q| {
-            // A quote answers to the last event of this update on its instrument.
-            let cause = update.events.len().checked_sub(1);
-            (q, cause)
-        }));
+            .quotes(&self.registry, &mut self.books, &mut b.kinds);
+        // A quote answers to the last event of this update on its instrument.
+        let cause = update.events.len().checked_sub(1);
+        b.shared.extend(b.kinds.drain(..).map(|q| (q, cause)));
         venue_events.extend(self.venue.on_time(self.now_ns, &self.books));
         self.handle_order_events(venue_events)?;
-        self.withdraw_from_untrusted(&statuses)?;
+        self.withdraw_from_untrusted(&b.statuses)?;
         self.risk_marks()?;
         // Fills must be durable before any strategy hears of them.
         self.journal.commit().await?;
         for slot in 0..self.slots.len() {
-            self.deliver(slot, &shared, &update.events)?;
+            self.deliver(slot, &b.shared, &update.events)?;
         }
         self.journal.commit().await?;
         Ok(())

@@ -132,7 +132,7 @@ async fn a_journal_written_behind_holds_the_same_chain_and_readers_see_every_flu
             .await
             .unwrap(),
     );
-    behind.write_behind().unwrap();
+    behind.write_behind().await.unwrap();
     for j in [&mut now, &mut behind] {
         j.set_commit_batch(7);
         for n in 0..100u64 {
@@ -162,7 +162,7 @@ async fn a_write_that_fails_behind_the_engine_is_reported() {
     let mut j = Journal::open_with(&dir.path().join("j.db"), false)
         .await
         .unwrap();
-    j.write_behind().unwrap();
+    j.write_behind().await.unwrap();
     j.pool().execute("DROP TABLE journal").await.unwrap();
     j.append(1, None, &entry(1)).unwrap();
     j.flush().await.unwrap();

@@ -83,6 +83,7 @@ impl<V: Venue> Engine<V> {
             portfolio_revision: 1,
             positions_cache: BTreeMap::new(),
             spare_views: Vec::new(),
+            buffers: Default::default(),
         };
         let mut next_id = prior.strategies.keys().max().copied().unwrap_or(0) + 1;
         for setup in setups {

@@ -264,7 +264,11 @@ impl Journal {
         }
         let strategy = strategy.map(i64::from);
         let kind = entry.kind();
-        let hash = chain_hash(&self.head_hash, seq, ts_ns, kind, strategy, &body);
+        // Written behind, the writer thread chains the hashes.
+        let hash = match self.writer {
+            Some(_) => String::new(),
+            None => chain_hash(&self.head_hash, seq, ts_ns, kind, strategy, &body),
+        };
         if let Some(kept) = self.retained.as_mut() {
             kept.push(Stored {
                 seq,
@@ -309,6 +313,8 @@ impl Journal {
     }
 
     /// Keeps a copy of every entry appended from now on (see [`Journal::retained`]).
+    /// Written behind, the copies carry no hash (the writer thread chains
+    /// them; [`Journal::head`] has the last one after [`Journal::finish`]).
     pub fn retain(&mut self) {
         self.retained.get_or_insert_with(Vec::new);
     }
@@ -341,9 +347,11 @@ impl Journal {
     /// caller goes on; only for runs that can be rerun (backtests). Readers
     /// of this journal still see every entry flushed before they read, and
     /// [`Journal::finish`] reports a write that failed.
-    pub fn write_behind(&mut self) -> Result<(), StoreError> {
+    pub async fn write_behind(&mut self) -> Result<(), StoreError> {
         if self.writer.is_none() {
-            self.writer = Some(writer::Writer::start(self.pool.clone())?);
+            self.flush_now().await?;
+            let head = self.head_hash.clone();
+            self.writer = Some(writer::Writer::start(self.pool.clone(), head)?);
         }
         Ok(())
     }
@@ -359,20 +367,30 @@ impl Journal {
             let blobs = std::mem::take(&mut self.pending_blobs);
             return w.write(entries, blobs);
         }
+        self.flush_now().await
+    }
+
+    async fn flush_now(&mut self) -> Result<(), StoreError> {
         write(&self.pool, &self.pending, &self.pending_blobs).await?;
         self.pending.clear();
         self.pending_blobs.clear();
         Ok(())
     }
 
+    /// The last entry's sequence number and hash (0 and the genesis hash when
+    /// empty). Written behind, the hash is known once [`Journal::finish`] ran.
+    pub fn head(&self) -> (i64, &str) {
+        (self.next_seq - 1, &self.head_hash)
+    }
+
     /// Flushes, and waits until everything is written (stopping a writer
     /// thread, whose error it reports).
     pub async fn finish(&mut self) -> Result<(), StoreError> {
         self.flush().await?;
-        match self.writer.take() {
-            Some(mut w) => w.finish(),
-            None => Ok(()),
+        if let Some(mut w) = self.writer.take() {
+            self.head_hash = w.finish()?;
         }
+        Ok(())
     }
 
     /// Waits until every batch handed to a writer thread is written.

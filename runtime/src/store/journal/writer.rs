@@ -2,7 +2,7 @@
 //! runs that can simply be rerun (backtests): the engine hands a batch over and
 //! goes on deciding while SQLite writes it. Readers of the journal first wait
 //! until everything handed over is written, so they never see less than
-//! before.
+//! before. The thread also chains the entries' hashes.
 
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
@@ -26,15 +26,17 @@ enum Job {
 /// The thread and the way to it.
 pub(super) struct Writer {
     jobs: Option<SyncSender<Job>>,
-    thread: Option<JoinHandle<Result<(), StoreError>>>,
+    /// Answers with the chain's head hash once every batch is written.
+    thread: Option<JoinHandle<Result<String, StoreError>>>,
 }
 
 impl Writer {
-    pub(super) fn start(pool: SqlitePool) -> Result<Writer, StoreError> {
+    /// `head`: the hash of the last entry already written.
+    pub(super) fn start(pool: SqlitePool, head: String) -> Result<Writer, StoreError> {
         let (jobs, rx) = sync_channel(QUEUE);
         let thread = std::thread::Builder::new()
             .name("pqap-journal".into())
-            .spawn(move || run(pool, rx))
+            .spawn(move || run(pool, head, rx))
             .map_err(|e| StoreError::Encode(format!("journal writer thread: {e}")))?;
         Ok(Writer {
             jobs: Some(jobs),
@@ -70,13 +72,16 @@ impl Writer {
         ))
     }
 
-    /// Writes what is left and stops the thread, reporting its error if any.
-    pub(super) fn finish(&mut self) -> Result<(), StoreError> {
+    /// Writes what is left and stops the thread: the chain's head hash, or
+    /// the thread's error.
+    pub(super) fn finish(&mut self) -> Result<String, StoreError> {
         self.jobs = None;
         match self.thread.take().map(JoinHandle::join) {
             Some(Ok(result)) => result,
             Some(Err(_)) => Err(StoreError::Encode("the journal writer panicked".into())),
-            None => Ok(()),
+            None => Err(StoreError::Encode(
+                "the journal writer was already finished".into(),
+            )),
         }
     }
 
@@ -84,7 +89,7 @@ impl Writer {
     fn failure(&mut self) -> StoreError {
         match self.finish() {
             Err(e) => e,
-            Ok(()) => StoreError::Encode("the journal writer has stopped".into()),
+            Ok(_) => StoreError::Encode("the journal writer has stopped".into()),
         }
     }
 }
@@ -97,7 +102,7 @@ impl Drop for Writer {
     }
 }
 
-fn run(pool: SqlitePool, jobs: Receiver<Job>) -> Result<(), StoreError> {
+fn run(pool: SqlitePool, mut head: String, jobs: Receiver<Job>) -> Result<String, StoreError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -105,12 +110,19 @@ fn run(pool: SqlitePool, jobs: Receiver<Job>) -> Result<(), StoreError> {
     rt.block_on(async {
         while let Ok(job) = jobs.recv() {
             match job {
-                Job::Write { entries, blobs } => super::write(&pool, &entries, &blobs).await?,
+                Job::Write { mut entries, blobs } => {
+                    for p in &mut entries {
+                        p.hash =
+                            super::chain_hash(&head, p.seq, p.ts_ns, p.kind, p.strategy, &p.body);
+                        p.prev = std::mem::replace(&mut head, p.hash.clone());
+                    }
+                    super::write(&pool, &entries, &blobs).await?;
+                }
                 Job::Sync(ack) => {
                     let _ = ack.send(());
                 }
             }
         }
-        Ok(())
+        Ok(head)
     })
 }
