@@ -31,6 +31,7 @@ impl std::hash::Hash for TokenId {
 impl TokenId {
     /// The first eight bytes, big-endian, zero-padded: ordered as the text's
     /// first eight bytes are (digits are never zero bytes).
+    #[inline]
     fn head(&self) -> u64 {
         let b = self.0.as_bytes();
         if let Some(first) = b.first_chunk::<8>() {
@@ -45,6 +46,7 @@ impl TokenId {
 }
 
 impl PartialEq for TokenId {
+    #[inline]
     fn eq(&self, other: &TokenId) -> bool {
         Arc::ptr_eq(&self.0, &other.0) || (self.head() == other.head() && self.0 == other.0)
     }
@@ -53,6 +55,7 @@ impl PartialEq for TokenId {
 impl Eq for TokenId {}
 
 impl Ord for TokenId {
+    #[inline]
     fn cmp(&self, other: &TokenId) -> std::cmp::Ordering {
         if Arc::ptr_eq(&self.0, &other.0) {
             return std::cmp::Ordering::Equal;
@@ -64,6 +67,7 @@ impl Ord for TokenId {
 }
 
 impl PartialOrd for TokenId {
+    #[inline]
     fn partial_cmp(&self, other: &TokenId) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
     }
