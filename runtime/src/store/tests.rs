@@ -169,3 +169,30 @@ async fn a_write_that_fails_behind_the_engine_is_reported() {
     let err = j.finish().await.unwrap_err();
     assert!(err.to_string().contains("journal"), "{err}");
 }
+
+#[tokio::test]
+async fn the_journal_keeps_its_indexes_and_triggers_but_no_index_on_the_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut j = Journal::open(&dir.path().join("j.db")).await.unwrap();
+    for n in 0..3 {
+        j.append(n, Some(1), &entry(n)).unwrap();
+    }
+    j.commit().await.unwrap();
+    let indexes: Vec<(String,)> = sqlx::query_as(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'journal' ORDER BY name",
+    )
+    .fetch_all(j.pool())
+    .await
+    .unwrap();
+    let names: Vec<&str> = indexes.iter().map(|(n,)| n.as_str()).collect();
+    // Appends write to the end of these; a hash index would take a random page.
+    assert_eq!(names, ["journal_kind", "journal_strategy"]);
+    assert!(
+        j.pool()
+            .execute("UPDATE journal SET body = '{}'")
+            .await
+            .is_err()
+    );
+    assert!(j.pool().execute("DELETE FROM journal").await.is_err());
+    assert_eq!(j.verify().await.unwrap().broken, None);
+}
