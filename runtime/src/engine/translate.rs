@@ -155,11 +155,14 @@ impl Translator {
     /// Brings the tops up to date: instruments the registry gained, and those
     /// whose book changed since the last refresh. Only their books are read.
     pub fn refresh(&mut self, registry: &Registry, books: &mut Books) {
-        let known = self.current.len() as u32;
-        for (instrument, token) in registry.instruments().skip(known as usize) {
-            debug_assert_eq!(instrument as usize, self.current.len());
-            self.current.push(top_of(books, token));
-            self.unquoted.insert(instrument);
+        // Two instruments per market: only a new listing walks the list.
+        let known = self.current.len();
+        if registry.markets().len() * 2 > known {
+            for (instrument, token) in registry.instruments().skip(known) {
+                debug_assert_eq!(instrument as usize, self.current.len());
+                self.current.push(top_of(books, token));
+                self.unquoted.insert(instrument);
+            }
         }
         books.take_touched(&mut self.touched);
         for token in self.touched.drain(..) {
