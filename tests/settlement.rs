@@ -12,7 +12,7 @@ use common::hand::{HandMarket, START};
 use pqap::data::books::Books;
 use pqap::data::quality::Untradeable;
 use pqap::data::update::{FeedUpdate, Source};
-use pqap::engine::Venue;
+use pqap::venue::Venue;
 use pqap::execution::{FillConfig, FillSimulator};
 use pqap::model::{Fill, Liquidity, MarketEvent, Order, OrderEvent, OrderKey, Payout, Price, Size};
 use pqap::store::Entry;

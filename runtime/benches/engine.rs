@@ -17,7 +17,8 @@ use std::time::Instant;
 
 use pqap::data::books::Books;
 use pqap::data::update::FeedUpdate;
-use pqap::engine::{Engine, EngineConfig, MarketSpec, Registry, StrategySetup, Venue};
+use pqap::engine::{Engine, EngineConfig, Registry, StrategySetup};
+use pqap::venue::{MarketSpec, Venue};
 use pqap::execution::{FillConfig, FillSimulator};
 use pqap::model::{MarketEvent, Order, OrderEvent, OrderKey, Size, TokenId};
 use pqap::risk::RiskLimits;

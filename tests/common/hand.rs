@@ -84,7 +84,7 @@ impl HandMarket {
     }
 
     /// An engine on `venue`.
-    pub async fn engine_on<V: pqap::engine::Venue>(
+    pub async fn engine_on<V: pqap::venue::Venue>(
         &self,
         db: &std::path::Path,
         venue: V,

@@ -2,7 +2,8 @@
 //! registry, and its updates one second apart, starting with full books.
 
 use pqap::data::update::{FeedUpdate, Source};
-use pqap::engine::{MarketSpec, Registry};
+use pqap::engine::Registry;
+use pqap::venue::MarketSpec;
 use pqap::execution::fees::FeeSchedule;
 use pqap::model::MarketEvent;
 use pqap::venue::sim::generator::Generator;

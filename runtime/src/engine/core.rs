@@ -24,7 +24,7 @@ use rust_decimal::prelude::ToPrimitive;
 
 use super::registry::Registry;
 use super::translate::{Translator, order_event};
-use super::venue::Venue;
+use crate::venue::Venue;
 use crate::data::books::{BookOutput, Books};
 use crate::data::update::FeedUpdate;
 use crate::model::money::notional;

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::core::{Engine, EngineError, StrategySetup};
-use super::venue::Venue;
+use crate::venue::Venue;
 use crate::risk::RiskLimits;
 pub use crate::risk::limits::{limit_value, merged_limits};
 use crate::store::deploys::{self, Deployment};

@@ -5,10 +5,8 @@ pub mod core;
 pub mod deployments;
 pub mod registry;
 pub mod translate;
-pub mod venue;
 
-pub use registry::{MarketSpec, Registry};
+pub use registry::Registry;
 pub use translate::Translator;
-pub use venue::Venue;
 
 pub use self::core::{Deployed, Engine, EngineConfig, EngineError, MarketsChange, StrategySetup};

@@ -3,56 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::data::archive::MarketMeta;
-use crate::model::{ConditionId, Price, Size, TokenId};
+use crate::model::TokenId;
 use crate::strategy::bindings::types::InstrumentInfo;
-use crate::venue::polymarket::http::markets::DiscoveredMarket;
-
-/// One binary market as the engine needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MarketSpec {
-    pub condition: ConditionId,
-    /// The venue's slug (empty when the data did not carry it).
-    pub slug: String,
-    pub question: String,
-    /// (token, outcome), YES first.
-    pub tokens: [(TokenId, String); 2],
-    pub tick: Price,
-    pub min_size: Size,
-    pub fees: crate::execution::fees::FeeSchedule,
-}
-
-impl From<&MarketMeta> for MarketSpec {
-    fn from(m: &MarketMeta) -> MarketSpec {
-        MarketSpec {
-            condition: m.condition.clone(),
-            slug: m.slug.clone(),
-            question: m.question.clone(),
-            tokens: m.tokens.clone(),
-            tick: m.tick,
-            min_size: m.min_size,
-            fees: m.fees(),
-        }
-    }
-}
-
-impl From<&DiscoveredMarket> for MarketSpec {
-    fn from(m: &DiscoveredMarket) -> MarketSpec {
-        MarketSpec::from(&MarketMeta::from(m))
-    }
-}
-
-impl MarketSpec {
-    /// Whether `selector` names this market: its condition id, its slug, or
-    /// text found in its question (case-insensitive).
-    pub fn matches(&self, selector: &str) -> bool {
-        let sel = selector.trim().to_lowercase();
-        !sel.is_empty()
-            && (self.condition.as_str() == sel
-                || self.slug.to_lowercase() == sel
-                || self.question.to_lowercase().contains(&sel))
-    }
-}
+use crate::venue::MarketSpec;
 
 /// Token ↔ instrument id ↔ market.
 #[derive(Debug, Clone, Default)]
@@ -181,6 +134,7 @@ impl Registry {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::model::{ConditionId, Price, Size};
 
     /// A market numbered `n` (tokens `100 + 2n` and `101 + 2n`).
     pub(crate) fn spec(n: u32) -> MarketSpec {

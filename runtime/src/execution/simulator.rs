@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::fees::{FeeSchedule, charge};
 use super::rules::{self, Refusal};
 use crate::data::books::Books;
-use crate::engine::{MarketSpec, Venue};
+use crate::venue::{MarketSpec, Venue};
 use crate::model::money::shares;
 use crate::model::{
     CancelCause, Fill, Liquidity, MarketEvent, Order, OrderEvent, OrderKey, Price, Side, Size,

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::attribution::Attribution;
 use super::result::RunSummary;
 use crate::data::update::FeedUpdate;
-use crate::engine::MarketSpec;
+use crate::venue::MarketSpec;
 use crate::model::{ConditionId, MarketEvent, OrderEvent, TokenId};
 use crate::store::{Entry, Stored};
 

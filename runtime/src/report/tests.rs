@@ -16,7 +16,7 @@ use rust_decimal_macros::dec;
 
 use super::{analyses, attribute, summarize};
 use crate::data::update::{FeedUpdate, Source};
-use crate::engine::MarketSpec;
+use crate::venue::MarketSpec;
 use crate::model::{
     ConditionId, Fill, Liquidity, MarketEvent, Order, OrderEvent, OrderKey, Price, Side, Size,
     TimeInForce, TokenId,

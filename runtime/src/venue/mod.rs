@@ -1,4 +1,10 @@
-//! Venue adapters: the real Polymarket and, next to it, the local simulator.
+//! Venues: the seam the engine trades through, the real Polymarket and, next
+//! to it, the local simulator.
 
+pub mod market;
 pub mod polymarket;
+pub mod seam;
 pub mod sim;
+
+pub use market::MarketSpec;
+pub use seam::Venue;

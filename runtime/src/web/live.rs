@@ -7,7 +7,8 @@ use std::sync::{Arc, RwLock};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::engine::{Engine, Venue};
+use crate::engine::Engine;
+use crate::venue::Venue;
 use crate::strategy::RunState;
 
 /// One strategy as the server shows it.

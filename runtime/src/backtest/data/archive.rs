@@ -14,7 +14,7 @@ use crate::data::archive::Archive;
 use crate::data::archive::columnar::{DayRows, opening_update};
 use crate::data::seen::MarketsSeen;
 use crate::data::update::FeedUpdate;
-use crate::engine::MarketSpec;
+use crate::venue::MarketSpec;
 use crate::model::time::{parse_day, utc_day};
 use crate::model::{Price, Size};
 

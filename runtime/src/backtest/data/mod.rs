@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use super::BacktestError;
 use crate::data::update::FeedUpdate;
-use crate::engine::MarketSpec;
+use crate::venue::MarketSpec;
 use crate::model::ConditionId;
 use crate::model::time::{parse_day, utc_day};
 

@@ -21,7 +21,7 @@ enum Uncut<'a> {
         next_file: usize,
         reader: Option<Box<DayReader>>,
         /// The run's markets, whose token ids the readers hand out.
-        markets: &'a [crate::engine::MarketSpec],
+        markets: &'a [crate::venue::MarketSpec],
     },
 }
 

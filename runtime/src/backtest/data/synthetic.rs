@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Feed, MarketData};
 use crate::data::update::{FeedUpdate, Source};
-use crate::engine::MarketSpec;
+use crate::venue::MarketSpec;
 use crate::model::MarketEvent;
 use crate::venue::sim::generator::{Generator, GeneratorConfig};
 

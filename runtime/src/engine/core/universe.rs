@@ -4,7 +4,7 @@
 //! reload), and markets it stops listing as open close to orders at once.
 
 use super::*;
-use crate::engine::MarketSpec;
+use crate::venue::MarketSpec;
 
 /// What a refresh of the venue's open markets changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

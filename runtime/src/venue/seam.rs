@@ -1,8 +1,10 @@
-//! What the engine needs from a venue: the fill simulator (backtest, paper) and,
-//! later, the live CLOB implement it. Host time is passed in, never read.
+//! The seam between the engine and a venue: what the engine asks of a place
+//! orders go to. The fill simulator (backtest, paper) and the live CLOB
+//! implement it. Host time is passed in, never read.
 
 use crate::data::books::Books;
 use crate::model::{MarketEvent, Order, OrderEvent, OrderKey, Size};
+use crate::venue::MarketSpec;
 
 /// A place orders go to and order events come from.
 pub trait Venue {
@@ -18,5 +20,5 @@ pub trait Venue {
     /// `None` means the venue does not know it (never arrived, or gone).
     fn reconcile(&mut self, key: OrderKey, now_ns: u64) -> Option<Size>;
     /// A market the run trades from now on (listed while running).
-    fn add_market(&mut self, _spec: &super::MarketSpec) {}
+    fn add_market(&mut self, _spec: &MarketSpec) {}
 }
