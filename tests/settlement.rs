@@ -12,10 +12,10 @@ use common::hand::{HandMarket, START};
 use pqap::data::books::Books;
 use pqap::data::quality::Untradeable;
 use pqap::data::update::{FeedUpdate, Source};
-use pqap::venue::Venue;
 use pqap::execution::{FillConfig, FillSimulator};
 use pqap::model::{Fill, Liquidity, MarketEvent, Order, OrderEvent, OrderKey, Payout, Price, Size};
 use pqap::store::Entry;
+use pqap::venue::Venue;
 
 const MS: u64 = 1_000_000;
 

@@ -18,7 +18,6 @@ use std::time::Instant;
 use pqap::data::books::Books;
 use pqap::data::update::FeedUpdate;
 use pqap::engine::{Engine, EngineConfig, Registry, StrategySetup};
-use pqap::venue::{MarketSpec, Venue};
 use pqap::execution::{FillConfig, FillSimulator};
 use pqap::model::{MarketEvent, Order, OrderEvent, OrderKey, Size, TokenId};
 use pqap::risk::RiskLimits;
@@ -26,6 +25,7 @@ use pqap::store::{Entry, Journal};
 use pqap::strategy::{ClockMode, SandboxLimits};
 use pqap::venue::sim::generator::{Generator, GeneratorConfig};
 use pqap::venue::sim::wire;
+use pqap::venue::{MarketSpec, Venue};
 use rust_decimal::Decimal;
 
 /// The fill simulator, noting when each order reaches it.

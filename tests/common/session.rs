@@ -3,9 +3,9 @@
 
 use pqap::data::update::{FeedUpdate, Source};
 use pqap::engine::Registry;
-use pqap::venue::MarketSpec;
 use pqap::execution::fees::FeeSchedule;
 use pqap::model::MarketEvent;
+use pqap::venue::MarketSpec;
 use pqap::venue::sim::generator::Generator;
 
 /// The generator's markets, with these fees.

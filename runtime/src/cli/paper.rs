@@ -13,10 +13,11 @@ use clap::Args;
 use pqap::alerts::{Alerter, Webhook};
 use pqap::config::{Config, ShutdownOrders};
 use pqap::data::archive::{Archive, MarketMeta};
-use pqap::data::feed::{FeedConfig, FeedMessage, LiveFeed};
-use pqap::data::update::{FeedUpdate, Source};
+use pqap::data::feed::{FeedConfig, FeedCounters};
+use pqap::engine::runner::{
+    MarketSelector, Session, SessionObserver, SessionSettings, clock_tick, wall_ns,
+};
 use pqap::engine::{Engine, EngineConfig, Registry, StrategySetup, deployments};
-use pqap::venue::MarketSpec;
 use pqap::execution::FillSimulator;
 use pqap::model::time::parse_day;
 use pqap::store::{EngineLock, Journal};
@@ -25,11 +26,12 @@ use pqap::strategy::{
     Artifact, ArtifactLibrary, ClockMode, EngineOptions, SandboxEngine, SandboxLimits,
     StrategySettings,
 };
+use pqap::venue::MarketSpec;
 use pqap::venue::polymarket::http::client::{HttpConfig, PolymarketHttp};
-use pqap::venue::polymarket::http::markets::{DiscoveredMarket, open_markets, resolutions};
+use pqap::venue::polymarket::http::markets::DiscoveredMarket;
 use pqap::venue::polymarket::websocket::client::WsConfig;
 use pqap::venue::sim::SimServer;
-use pqap::web::{FeedCounters, Live, publish};
+use pqap::web::{Live, publish};
 
 use super::duration;
 use super::paper_report::{FillPrinter, print_summary, summarize};
@@ -81,18 +83,6 @@ pub struct PaperArgs {
     pub serve: Option<std::net::SocketAddr>,
 }
 
-/// An update without events: a clock tick in a recorded paper session, which a
-/// backtest replays as the passage of time alone.
-fn clock_tick(now_ns: u64) -> FeedUpdate {
-    FeedUpdate {
-        received_ms: now_ns / 1_000_000,
-        source: Source::Rest,
-        raw: String::new(),
-        events: Vec::new(),
-        errors: Vec::new(),
-    }
-}
-
 /// `--until`: a UTC day or second, as host nanoseconds.
 fn parse_until(text: &str) -> Result<u64, String> {
     let bad = || format!("`{text}` is not YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ");
@@ -120,12 +110,6 @@ fn parse_until(text: &str) -> Result<u64, String> {
         .and_then(|ms| ms.checked_add(secs * 1_000))
         .and_then(|ms| ms.checked_mul(1_000_000))
         .ok_or_else(bad)
-}
-
-fn wall_ns() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 /// The compiled-component engine, with the configured cache.
@@ -277,50 +261,6 @@ fn check_params_targets(artifacts: &[Arc<Artifact>], all: &[String]) -> anyhow::
     Ok(())
 }
 
-/// Open markets listed at most (Gamma pages of 100).
-const MAX_MARKETS: usize = 5_000;
-
-/// Asks Gamma about the markets of every token held or traded and not yet
-/// settled, and settles those that closed with a final result. A venue that
-/// cannot be asked now is asked again at the next watch.
-async fn watch_resolutions(
-    http: &PolymarketHttp,
-    engine: &mut Engine<FillSimulator>,
-    now_ns: u64,
-    recorder: Option<&mut pqap::data::archive::Recorder>,
-) -> anyhow::Result<()> {
-    let tokens = engine.unsettled_tokens();
-    if tokens.is_empty() {
-        return Ok(());
-    }
-    let events = match resolutions(http, &tokens, now_ns / 1_000_000).await {
-        Ok(e) => e,
-        Err(e) => {
-            tracing::warn!(error = %e, "resolution watch: Gamma did not answer; asking again later");
-            return Ok(());
-        }
-    };
-    if events.is_empty() {
-        return Ok(());
-    }
-    tracing::info!(
-        markets = events.len(),
-        "resolution watch: settling markets that resolved"
-    );
-    let update = FeedUpdate {
-        received_ms: now_ns / 1_000_000,
-        source: Source::Rest,
-        raw: String::new(),
-        events,
-        errors: Vec::new(),
-    };
-    engine.on_update(&update, now_ns).await?;
-    if let Some(r) = recorder {
-        r.record(&update).await?;
-    }
-    Ok(())
-}
-
 pub fn run(args: PaperArgs) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -372,22 +312,11 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
     };
     let http = PolymarketHttp::new(http_config.clone())?;
     let markets_flag = args.markets.as_deref().unwrap_or("all");
-    let wanted: Vec<String> = markets_flag
-        .split(',')
-        .map(|w| w.trim().to_string())
-        .collect();
-    let session_market = move |m: &DiscoveredMarket| {
-        wanted.iter().any(|w| w == "all")
-            || wanted
-                .iter()
-                .any(|w| *w == m.slug || w.eq_ignore_ascii_case(m.condition.as_str()))
-    };
-    let listed: Vec<DiscoveredMarket> = open_markets(&http, MAX_MARKETS)
+    let selector = MarketSelector::parse(markets_flag);
+    let listed: Vec<DiscoveredMarket> = selector
+        .open_on(&http)
         .await
-        .context("listing open markets")?
-        .into_iter()
-        .filter(&session_market)
-        .collect();
+        .context("listing open markets")?;
     let markets: Vec<MarketSpec> = listed.iter().map(MarketSpec::from).collect();
     anyhow::ensure!(
         !markets.is_empty(),
@@ -395,7 +324,6 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
     );
     let venue = FillSimulator::for_markets(config.execution.clone(), &markets);
     let registry = Registry::new(markets.clone());
-    let tokens = registry.tokens();
 
     let db = args.db.clone().unwrap_or_else(|| config.database.clone());
     // Held until the session ends: one engine per journal.
@@ -432,17 +360,12 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    // A recorded session runs on the archive's millisecond clock, so a replay
-    // hands the engine exactly the times it had.
-    let clock = |recording: bool| {
-        let now = wall_ns();
-        if recording {
-            now / 1_000_000 * 1_000_000
-        } else {
-            now
-        }
+    // A recorded session runs on the archive's millisecond clock (see
+    // `Session::now`), from its first instant on.
+    let start_ns = match recorder {
+        Some(_) => wall_ns() / 1_000_000 * 1_000_000,
+        None => wall_ns(),
     };
-    let start_ns = clock(recorder.is_some());
     let mut setups: Vec<StrategySetup> = artifacts
         .into_iter()
         .zip(settings)
@@ -468,7 +391,7 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
         mark_every_ns: config.mark_every_ms.saturating_mul(1_000_000),
         keep_quarantines: args.serve.is_some(),
     };
-    let mut engine = Engine::start(engine_config, registry, venue, journal, setups, start_ns)
+    let engine = Engine::start(engine_config, registry, venue, journal, setups, start_ns)
         .await
         .with_context(|| format!("starting the engine on {}", db.display()))?;
     if let Some(r) = recorder.as_mut() {
@@ -479,8 +402,12 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
         l.started_ms = start_ns / 1_000_000;
         l.mode = "paper".into();
     }
-    let mut feed_counters = FeedCounters::default();
-    publish(&live, &engine, feed_counters, wall_ns() / 1_000_000);
+    publish(
+        &live,
+        &engine,
+        FeedCounters::default(),
+        wall_ns() / 1_000_000,
+    );
     let server = match args.serve {
         Some(addr) => Some(
             RunningServer::start(
@@ -508,31 +435,31 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
         );
     }
 
-    let feed_config = FeedConfig {
-        http: http_config,
-        ws: WsConfig {
-            url: ws,
-            ..WsConfig::default()
-        },
-        ..FeedConfig::default()
+    let mut observer = PaperObserver {
+        alerter: args.serve.map(|_| {
+            Alerter::new(
+                engine.journal().pool().clone(),
+                config.alerts.webhook_url.clone().map(Webhook::new),
+            )
+        }),
+        printer: FillPrinter::new(engine.journal()).await?,
+        live,
+        loud,
     };
-    // The feed runs while its handle lives; a new one replaces it (and the
-    // old one's task ends) when the markets change.
-    let (mut _feed, mut rx) = LiveFeed::start(feed_config.clone(), tokens)?;
-    // The venue's list of open markets, asked again every so often: new
-    // markets join, closed ones stop trading, the feed follows.
-    let mut markets_refresh =
-        tokio::time::interval(Duration::from_secs(config.venue.markets_refresh_s.max(1)));
-    markets_refresh.tick().await;
-
-    let mut alerter = args.serve.map(|_| {
-        Alerter::new(
-            engine.journal().pool().clone(),
-            config.alerts.webhook_url.clone().map(Webhook::new),
-        )
-    });
-    let mut printer = FillPrinter::new(engine.journal()).await?;
-    let deadline_ns = [
+    let mut settings = SessionSettings::new(
+        FeedConfig {
+            http: http_config,
+            ws: WsConfig {
+                url: ws,
+                ..WsConfig::default()
+            },
+            ..FeedConfig::default()
+        },
+        selector,
+    );
+    settings.markets_refresh = Duration::from_secs(config.venue.markets_refresh_s.max(1));
+    settings.resolution_watch = Duration::from_secs(config.venue.resolution_watch_s.max(1));
+    settings.deadline_ns = [
         args.duration
             .map(|d| start_ns.saturating_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))),
         args.until,
@@ -540,138 +467,76 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
     .into_iter()
     .flatten()
     .min();
-    // Resolutions missed while down (or never sent on the feed) are found
-    // through Gamma, now and every so often.
-    watch_resolutions(
-        &http,
-        &mut engine,
-        clock(recorder.is_some()),
-        recorder.as_mut(),
-    )
-    .await?;
-    let mut resolution_watch =
-        tokio::time::interval(Duration::from_secs(config.venue.resolution_watch_s.max(1)));
-    resolution_watch.tick().await;
-    let mut tick = tokio::time::interval(Duration::from_millis(100));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut report = tokio::time::interval(Duration::from_millis(500));
-    report.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let (mut updates, mut reconnects) = (0u64, 0u64);
-    loop {
+    settings.deployments = library.map(|l| (l, config.risk.strategy.clone()));
+    let mut session = Session::new(engine, settings, recorder)?;
+    let stop = async move {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
-            _ = sigterm.recv() => break,
-            _ = tick.tick() => {
-                let now = clock(recorder.is_some());
-                if deadline_ns.is_some_and(|d| now >= d) {
-                    break;
-                }
-                engine.on_time(now).await?;
-                if let Some(r) = recorder.as_mut() {
-                    r.record(&clock_tick(now)).await?;
-                }
-            }
-            _ = markets_refresh.tick() => {
-                let open = match open_markets(&http, MAX_MARKETS).await {
-                    Ok(listed) => listed,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "markets refresh: the venue did not answer; asking again later");
-                        continue;
-                    }
-                };
-                let open: Vec<DiscoveredMarket> = open.into_iter().filter(&session_market).collect();
-                let specs: Vec<MarketSpec> = open.iter().map(MarketSpec::from).collect();
-                let change = engine.update_markets(&specs).await?;
-                if !change.is_empty() {
-                    if let Some(r) = recorder.as_ref() {
-                        let added: Vec<MarketMeta> = open
-                            .iter()
-                            .filter(|m| change.added.contains(&m.condition))
-                            .map(MarketMeta::from)
-                            .collect();
-                        r.archive().save_markets(&added, wall_ns() / 1_000_000).await?;
-                    }
-                    (_feed, rx) = LiveFeed::start(feed_config.clone(), engine.open_tokens())?;
-                }
-            }
-            _ = resolution_watch.tick() => {
-                watch_resolutions(&http, &mut engine, clock(recorder.is_some()), recorder.as_mut()).await?;
-            }
-            _ = report.tick() => {
-                engine.poll_controls().await?;
-                if let Some(lib) = &library {
-                    deployments::apply_pending(&mut engine, lib, &config.risk.strategy).await?;
-                }
-                publish(&live, &engine, feed_counters, wall_ns() / 1_000_000);
-                if let Some(a) = alerter.as_mut() {
-                    let now = live.read().map(|l| l.clone()).unwrap_or_default();
-                    a.observe(&now).await;
-                }
-                if loud {
-                    printer.print_new(engine.journal()).await?;
-                }
-            }
-            msg = rx.recv() => match msg {
-                Some(FeedMessage::Data { update, .. }) => {
-                    updates += 1;
-                    feed_counters.connected = true;
-                    feed_counters.updates = updates;
-                    feed_counters.last_update_ms = Some(update.received_ms);
-                    let now = clock(recorder.is_some());
-                    engine.on_update(&update, now).await?;
-                    if let Some(r) = recorder.as_mut() {
-                        let mut seen = update.clone();
-                        seen.received_ms = now / 1_000_000;
-                        r.record(&seen).await?;
-                    }
-                }
-                Some(FeedMessage::Connection { connected: true, .. }) => {
-                    feed_counters.connected = true;
-                }
-                Some(FeedMessage::Connection { connected: false, reason, .. }) => {
-                    reconnects += 1;
-                    feed_counters.connected = false;
-                    feed_counters.reconnects = reconnects;
-                    tracing::warn!(%reason, "market feed dropped; reconnecting");
-                }
-                Some(_) => {}
-                None => anyhow::bail!("the market feed stopped"),
-            },
+            _ = tokio::signal::ctrl_c() => {}
+            _ = sigterm.recv() => {}
         }
-    }
+    };
+    session.run(stop, &mut observer).await?;
     if args.serve.is_some() && config.server.on_shutdown == ShutdownOrders::Cancel {
-        engine.cancel_all().await?;
-        // The venue confirms cancels after its latency; wait for that (≤ 5 s)
-        // so the journal ends with nothing working.
-        let until = std::time::Instant::now() + Duration::from_secs(5);
-        while engine.working_orders() > 0 && std::time::Instant::now() < until {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            engine.on_time(clock(recorder.is_some())).await?;
-        }
-        if engine.working_orders() > 0 {
+        // The venue confirms cancels after its latency; wait for that so the
+        // journal ends with nothing working.
+        let left = session.cancel_all_and_wait(Duration::from_secs(5)).await?;
+        if left > 0 {
             tracing::warn!(
-                left = engine.working_orders(),
+                left,
                 "orders still working at shutdown: the venue did not confirm their cancels within 5 s"
             );
         }
     }
-    engine.shutdown().await?;
+    let feed = session.feed();
+    let (engine, recorded) = session.finish().await?;
     if let Some(server) = server {
         server.stop().await;
     }
-    if let Some(r) = recorder {
-        let recorded = r.finish().await?;
-        if loud {
-            eprintln!("recorded {recorded} updates and clock ticks");
-        }
+    if let (Some(recorded), true) = (recorded, loud) {
+        eprintln!("recorded {recorded} updates and clock ticks");
     }
     if loud {
-        printer.print_new(engine.journal()).await?;
+        observer.printer.print_new(engine.journal()).await?;
     }
     let runtime_s = wall_ns().saturating_sub(start_ns) / 1_000_000_000;
-    let summary = summarize(&engine, &db, markets.len(), runtime_s, updates, reconnects).await?;
+    let summary = summarize(
+        &engine,
+        &db,
+        markets.len(),
+        runtime_s,
+        feed.updates,
+        feed.reconnects,
+    )
+    .await?;
     print_summary(&summary, args.json)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a paper session shows while it runs: the dashboard's live view,
+/// alerts (when serving) and new fills (unless quiet).
+struct PaperObserver {
+    live: Live,
+    alerter: Option<Alerter>,
+    printer: FillPrinter,
+    loud: bool,
+}
+
+impl SessionObserver<FillSimulator> for PaperObserver {
+    async fn on_report(
+        &mut self,
+        engine: &Engine<FillSimulator>,
+        feed: FeedCounters,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        publish(&self.live, engine, feed, wall_ns() / 1_000_000);
+        if let Some(a) = self.alerter.as_mut() {
+            let now = self.live.read().map(|l| l.clone()).unwrap_or_default();
+            a.observe(&now).await;
+        }
+        if self.loud {
+            self.printer.print_new(engine.journal()).await?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -19,6 +19,15 @@ use crate::venue::polymarket::http::client::{HttpConfig, HttpError, PolymarketHt
 use crate::venue::polymarket::websocket::client::{MarketSocket, SocketEvent, WsConfig, now_ms};
 use crate::venue::polymarket::websocket::decode::DecodeError;
 
+/// Counters a session loop keeps about its feed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FeedCounters {
+    pub connected: bool,
+    pub updates: u64,
+    pub reconnects: u64,
+    pub last_update_ms: Option<u64>,
+}
+
 /// Feed settings.
 #[derive(Debug, Clone)]
 pub struct FeedConfig {

@@ -24,7 +24,6 @@ use rust_decimal::prelude::ToPrimitive;
 
 use super::registry::Registry;
 use super::translate::{Translator, order_event};
-use crate::venue::Venue;
 use crate::data::books::{BookOutput, Books};
 use crate::data::update::FeedUpdate;
 use crate::model::money::notional;
@@ -40,6 +39,7 @@ use crate::strategy::bindings::types as wit;
 use crate::strategy::{
     Artifact, CallOutcome, ClockMode, HostView, InstanceOptions, SandboxLimits, SupervisedStrategy,
 };
+use crate::venue::Venue;
 
 /// How the engine runs.
 #[derive(Debug, Clone)]

@@ -5,11 +5,11 @@
 use std::sync::Arc;
 
 use super::core::{Engine, EngineError, StrategySetup};
-use crate::venue::Venue;
 use crate::risk::RiskLimits;
 pub use crate::risk::limits::{limit_value, merged_limits};
 use crate::store::deploys::{self, Deployment};
 use crate::strategy::{ArtifactLibrary, parse_assignments};
+use crate::venue::Venue;
 
 /// The setup a deployment record describes: its component from the library,
 /// its parameters checked against the component's schema, its limits.

@@ -4,6 +4,7 @@
 pub mod core;
 pub mod deployments;
 pub mod registry;
+pub mod runner;
 pub mod translate;
 
 pub use registry::Registry;

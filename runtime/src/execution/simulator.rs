@@ -13,12 +13,12 @@ use serde::{Deserialize, Serialize};
 use super::fees::{FeeSchedule, charge};
 use super::rules::{self, Refusal};
 use crate::data::books::Books;
-use crate::venue::{MarketSpec, Venue};
 use crate::model::money::shares;
 use crate::model::{
     CancelCause, Fill, Liquidity, MarketEvent, Order, OrderEvent, OrderKey, Price, Side, Size,
     TimeInForce, TokenId, VenueReject,
 };
+use crate::venue::{MarketSpec, Venue};
 
 /// A market's trading rules and fee schedule.
 #[derive(Debug, Clone, PartialEq, Eq)]

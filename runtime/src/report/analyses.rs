@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use super::attribution::Attribution;
 use super::result::RunSummary;
 use crate::data::update::FeedUpdate;
-use crate::venue::MarketSpec;
 use crate::model::{ConditionId, MarketEvent, OrderEvent, TokenId};
 use crate::store::{Entry, Stored};
+use crate::venue::MarketSpec;
 
 /// A fill is at a stale price when its market's book had not changed for this long.
 pub const STALE_AFTER_MS: u64 = 300_000;

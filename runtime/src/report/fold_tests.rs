@@ -13,13 +13,13 @@ use super::calibration::{Bucket, Calibration, CalibrationFold, split_reason};
 use super::metrics::{self, EquityPoint};
 use super::result::{RunSummary, SummaryFold};
 use crate::data::update::{FeedUpdate, Source};
-use crate::venue::MarketSpec;
 use crate::model::money::{notional, shares};
 use crate::model::{
     ConditionId, Fill, Liquidity, MarketEvent, Order, OrderEvent, OrderKey, Price, Side, Size,
     TimeInForce, TokenId,
 };
 use crate::store::{CommandAction, Entry, Projections, Stored};
+use crate::venue::MarketSpec;
 
 // The replays as they were before the folds.
 

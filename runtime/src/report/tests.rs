@@ -16,12 +16,12 @@ use rust_decimal_macros::dec;
 
 use super::{analyses, attribute, summarize};
 use crate::data::update::{FeedUpdate, Source};
-use crate::venue::MarketSpec;
 use crate::model::{
     ConditionId, Fill, Liquidity, MarketEvent, Order, OrderEvent, OrderKey, Price, Side, Size,
     TimeInForce, TokenId,
 };
 use crate::store::{CommandAction, Entry, Stored};
+use crate::venue::MarketSpec;
 
 const S: i64 = 1_000_000_000;
 

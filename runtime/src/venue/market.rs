@@ -50,4 +50,3 @@ impl MarketSpec {
                 || self.question.to_lowercase().contains(&sel))
     }
 }
-

@@ -7,9 +7,10 @@ use std::sync::{Arc, RwLock};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use crate::data::feed::FeedCounters;
 use crate::engine::Engine;
-use crate::venue::Venue;
 use crate::strategy::RunState;
+use crate::venue::Venue;
 
 /// One strategy as the server shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -65,15 +66,6 @@ pub struct LiveStatus {
 
 /// Shared between the engine loop (writer) and the HTTP handlers (readers).
 pub type Live = Arc<RwLock<LiveStatus>>;
-
-/// Counters the engine loop keeps about its feed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct FeedCounters {
-    pub connected: bool,
-    pub updates: u64,
-    pub reconnects: u64,
-    pub last_update_ms: Option<u64>,
-}
 
 /// Refreshes `live` from the engine.
 pub fn publish<V: Venue>(live: &Live, engine: &Engine<V>, feed: FeedCounters, now_ms: u64) {

@@ -14,9 +14,10 @@ pub mod ui;
 use std::future::Future;
 use std::net::SocketAddr;
 
+pub use crate::data::feed::FeedCounters;
 pub use api::{ServerState, router};
 pub use auth::FailureLimiter;
-pub use live::{FeedCounters, Live, LiveStatus, StrategyLive, publish};
+pub use live::{Live, LiveStatus, StrategyLive, publish};
 
 /// Why the server could not run.
 #[derive(Debug, thiserror::Error)]

@@ -14,9 +14,9 @@ use crate::data::archive::Archive;
 use crate::data::archive::columnar::{DayRows, opening_update};
 use crate::data::seen::MarketsSeen;
 use crate::data::update::FeedUpdate;
-use crate::venue::MarketSpec;
 use crate::model::time::{parse_day, utc_day};
 use crate::model::{Price, Size};
+use crate::venue::MarketSpec;
 
 /// The archive's days inside `[start_ms, end_ms)`, ascending.
 async fn days_in(

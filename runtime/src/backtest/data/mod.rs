@@ -15,9 +15,9 @@ use sha2::{Digest, Sha256};
 
 use super::BacktestError;
 use crate::data::update::FeedUpdate;
-use crate::venue::MarketSpec;
 use crate::model::ConditionId;
 use crate::model::time::{parse_day, utc_day};
+use crate::venue::MarketSpec;
 
 pub use replay::Replay;
 pub use synthetic::synthetic;

@@ -7,8 +7,8 @@ use sha2::{Digest, Sha256};
 
 use super::{Feed, MarketData};
 use crate::data::update::{FeedUpdate, Source};
-use crate::venue::MarketSpec;
 use crate::model::MarketEvent;
+use crate::venue::MarketSpec;
 use crate::venue::sim::generator::{Generator, GeneratorConfig};
 
 /// A seeded synthetic session over `[start_ms, end_ms)`, resolving at the end.
