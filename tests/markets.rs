@@ -120,10 +120,11 @@ fn a_market_listed_while_paper_trading_joins_the_session() {
         .unwrap()
         .port();
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    // Two markets, a third listed after 2 s.
+    // Two markets, a third listed after 5 s: paper must have started (listed
+    // its markets) before then, even on a loaded machine.
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_pqap"))
         .args(["sim", "--bind", &addr.to_string(), "--step", "20ms"])
-        .args(["--seed", "5", "--markets", "2", "--add-market-after", "100"])
+        .args(["--seed", "5", "--markets", "2", "--add-market-after", "250"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -144,7 +145,7 @@ fn a_market_listed_while_paper_trading_joins_the_session() {
         .arg(common::repo().join("configs/dev.yaml"))
         .arg("--db")
         .arg(dir.path().join("p.db"))
-        .args(["--duration", "7s", "--json"])
+        .args(["--duration", "10s", "--json"])
         .env("PQAP_COMPILED_CACHE", dir.path().join("cache"))
         .env("PQAP_VENUE_CLOB_URL", format!("http://{addr}"))
         .env("PQAP_VENUE_GAMMA_URL", format!("http://{addr}/gamma"))
@@ -156,6 +157,11 @@ fn a_market_listed_while_paper_trading_joins_the_session() {
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = common::server::json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        summary["markets"], 2,
+        "the third market was listed before paper started: the test proves nothing"
     );
     let (_, body) = common::server::request(addr, "GET", "/gamma/markets");
     let listed = common::server::json(&body);

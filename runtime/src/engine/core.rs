@@ -224,6 +224,20 @@ impl<V: Venue> Engine<V> {
         self.slots.iter().find(|s| s.id == id).map(|s| &s.sup)
     }
 
+    /// Ends a round of work: its entries are committed as the journal is
+    /// configured to. Under a venue that holds requests they are made durable
+    /// first and only then may the round's orders and cancels leave, so a
+    /// crash never leaves an order out there the journal does not know.
+    pub(super) async fn commit_round(&mut self) -> Result<(), EngineError> {
+        if self.venue.holds_requests() {
+            self.journal.make_durable().await?;
+            self.venue.release(self.now_ns);
+        } else {
+            self.journal.commit().await?;
+        }
+        Ok(())
+    }
+
     /// Processes one feed update at host time `now_ns`.
     pub async fn on_update(&mut self, update: &FeedUpdate, now_ns: u64) -> Result<(), EngineError> {
         self.now_ns = self.now_ns.max(now_ns);
@@ -275,11 +289,11 @@ impl<V: Venue> Engine<V> {
         self.withdraw_from_untrusted(&b.statuses)?;
         self.risk_marks()?;
         // Fills must be durable before any strategy hears of them.
-        self.journal.commit().await?;
+        self.commit_round().await?;
         for slot in 0..self.slots.len() {
             self.deliver(slot, &b.shared, &update.events)?;
         }
-        self.journal.commit().await?;
+        self.commit_round().await?;
         Ok(())
     }
 
@@ -288,7 +302,7 @@ impl<V: Venue> Engine<V> {
         self.now_ns = self.now_ns.max(now_ns);
         let events = self.venue.on_time(self.now_ns, &self.books);
         self.handle_order_events(events)?;
-        self.journal.commit().await?;
+        self.commit_round().await?;
         // Books that went quiet become untradeable; strategies hear it.
         let mut outputs = Vec::new();
         self.books.sweep(self.now_ns / 1_000_000, &mut outputs);
@@ -302,7 +316,7 @@ impl<V: Venue> Engine<V> {
             for slot in 0..self.slots.len() {
                 self.deliver(slot, &shared, &[])?;
             }
-            self.journal.commit().await?;
+            self.commit_round().await?;
         }
         // A paused strategy's timers wait for it to resume.
         let due: Vec<(u64, StrategyId, u64)> = self
@@ -318,7 +332,7 @@ impl<V: Venue> Engine<V> {
                 self.fire_timer(slot, id)?;
             }
         }
-        self.journal.commit().await?;
+        self.commit_round().await?;
         Ok(())
     }
 

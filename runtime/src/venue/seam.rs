@@ -21,4 +21,13 @@ pub trait Venue {
     fn reconcile(&mut self, key: OrderKey, now_ns: u64) -> Option<Size>;
     /// A market the run trades from now on (listed while running).
     fn add_market(&mut self, _spec: &MarketSpec) {}
+    /// Whether submits and cancels are held until [`Venue::release`]: a venue
+    /// outside the process, whose requests must not leave before the journal
+    /// entries they follow from are durable (write-ahead). A venue inside the
+    /// process acts at once and says no.
+    fn holds_requests(&self) -> bool {
+        false
+    }
+    /// Everything journaled so far is durable: held requests may leave.
+    fn release(&mut self, _now_ns: u64) {}
 }

@@ -30,7 +30,7 @@ impl<V: Venue> Engine<V> {
             // An operator's resume also lifts today's daily-loss halts.
             TradingState::Active => self.lift_loss_halt(None)?,
         }
-        self.journal.commit().await?;
+        self.commit_round().await?;
         Ok(())
     }
 
@@ -87,7 +87,7 @@ impl<V: Venue> Engine<V> {
             self.lift_loss_halt(Some(strategy))?;
         }
         if self.slots[slot].paused == paused {
-            self.journal.commit().await?;
+            self.commit_round().await?;
             return Ok(());
         }
         self.slots[slot].paused = paused;
@@ -103,7 +103,7 @@ impl<V: Venue> Engine<V> {
         if paused {
             self.cancel_working(strategy)?;
         }
-        self.journal.commit().await?;
+        self.commit_round().await?;
         Ok(())
     }
 
@@ -114,7 +114,7 @@ impl<V: Venue> Engine<V> {
         for id in ids {
             self.cancel_working(id)?;
         }
-        self.journal.commit().await?;
+        self.commit_round().await?;
         Ok(())
     }
 

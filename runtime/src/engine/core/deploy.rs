@@ -76,7 +76,7 @@ impl<V: Venue> Engine<V> {
                 actor: actor.to_string(),
             },
         )?;
-        self.journal.commit().await?;
+        self.commit_round().await?;
         Ok(outcome)
     }
 
@@ -205,7 +205,7 @@ impl<V: Venue> Engine<V> {
                 actor: actor.to_string(),
             },
         )?;
-        self.journal.commit().await?;
+        self.commit_round().await?;
         Ok(Some(id))
     }
 }

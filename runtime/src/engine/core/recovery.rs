@@ -109,7 +109,7 @@ impl<V: Venue> Engine<V> {
             engine.known_ids.insert(slot.name.clone(), slot.id);
         }
         engine.reconcile(&prior)?;
-        engine.journal.commit().await?;
+        engine.commit_round().await?;
         Ok(engine)
     }
 

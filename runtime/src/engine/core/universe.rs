@@ -121,7 +121,7 @@ impl<V: Venue> Engine<V> {
                 }
             }
         }
-        self.journal.commit().await?;
+        self.commit_round().await?;
         tracing::info!(
             added = change.added.len(),
             closed = change.closed.len(),

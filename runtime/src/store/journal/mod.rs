@@ -393,6 +393,13 @@ impl Journal {
         Ok(())
     }
 
+    /// Writes every pending entry now and waits until it is on disk, whatever
+    /// the commit batch and even when written behind.
+    pub async fn make_durable(&mut self) -> Result<(), StoreError> {
+        self.flush().await?;
+        self.written()
+    }
+
     /// Waits until every batch handed to a writer thread is written.
     fn written(&self) -> Result<(), StoreError> {
         self.writer.as_ref().map_or(Ok(()), writer::Writer::sync)
