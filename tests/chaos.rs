@@ -100,7 +100,7 @@ fn check(entries: &[Stored], round: usize) -> (usize, usize) {
                     OrderEvent::Cancelled { .. } | OrderEvent::Rejected { .. } => {
                         ended.insert(key);
                     }
-                    OrderEvent::Accepted { .. } => {}
+                    OrderEvent::Accepted { .. } | OrderEvent::Unknown { .. } => {}
                 }
             }
             Entry::Mark {

@@ -173,11 +173,13 @@ impl Venue for LateVenue {
                 liquidity: Liquidity::Taker,
                 remaining: Size::ZERO,
                 ts_ns: now_ns,
+                trade_id: None,
+                cause: pqap::model::FillCause::Reported,
             }));
         }
         events
     }
-    fn reconcile(&mut self, key: OrderKey, now_ns: u64) -> Option<Size> {
+    fn reconcile(&mut self, key: OrderKey, now_ns: u64) -> pqap::venue::Reconciliation {
         self.inner.reconcile(key, now_ns)
     }
 }

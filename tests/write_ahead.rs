@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use common::hand::{HandMarket, START};
 use pqap::data::books::Books;
 use pqap::execution::{FillConfig, FillSimulator};
-use pqap::model::{MarketEvent, Order, OrderEvent, OrderKey, Size};
+use pqap::model::{MarketEvent, Order, OrderEvent, OrderKey};
 use pqap::store::{Entry, Journal};
 use pqap::venue::Venue;
 
@@ -79,7 +79,7 @@ impl Venue for HeldVenue {
         events.extend(self.inner.on_time(now_ns, books));
         events
     }
-    fn reconcile(&mut self, key: OrderKey, now_ns: u64) -> Option<Size> {
+    fn reconcile(&mut self, key: OrderKey, now_ns: u64) -> pqap::venue::Reconciliation {
         self.inner.reconcile(key, now_ns)
     }
     fn holds_requests(&self) -> bool {

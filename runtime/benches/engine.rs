@@ -19,7 +19,7 @@ use pqap::data::books::Books;
 use pqap::data::update::FeedUpdate;
 use pqap::engine::{Engine, EngineConfig, Registry, StrategySetup};
 use pqap::execution::{FillConfig, FillSimulator};
-use pqap::model::{MarketEvent, Order, OrderEvent, OrderKey, Size, TokenId};
+use pqap::model::{MarketEvent, Order, OrderEvent, OrderKey, TokenId};
 use pqap::risk::RiskLimits;
 use pqap::store::{Entry, Journal};
 use pqap::strategy::{ClockMode, SandboxLimits};
@@ -48,7 +48,7 @@ impl Venue for Timed {
     fn on_time(&mut self, now: u64, books: &Books) -> Vec<OrderEvent> {
         self.inner.on_time(now, books)
     }
-    fn reconcile(&mut self, key: OrderKey, now: u64) -> Option<Size> {
+    fn reconcile(&mut self, key: OrderKey, now: u64) -> pqap::venue::Reconciliation {
         self.inner.reconcile(key, now)
     }
 }

@@ -263,6 +263,10 @@ pub fn order_event(registry: &Registry, ev: &OrderEvent) -> Option<(StrategyId, 
                     "marketable buy under the $1 minimum".to_string(),
                 ),
                 V::InvalidPayload => (wit::RejectReason::Venue, "invalid order".to_string()),
+                V::NotReceived => (
+                    wit::RejectReason::Venue,
+                    "the venue never received it".to_string(),
+                ),
                 V::Other { message } => (wit::RejectReason::Venue, message.clone()),
             };
             let message = if message.is_empty() {
@@ -292,6 +296,9 @@ pub fn order_event(registry: &Registry, ev: &OrderEvent) -> Option<(StrategyId, 
                 unfilled: unfilled.micros(),
             })
         }
+        // The strategy's order stays working as far as it can tell, which is
+        // what the host assumes too until reconciliation says otherwise.
+        OrderEvent::Unknown { .. } => return None,
         OrderEvent::Filled(f) => {
             let instrument = registry.instrument(&f.token)?;
             // Fees cross the boundary in micro-dollars (rebates negative),

@@ -15,10 +15,10 @@ use super::rules::{self, Refusal};
 use crate::data::books::Books;
 use crate::model::money::shares;
 use crate::model::{
-    CancelCause, Fill, Liquidity, MarketEvent, Order, OrderEvent, OrderKey, Price, Side, Size,
-    TimeInForce, TokenId, VenueReject,
+    CancelCause, Fill, FillCause, Liquidity, MarketEvent, Order, OrderEvent, OrderKey, Price, Side,
+    Size, TimeInForce, TokenId, VenueReject,
 };
-use crate::venue::{MarketSpec, Venue};
+use crate::venue::{MarketSpec, Reconciliation, Venue};
 
 /// A market's trading rules and fee schedule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -239,6 +239,8 @@ impl FillSimulator {
             liquidity,
             remaining,
             ts_ns: now,
+            trade_id: None,
+            cause: FillCause::Reported,
         })
     }
 
@@ -521,10 +523,13 @@ impl FillSimulator {
 }
 
 impl Venue for FillSimulator {
-    fn reconcile(&mut self, key: OrderKey, _now: u64) -> Option<Size> {
+    fn reconcile(&mut self, key: OrderKey, _now: u64) -> Reconciliation {
         // The simulated venue lives in the host process: after a restart it is
-        // new, so orders of the previous process are unknown to it.
-        self.orders.get(&key).map(|o| o.remaining)
+        // new, so orders of the previous process went with the old one.
+        match self.orders.get(&key) {
+            Some(o) => Reconciliation::working(o.remaining),
+            None => Reconciliation::over(),
+        }
     }
 
     fn add_market(&mut self, spec: &MarketSpec) {

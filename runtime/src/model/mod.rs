@@ -12,7 +12,8 @@ pub mod units_serde;
 pub use event::{BookLevel, LevelChange, MarketEvent, Payout, Side, payouts_of};
 pub use ids::{ConditionId, IdError, TokenId};
 pub use order::{
-    CancelCause, Fill, Liquidity, Order, OrderEvent, OrderKey, StrategyId, TimeInForce, VenueReject,
+    CancelCause, Fill, FillCause, Liquidity, Order, OrderEvent, OrderKey, StrategyId, TimeInForce,
+    VenueReject,
 };
 /// Exact micro-unit price and size: the same types strategies use.
 pub use pqap_strategy_sdk::{Price, Size, UnitError};

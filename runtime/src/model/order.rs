@@ -78,6 +78,9 @@ pub enum VenueReject {
     MinNotional,
     /// The order's fields break a venue rule (precision, type combinations).
     InvalidPayload,
+    /// Its fate was unknown (the answer to sending it was lost) and
+    /// reconciliation found the venue never received it.
+    NotReceived,
     /// The venue said no for another reason.
     Other { message: String },
 }
@@ -119,6 +122,31 @@ pub struct Fill {
     pub remaining: Size,
     /// Host time of the fill (ns).
     pub ts_ns: u64,
+    /// The venue's id of the trade (a remote venue; the simulator has none):
+    /// what makes a fill reported twice, or again by reconciliation, one fill.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trade_id: Option<String>,
+    /// How the host learned of it.
+    #[serde(default, skip_serializing_if = "FillCause::is_reported")]
+    pub cause: FillCause,
+}
+
+/// How the host learned of a fill.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FillCause {
+    /// The venue reported it as it happened.
+    #[default]
+    Reported,
+    /// Reconciliation found it at the venue (made while the host was down or
+    /// its report was lost).
+    Reconciled,
+}
+
+impl FillCause {
+    fn is_reported(&self) -> bool {
+        *self == FillCause::Reported
+    }
 }
 
 impl Fill {
@@ -158,6 +186,15 @@ pub enum OrderEvent {
         unfilled: Size,
         ts_ns: u64,
     },
+    /// Sent, but the venue's answer was lost (a transport error after the
+    /// request left). It counts as working — against exposure and open-order
+    /// limits — until reconciliation says what it is, and is never sent again.
+    Unknown {
+        key: OrderKey,
+        /// What went wrong, in the transport's words.
+        reason: String,
+        ts_ns: u64,
+    },
 }
 
 impl OrderEvent {
@@ -165,7 +202,8 @@ impl OrderEvent {
         match self {
             OrderEvent::Accepted { key, .. }
             | OrderEvent::Rejected { key, .. }
-            | OrderEvent::Cancelled { key, .. } => *key,
+            | OrderEvent::Cancelled { key, .. }
+            | OrderEvent::Unknown { key, .. } => *key,
             OrderEvent::Filled(f) => f.key,
         }
     }

@@ -502,6 +502,8 @@ fn journal(ops: &[Op]) -> Vec<Stored> {
                             },
                             remaining: Size::ZERO,
                             ts_ns: ts as u64,
+                            trade_id: None,
+                            cause: crate::model::FillCause::Reported,
                         }),
                     },
                 );
@@ -744,6 +746,8 @@ fn fill(seq: i64, ms: u64, strategy: u32, tok: &str) -> Stored {
                 liquidity: Liquidity::Taker,
                 remaining: Size::ZERO,
                 ts_ns: ms * 1_000_000,
+                trade_id: None,
+                cause: crate::model::FillCause::Reported,
             }),
         },
         hash: String::new(),

@@ -101,6 +101,8 @@ fn trade(
                 liquidity,
                 remaining: Size::ZERO,
                 ts_ns: (ts_s * S) as u64,
+                trade_id: None,
+                cause: crate::model::FillCause::Reported,
             }),
         },
     ));

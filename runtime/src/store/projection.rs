@@ -22,6 +22,9 @@ pub enum OrderStatus {
     /// Sent; the venue has not answered (after a crash: unknown until reconciled).
     Submitted,
     Open,
+    /// The answer to sending it was lost; working as far as limits go, until
+    /// reconciliation says what it is.
+    Unknown,
     Filled,
     Cancelled {
         cause: CancelCause,
@@ -333,6 +336,13 @@ impl Projections {
                     r.status = OrderStatus::Cancelled { cause: *cause };
                 }
             }
+            OrderEvent::Unknown { .. } => {
+                if let Some(r) = record
+                    && r.status == OrderStatus::Submitted
+                {
+                    r.status = OrderStatus::Unknown;
+                }
+            }
             OrderEvent::Filled(fill) => {
                 if let Some(r) = record {
                     r.filled += crate::model::money::shares(fill.size);
@@ -364,9 +374,12 @@ impl Projections {
 
     /// Orders still working (or unknown).
     pub fn open_orders(&self) -> impl Iterator<Item = &OrderRecord> {
-        self.orders
-            .values()
-            .filter(|r| matches!(r.status, OrderStatus::Submitted | OrderStatus::Open))
+        self.orders.values().filter(|r| {
+            matches!(
+                r.status,
+                OrderStatus::Submitted | OrderStatus::Open | OrderStatus::Unknown
+            )
+        })
     }
 
     /// Holdings by strategy and token.

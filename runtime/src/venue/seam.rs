@@ -3,7 +3,7 @@
 //! implement it. Host time is passed in, never read.
 
 use crate::data::books::Books;
-use crate::model::{MarketEvent, Order, OrderEvent, OrderKey, Size};
+use crate::model::{Fill, MarketEvent, Order, OrderEvent, OrderKey, Size};
 use crate::venue::MarketSpec;
 
 /// A place orders go to and order events come from.
@@ -16,9 +16,9 @@ pub trait Venue {
     fn on_market(&mut self, event: &MarketEvent, now_ns: u64, books: &Books) -> Vec<OrderEvent>;
     /// Time passing: latencies elapse, orders expire.
     fn on_time(&mut self, now_ns: u64, books: &Books) -> Vec<OrderEvent>;
-    /// After a restart: is this order still working, and with how much left?
-    /// `None` means the venue does not know it (never arrived, or gone).
-    fn reconcile(&mut self, key: OrderKey, now_ns: u64) -> Option<Size>;
+    /// After a restart (and whenever the host is unsure): what became of an
+    /// order the journal left working or unknown.
+    fn reconcile(&mut self, key: OrderKey, now_ns: u64) -> Reconciliation;
     /// A market the run trades from now on (listed while running).
     fn add_market(&mut self, _spec: &MarketSpec) {}
     /// Whether submits and cancels are held until [`Venue::release`]: a venue
@@ -30,4 +30,41 @@ pub trait Venue {
     }
     /// Everything journaled so far is durable: held requests may leave.
     fn release(&mut self, _now_ns: u64) {}
+}
+
+/// What the venue says of an order the host lost track of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reconciliation {
+    pub fate: OrderFate,
+    /// Fills the venue made that the host may not have heard of, in order,
+    /// each with its trade id when the venue gives one; the engine books those
+    /// it has not journaled (cause `reconciled`) before the fate.
+    pub fills: Vec<Fill>,
+}
+
+/// Where an order stands at the venue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderFate {
+    /// Still working, with this much left.
+    Working { remaining: Size },
+    /// No longer working: what its fills did not take was cancelled.
+    Over,
+    /// The venue never received it.
+    NotReceived,
+}
+
+impl Reconciliation {
+    pub fn working(remaining: Size) -> Reconciliation {
+        Reconciliation {
+            fate: OrderFate::Working { remaining },
+            fills: Vec::new(),
+        }
+    }
+
+    pub fn over() -> Reconciliation {
+        Reconciliation {
+            fate: OrderFate::Over,
+            fills: Vec::new(),
+        }
+    }
 }

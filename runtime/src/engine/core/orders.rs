@@ -309,7 +309,9 @@ impl<V: Venue> Engine<V> {
                     self.working.remove(key);
                     self.host_cancels.remove(key);
                 }
-                OrderEvent::Accepted { .. } => {}
+                // Still working for exposure and open-order limits; never
+                // sent again (its key stays used).
+                OrderEvent::Accepted { .. } | OrderEvent::Unknown { .. } => {}
             }
             if let Some((strategy, kind)) = order_event(&self.registry, &ev)
                 && let Some(slot) = self.slots.iter_mut().find(|s| s.id == strategy)

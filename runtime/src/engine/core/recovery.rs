@@ -3,6 +3,8 @@
 //! the graceful stop.
 
 use super::*;
+use crate::model::{FillCause, VenueReject};
+use crate::venue::OrderFate;
 
 impl<V: Venue> Engine<V> {
     /// Starts every strategy (a refusal to start is an error) and journals the run.
@@ -375,9 +377,11 @@ impl<V: Venue> Engine<V> {
         Ok(())
     }
 
-    /// Asks the venue about every order the journal left working or unknown;
-    /// what the venue does not know is over (journaled as a venue cancel), what
-    /// it knows keeps working.
+    /// Asks the venue about every order the journal left working or unknown.
+    /// Fills it made that the journal lacks are booked (cause `reconciled`;
+    /// a trade id already journaled is never booked twice), then its fate:
+    /// still working, over (the rest cancelled by the venue), or never
+    /// received (rejected as such).
     fn reconcile(&mut self, prior: &Projections) -> Result<(), EngineError> {
         let open: Vec<(Order, Size)> = prior
             .open_orders()
@@ -392,9 +396,18 @@ impl<V: Venue> Engine<V> {
                 )
             })
             .collect();
-        for (order, remaining) in open {
+        let mut booked: std::collections::HashSet<String> = prior
+            .fills
+            .iter()
+            .filter_map(|f| f.fill.trade_id.clone())
+            .collect();
+        for (order, mut remaining) in open {
             let key = order.key;
-            let working = self.venue.reconcile(key, self.now_ns);
+            let found = self.venue.reconcile(key, self.now_ns);
+            let working = match found.fate {
+                OrderFate::Working { remaining } => Some(remaining),
+                OrderFate::Over | OrderFate::NotReceived => None,
+            };
             self.journal.append(
                 self.now_ns,
                 Some(key.strategy),
@@ -406,19 +419,59 @@ impl<V: Venue> Engine<V> {
             self.working.insert(
                 key,
                 Working {
-                    remaining: working.unwrap_or(remaining),
+                    remaining,
                     instrument: self.registry.instrument(&order.token),
                     order,
                 },
             );
-            if working.is_none() {
-                self.handle_order_events(vec![OrderEvent::Cancelled {
+            let mut missed = Vec::new();
+            for mut fill in found.fills {
+                let known = fill
+                    .trade_id
+                    .as_ref()
+                    .is_some_and(|t| !booked.insert(t.clone()));
+                if known || fill.key != key {
+                    continue;
+                }
+                if fill.size > remaining {
+                    tracing::error!(
+                        ?key,
+                        size = %fill.size,
+                        %remaining,
+                        "reconciliation: the venue reports a fill larger than what was left of the order; not booked"
+                    );
+                    continue;
+                }
+                remaining = remaining.saturating_sub(fill.size);
+                fill.remaining = remaining;
+                fill.cause = FillCause::Reconciled;
+                missed.push(OrderEvent::Filled(fill));
+            }
+            self.handle_order_events(missed)?;
+            if remaining.is_zero() {
+                continue;
+            }
+            let end = match found.fate {
+                OrderFate::Working { remaining: left } => {
+                    if let Some(w) = self.working.get_mut(&key) {
+                        w.remaining = left.min(remaining);
+                    }
+                    continue;
+                }
+                OrderFate::Over => OrderEvent::Cancelled {
                     key,
                     cause: CancelCause::Venue,
                     unfilled: remaining,
                     ts_ns: self.now_ns,
-                }])?;
-            }
+                },
+                OrderFate::NotReceived => OrderEvent::Rejected {
+                    key,
+                    reject: VenueReject::NotReceived,
+                    message: String::new(),
+                    ts_ns: self.now_ns,
+                },
+            };
+            self.handle_order_events(vec![end])?;
         }
         Ok(())
     }

@@ -675,6 +675,7 @@ proptest! {
                     *ended.entry(*key).or_default() += 1;
                 }
                 OrderEvent::Accepted { .. } => {}
+                OrderEvent::Unknown { .. } => prop_assert!(false, "the simulator always answers"),
             }
         }
         prop_assert!(ended.values().all(|n| *n == 1), "an order ended twice: {:?}", ended);

@@ -26,6 +26,8 @@ fn fill(t: u32, side: Side, price: u32, shares: u64, fee: Decimal) -> Fill {
         liquidity: Liquidity::Taker,
         remaining: Size::ZERO,
         ts_ns: 0,
+        trade_id: None,
+        cause: crate::model::FillCause::Reported,
     }
 }
 

@@ -1,0 +1,261 @@
+//! Restart reconciliation against a venue outside the process: an order whose
+//! answer was lost stays working (unknown) and is never sent again; after a
+//! restart, fills the journal missed are booked once each (cause `reconciled`),
+//! an order the venue never received is rejected as such, one the venue ended
+//! is cancelled for what its fills left, and one still working keeps working.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use common::hand::{HandMarket, START};
+use pqap::data::books::Books;
+use pqap::engine::{Engine, EngineConfig, StrategySetup};
+use pqap::model::{
+    CancelCause, Fill, FillCause, Liquidity, MarketEvent, Order, OrderEvent, OrderKey, Size,
+    VenueReject,
+};
+use pqap::risk::RiskLimits;
+use pqap::store::{Entry, Journal, Projections};
+use pqap::strategy::{ClockMode, SandboxLimits};
+use pqap::venue::{OrderFate, Reconciliation, Venue};
+use rust_decimal::Decimal;
+
+const MS: u64 = 1_000_000;
+
+/// The exchange's side of the story, shared by the two processes' venues.
+#[derive(Default)]
+struct Exchange {
+    /// Orders in the order they were sent.
+    sent: Vec<Order>,
+    /// What reconciliation answers, by order.
+    fates: BTreeMap<OrderKey, Reconciliation>,
+}
+
+/// A venue that holds requests until released, answers the first order,
+/// loses the answer to the second (a transport error after sending) and
+/// answers the rest; after a restart it answers from `Exchange::fates`.
+struct RemoteVenue {
+    exchange: Arc<Mutex<Exchange>>,
+    held: Vec<Order>,
+    answers: Vec<OrderEvent>,
+}
+
+impl RemoteVenue {
+    fn new(exchange: &Arc<Mutex<Exchange>>) -> RemoteVenue {
+        RemoteVenue {
+            exchange: exchange.clone(),
+            held: Vec::new(),
+            answers: Vec::new(),
+        }
+    }
+}
+
+impl Venue for RemoteVenue {
+    fn submit(&mut self, order: Order, _: u64, _: &Books) -> Vec<OrderEvent> {
+        self.held.push(order);
+        Vec::new()
+    }
+    fn cancel(&mut self, _: OrderKey, _: u64) -> Vec<OrderEvent> {
+        Vec::new()
+    }
+    fn on_market(&mut self, _: &MarketEvent, _: u64, _: &Books) -> Vec<OrderEvent> {
+        std::mem::take(&mut self.answers)
+    }
+    fn on_time(&mut self, _: u64, _: &Books) -> Vec<OrderEvent> {
+        std::mem::take(&mut self.answers)
+    }
+    fn reconcile(&mut self, key: OrderKey, _: u64) -> Reconciliation {
+        let exchange = self.exchange.lock().unwrap();
+        exchange
+            .fates
+            .get(&key)
+            .cloned()
+            .unwrap_or_else(Reconciliation::over)
+    }
+    fn holds_requests(&self) -> bool {
+        true
+    }
+    fn release(&mut self, now_ns: u64) {
+        let mut exchange = self.exchange.lock().unwrap();
+        for order in std::mem::take(&mut self.held) {
+            let n = exchange.sent.len();
+            exchange.sent.push(order.clone());
+            self.answers.push(if n == 1 {
+                OrderEvent::Unknown {
+                    key: order.key,
+                    reason: "connection reset after the request was sent".into(),
+                    ts_ns: now_ns,
+                }
+            } else {
+                OrderEvent::Accepted {
+                    key: order.key,
+                    ts_ns: now_ns,
+                }
+            });
+        }
+    }
+}
+
+async fn engine(
+    m: &HandMarket,
+    db: &std::path::Path,
+    venue: RemoteVenue,
+    start: u64,
+) -> Engine<RemoteVenue> {
+    Engine::start(
+        EngineConfig {
+            run_id: "reconcile".into(),
+            mode: ClockMode::Simulated,
+            seed: 1,
+            sandbox: SandboxLimits::default(),
+            global_limits: RiskLimits::default(),
+            mark_every_ns: 60_000 * MS,
+            keep_quarantines: false,
+        },
+        m.registry(),
+        venue,
+        Journal::open(db).await.unwrap(),
+        vec![StrategySetup {
+            artifact: common::market_maker(),
+            params: vec![pqap::strategy::bindings::types::Param {
+                name: "all_outcomes".into(),
+                value: pqap::strategy::bindings::types::ParamValue::Flag(true),
+            }],
+            limits: RiskLimits::default(),
+            markets: Vec::new(),
+        }],
+        start,
+    )
+    .await
+    .unwrap()
+}
+
+fn fill(order: &Order, shares: u64, trade: &str) -> Fill {
+    Fill {
+        key: order.key,
+        token: order.token.clone(),
+        side: order.side,
+        price: order.price,
+        size: Size::from_shares(shares).unwrap(),
+        fee: Decimal::ZERO,
+        fee_shares: Size::ZERO,
+        liquidity: Liquidity::Maker,
+        // The engine computes what is left from the journal's own count.
+        remaining: Size::ZERO,
+        ts_ns: START,
+        trade_id: Some(trade.to_string()),
+        cause: FillCause::Reported,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_books_missed_fills_once_and_settles_every_orders_fate() {
+    let m = HandMarket::new();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let exchange = Arc::new(Mutex::new(Exchange::default()));
+
+    // First process: bids on both outcomes go out (the answer to the second
+    // is lost), then the book moves and they are replaced; the venue has not
+    // confirmed the cancels when the process dies.
+    let mut first = engine(&m, &db, RemoteVenue::new(&exchange), START).await;
+    first.on_update(&m.at(45, START), START).await.unwrap();
+    first.on_time(START + MS).await.unwrap();
+    first
+        .on_update(&m.at(35, START + 2 * MS), START + 2 * MS)
+        .await
+        .unwrap();
+    first.on_time(START + 3 * MS).await.unwrap();
+    let sent = exchange.lock().unwrap().sent.clone();
+    assert!(sent.len() >= 3, "the market maker quoted: {sent:?}");
+    assert_eq!(
+        first.working_orders(),
+        sent.len(),
+        "the unknown order still counts as working"
+    );
+    // A crash: no shutdown.
+    drop(first);
+
+    // Meanwhile at the exchange: the first order filled 2 shares and works
+    // on; the second never arrived; the third filled 1 share (reported
+    // twice, as a venue does at each settlement stage) and was cancelled.
+    {
+        let mut ex = exchange.lock().unwrap();
+        let (a, b, c) = (sent[0].clone(), sent[1].clone(), sent[2].clone());
+        ex.fates.insert(
+            a.key,
+            Reconciliation {
+                fate: OrderFate::Working {
+                    remaining: a.size.checked_sub(Size::from_shares(2).unwrap()).unwrap(),
+                },
+                fills: vec![fill(&a, 2, "trade-a")],
+            },
+        );
+        ex.fates.insert(
+            b.key,
+            Reconciliation {
+                fate: OrderFate::NotReceived,
+                fills: Vec::new(),
+            },
+        );
+        ex.fates.insert(
+            c.key,
+            Reconciliation {
+                fate: OrderFate::Over,
+                fills: vec![fill(&c, 1, "trade-c"), fill(&c, 1, "trade-c")],
+            },
+        );
+        for o in &sent[3..] {
+            ex.fates.insert(o.key, Reconciliation::working(o.size));
+        }
+    }
+
+    let restart = START + 10_000 * MS;
+    let second = engine(&m, &db, RemoteVenue::new(&exchange), restart).await;
+    let entries = second.journal().read_from(1).await.unwrap();
+    let events: Vec<&OrderEvent> = entries
+        .iter()
+        .filter_map(|e| match &e.entry {
+            Entry::Order { event } => Some(event),
+            _ => None,
+        })
+        .collect();
+    let reconciled: Vec<&Fill> = events
+        .iter()
+        .filter_map(|e| match e {
+            OrderEvent::Filled(f) => Some(f),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reconciled.len(), 2, "one fill per trade id: {reconciled:?}");
+    assert!(reconciled.iter().all(|f| f.cause == FillCause::Reconciled));
+    let a = reconciled.iter().find(|f| f.key == sent[0].key).unwrap();
+    assert_eq!(
+        a.remaining,
+        sent[0]
+            .size
+            .checked_sub(Size::from_shares(2).unwrap())
+            .unwrap()
+    );
+    assert!(
+        events.iter().any(|e| matches!(e,
+        OrderEvent::Rejected { key, reject: VenueReject::NotReceived, .. } if *key == sent[1].key))
+    );
+    let c_left = sent[2]
+        .size
+        .checked_sub(Size::from_shares(1).unwrap())
+        .unwrap();
+    assert!(events.iter().any(|e| matches!(e,
+        OrderEvent::Cancelled { key, cause: CancelCause::Venue, unfilled, .. }
+            if *key == sent[2].key && *unfilled == c_left)));
+    // Still working: the first and every order after the third.
+    assert_eq!(second.working_orders(), 1 + sent.len() - 3);
+    // Nothing was sent again.
+    assert_eq!(exchange.lock().unwrap().sent.len(), sent.len());
+    // The journal alone tells the same portfolio, and still verifies.
+    assert_eq!(&Projections::replay(&entries).portfolio, second.portfolio());
+    let report = second.journal().verify().await.unwrap();
+    assert!(report.broken.is_none(), "{report:?}");
+}
