@@ -19,7 +19,7 @@ use pqap::model::{
 use pqap::risk::RiskLimits;
 use pqap::store::{Entry, Journal, Projections};
 use pqap::strategy::{ClockMode, SandboxLimits};
-use pqap::venue::{OrderFate, Reconciliation, Venue};
+use pqap::venue::{OrderFate, Reconciliation, Venue, VenueUnreachable};
 use rust_decimal::Decimal;
 
 const MS: u64 = 1_000_000;
@@ -31,6 +31,10 @@ struct Exchange {
     sent: Vec<Order>,
     /// What reconciliation answers, by order.
     fates: BTreeMap<OrderKey, Reconciliation>,
+    /// The account cannot be asked.
+    down: bool,
+    /// Reports the venue pushes (its user channel), taken at the next tick.
+    pushed: Vec<OrderEvent>,
 }
 
 /// A venue that holds requests until released, answers the first order,
@@ -64,7 +68,16 @@ impl Venue for RemoteVenue {
         std::mem::take(&mut self.answers)
     }
     fn on_time(&mut self, _: u64, _: &Books) -> Vec<OrderEvent> {
-        std::mem::take(&mut self.answers)
+        let mut out = std::mem::take(&mut self.answers);
+        out.append(&mut self.exchange.lock().unwrap().pushed);
+        out
+    }
+    async fn refresh(&mut self, _: u64) -> Result<(), VenueUnreachable> {
+        if self.exchange.lock().unwrap().down {
+            Err(VenueUnreachable("connection refused".into()))
+        } else {
+            Ok(())
+        }
     }
     fn reconcile(&mut self, key: OrderKey, _: u64) -> Reconciliation {
         let exchange = self.exchange.lock().unwrap();
@@ -258,4 +271,132 @@ async fn a_restart_books_missed_fills_once_and_settles_every_orders_fate() {
     assert_eq!(&Projections::replay(&entries).portfolio, second.portfolio());
     let report = second.journal().verify().await.unwrap();
     assert!(report.broken.is_none(), "{report:?}");
+}
+
+fn filled(entries: &[pqap::store::Stored]) -> Vec<Fill> {
+    entries
+        .iter()
+        .filter_map(|e| match &e.entry {
+            Entry::Order {
+                event: OrderEvent::Filled(f),
+            } => Some(f.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trade_reported_again_is_booked_once_and_a_running_reconcile_finds_what_was_missed() {
+    let m = HandMarket::new();
+    let dir = tempfile::tempdir().unwrap();
+    let exchange = Arc::new(Mutex::new(Exchange::default()));
+    let mut engine = engine(
+        &m,
+        &dir.path().join("d.db"),
+        RemoteVenue::new(&exchange),
+        START,
+    )
+    .await;
+    engine.on_update(&m.at(45, START), START).await.unwrap();
+    engine.on_time(START + MS).await.unwrap();
+    let sent = exchange.lock().unwrap().sent.clone();
+    let a = sent[0].clone();
+    // The user channel reports one trade at each settlement stage.
+    {
+        let mut ex = exchange.lock().unwrap();
+        let mut f = fill(&a, 3, "t-1");
+        f.remaining = a.size.checked_sub(Size::from_shares(3).unwrap()).unwrap();
+        ex.pushed = vec![OrderEvent::Filled(f.clone()), OrderEvent::Filled(f)];
+    }
+    engine.on_time(START + 2 * MS).await.unwrap();
+    engine.on_time(START + 3 * MS).await.unwrap();
+    let entries = engine.journal().read_from(1).await.unwrap();
+    assert_eq!(filled(&entries).len(), 1, "t-1 booked once");
+    // A trade the channel never delivered, and the same t-1 again, found by
+    // a reconcile while running; the order works on.
+    let left = a.size.checked_sub(Size::from_shares(5).unwrap()).unwrap();
+    exchange.lock().unwrap().fates.insert(
+        a.key,
+        Reconciliation {
+            fate: OrderFate::Working { remaining: left },
+            fills: vec![fill(&a, 3, "t-1"), fill(&a, 2, "t-2")],
+        },
+    );
+    for o in &sent[1..] {
+        exchange
+            .lock()
+            .unwrap()
+            .fates
+            .insert(o.key, Reconciliation::working(o.size));
+    }
+    let report = engine.reconcile_now().await.unwrap();
+    assert_eq!(report.fills, 1);
+    assert_eq!(report.ended, 0);
+    let entries = engine.journal().read_from(1).await.unwrap();
+    let fills = filled(&entries);
+    assert_eq!(fills.len(), 2);
+    assert_eq!(fills[1].trade_id.as_deref(), Some("t-2"));
+    assert_eq!(fills[1].cause, FillCause::Reconciled);
+    assert_eq!(fills[1].remaining, left);
+    // A second pass finds nothing new and journals nothing.
+    let before = entries.len();
+    let again = engine.reconcile_now().await.unwrap();
+    assert_eq!((again.fills, again.ended), (0, 0));
+    assert_eq!(engine.journal().read_from(1).await.unwrap().len(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_that_cannot_be_reconciled_stops_new_orders_until_it_can() {
+    let m = HandMarket::new();
+    let dir = tempfile::tempdir().unwrap();
+    let exchange = Arc::new(Mutex::new(Exchange {
+        down: true,
+        ..Exchange::default()
+    }));
+    let mut engine = engine(
+        &m,
+        &dir.path().join("u.db"),
+        RemoteVenue::new(&exchange),
+        START,
+    )
+    .await;
+    assert_eq!(engine.trading_state(), pqap::risk::TradingState::Halted);
+    assert!(
+        engine
+            .unreconciled()
+            .unwrap()
+            .contains("connection refused")
+    );
+    engine.on_update(&m.at(45, START), START).await.unwrap();
+    engine.on_time(START + MS).await.unwrap();
+    assert!(exchange.lock().unwrap().sent.is_empty(), "nothing was sent");
+    let entries = engine.journal().read_from(1).await.unwrap();
+    assert!(entries.iter().any(|e| matches!(&e.entry,
+        Entry::RiskVerdict { accepted: false, rule: Some(rule), .. } if rule == "trading_state")));
+    assert!(entries.iter().any(|e| matches!(
+        &e.entry,
+        Entry::VenueReconciliation {
+            complete: false,
+            ..
+        }
+    )));
+    // Still down: no second entry.
+    engine.reconcile_now().await.unwrap();
+    exchange.lock().unwrap().down = false;
+    engine.reconcile_now().await.unwrap();
+    assert_eq!(engine.trading_state(), pqap::risk::TradingState::Active);
+    let entries = engine.journal().read_from(1).await.unwrap();
+    let gates: Vec<bool> = entries
+        .iter()
+        .filter_map(|e| match &e.entry {
+            Entry::VenueReconciliation { complete, .. } => Some(*complete),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(gates, [false, true]);
+    engine
+        .on_update(&m.at(40, START + 5 * MS), START + 5 * MS)
+        .await
+        .unwrap();
+    assert!(!exchange.lock().unwrap().sent.is_empty(), "trading resumed");
 }

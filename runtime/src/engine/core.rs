@@ -9,11 +9,13 @@ mod daily_loss;
 mod delivery;
 mod deploy;
 mod orders;
+mod reconcile;
 mod recovery;
 mod settlement;
 mod universe;
 
 pub use deploy::Deployed;
+pub use reconcile::ReconcileReport;
 pub use universe::MarketsChange;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -166,6 +168,12 @@ pub struct Engine<V: Venue> {
     /// Views given back after their calls, whose buffers the next ones reuse.
     spare_views: Vec<HostView>,
     buffers: UpdateBuffers,
+    /// Venue trade ids of every fill journaled: a trade reported again (at
+    /// each settlement stage, or by reconciliation) is booked once.
+    trade_ids: std::collections::HashSet<String>,
+    /// Set while the venue's account could not be reconciled: no new orders
+    /// until it is (see `reconcile_now`).
+    unreconciled: Option<String>,
 }
 
 const DAY_NS: u64 = 86_400_000_000_000;
@@ -211,8 +219,24 @@ impl<V: Venue> Engine<V> {
         &mut self.journal
     }
 
+    /// The venue orders go to.
+    pub fn venue(&self) -> &V {
+        &self.venue
+    }
+
+    /// The trading state orders are checked against: the operator's, or
+    /// halted while the venue's account could not be reconciled.
     pub fn trading_state(&self) -> TradingState {
-        self.state
+        if self.unreconciled.is_some() {
+            TradingState::Halted
+        } else {
+            self.state
+        }
+    }
+
+    /// Why the venue's account is not reconciled, if it is not.
+    pub fn unreconciled(&self) -> Option<&str> {
+        self.unreconciled.as_deref()
     }
 
     /// Strategy ids and names.

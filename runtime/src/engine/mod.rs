@@ -10,4 +10,6 @@ pub mod translate;
 pub use registry::Registry;
 pub use translate::Translator;
 
-pub use self::core::{Deployed, Engine, EngineConfig, EngineError, MarketsChange, StrategySetup};
+pub use self::core::{
+    Deployed, Engine, EngineConfig, EngineError, MarketsChange, ReconcileReport, StrategySetup,
+};

@@ -85,6 +85,13 @@ pub enum Entry {
         /// Micro-shares still working at the venue, or `None`: unknown to it.
         working_micros: Option<u64>,
     },
+    /// The venue's account could (again) or could not be reconciled; while it
+    /// cannot, the engine places no orders.
+    VenueReconciliation {
+        complete: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        problem: Option<String>,
+    },
     /// A restarted strategy was restored from the snapshot at `snapshot_seq` and
     /// re-delivered `redelivered` order events journaled since.
     Restored {
@@ -184,6 +191,7 @@ impl Entry {
             Entry::Fault { .. } => "fault",
             Entry::Snapshot { .. } => "snapshot",
             Entry::Reconciled { .. } => "reconciled",
+            Entry::VenueReconciliation { .. } => "venue_reconciliation",
             Entry::Restored { .. } => "restored",
             Entry::TradingState { .. } => "trading_state",
             Entry::StrategyPaused { .. } => "strategy_paused",

@@ -7,4 +7,4 @@ pub mod seam;
 pub mod sim;
 
 pub use market::MarketSpec;
-pub use seam::{OrderFate, Reconciliation, Venue};
+pub use seam::{OrderFate, Reconciliation, Venue, VenueUnreachable};

@@ -30,7 +30,23 @@ pub trait Venue {
     }
     /// Everything journaled so far is durable: held requests may leave.
     fn release(&mut self, _now_ns: u64) {}
+    /// Brings what [`Venue::reconcile`] answers up to date: a venue outside
+    /// the process asks the exchange for its open orders and the trades since
+    /// the last it saw. An error leaves the engine not trading.
+    fn refresh(&mut self, _now_ns: u64) -> impl Future<Output = Result<(), VenueUnreachable>> {
+        std::future::ready(Ok(()))
+    }
+    /// Woken when the venue has news (answers, fills) for the engine, which
+    /// then takes them at once instead of at its next clock tick.
+    fn wakeup(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        None
+    }
 }
+
+/// The venue's account could not be asked: why, in the transport's words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the venue's account cannot be reconciled: {0}")]
+pub struct VenueUnreachable(pub String);
 
 /// What the venue says of an order the host lost track of.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -224,7 +224,7 @@ impl<V: Venue> Engine<V> {
             market: &market,
             strategy: &mine,
             global: &everyone,
-            state: self.state,
+            state: self.trading_state(),
             strategy_halted: s.halted || self.portfolio_halted,
             limits: &s.limits,
             global_limits: &self.config.global_limits,
@@ -280,6 +280,15 @@ impl<V: Venue> Engine<V> {
         events: Vec<OrderEvent>,
     ) -> Result<(), EngineError> {
         for mut ev in events {
+            if let OrderEvent::Filled(crate::model::Fill {
+                trade_id: Some(trade),
+                ..
+            }) = &ev
+                && !self.trade_ids.insert(trade.clone())
+            {
+                tracing::debug!(%trade, "a trade already booked was reported again; ignored");
+                continue;
+            }
             if let OrderEvent::Cancelled { key, cause, .. } = &mut ev
                 && self.host_cancels.remove(key)
                 && *cause == CancelCause::Requested

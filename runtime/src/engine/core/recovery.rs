@@ -3,8 +3,6 @@
 //! the graceful stop.
 
 use super::*;
-use crate::model::{FillCause, VenueReject};
-use crate::venue::OrderFate;
 
 impl<V: Venue> Engine<V> {
     /// Starts every strategy (a refusal to start is an error) and journals the run.
@@ -86,6 +84,12 @@ impl<V: Venue> Engine<V> {
             positions_cache: BTreeMap::new(),
             spare_views: Vec::new(),
             buffers: Default::default(),
+            trade_ids: prior
+                .fills
+                .iter()
+                .filter_map(|f| f.fill.trade_id.clone())
+                .collect(),
+            unreconciled: None,
         };
         let mut next_id = prior.strategies.keys().max().copied().unwrap_or(0) + 1;
         for setup in setups {
@@ -110,7 +114,7 @@ impl<V: Venue> Engine<V> {
         for slot in &engine.slots {
             engine.known_ids.insert(slot.name.clone(), slot.id);
         }
-        engine.reconcile(&prior)?;
+        engine.reconcile_at_start(&prior).await?;
         engine.commit_round().await?;
         Ok(engine)
     }
@@ -374,105 +378,6 @@ impl<V: Venue> Engine<V> {
                     .unwrap_or_default(),
             },
         )?;
-        Ok(())
-    }
-
-    /// Asks the venue about every order the journal left working or unknown.
-    /// Fills it made that the journal lacks are booked (cause `reconciled`;
-    /// a trade id already journaled is never booked twice), then its fate:
-    /// still working, over (the rest cancelled by the venue), or never
-    /// received (rejected as such).
-    fn reconcile(&mut self, prior: &Projections) -> Result<(), EngineError> {
-        let open: Vec<(Order, Size)> = prior
-            .open_orders()
-            .map(|r| {
-                let filled = (r.filled * Decimal::from(1_000_000))
-                    .trunc()
-                    .to_u64()
-                    .unwrap_or(0);
-                (
-                    r.order.clone(),
-                    r.order.size.saturating_sub(Size::from_micros(filled)),
-                )
-            })
-            .collect();
-        let mut booked: std::collections::HashSet<String> = prior
-            .fills
-            .iter()
-            .filter_map(|f| f.fill.trade_id.clone())
-            .collect();
-        for (order, mut remaining) in open {
-            let key = order.key;
-            let found = self.venue.reconcile(key, self.now_ns);
-            let working = match found.fate {
-                OrderFate::Working { remaining } => Some(remaining),
-                OrderFate::Over | OrderFate::NotReceived => None,
-            };
-            self.journal.append(
-                self.now_ns,
-                Some(key.strategy),
-                &Entry::Reconciled {
-                    key,
-                    working_micros: working.map(|s| s.micros()),
-                },
-            )?;
-            self.working.insert(
-                key,
-                Working {
-                    remaining,
-                    instrument: self.registry.instrument(&order.token),
-                    order,
-                },
-            );
-            let mut missed = Vec::new();
-            for mut fill in found.fills {
-                let known = fill
-                    .trade_id
-                    .as_ref()
-                    .is_some_and(|t| !booked.insert(t.clone()));
-                if known || fill.key != key {
-                    continue;
-                }
-                if fill.size > remaining {
-                    tracing::error!(
-                        ?key,
-                        size = %fill.size,
-                        %remaining,
-                        "reconciliation: the venue reports a fill larger than what was left of the order; not booked"
-                    );
-                    continue;
-                }
-                remaining = remaining.saturating_sub(fill.size);
-                fill.remaining = remaining;
-                fill.cause = FillCause::Reconciled;
-                missed.push(OrderEvent::Filled(fill));
-            }
-            self.handle_order_events(missed)?;
-            if remaining.is_zero() {
-                continue;
-            }
-            let end = match found.fate {
-                OrderFate::Working { remaining: left } => {
-                    if let Some(w) = self.working.get_mut(&key) {
-                        w.remaining = left.min(remaining);
-                    }
-                    continue;
-                }
-                OrderFate::Over => OrderEvent::Cancelled {
-                    key,
-                    cause: CancelCause::Venue,
-                    unfilled: remaining,
-                    ts_ns: self.now_ns,
-                },
-                OrderFate::NotReceived => OrderEvent::Rejected {
-                    key,
-                    reject: VenueReject::NotReceived,
-                    message: String::new(),
-                    ts_ns: self.now_ns,
-                },
-            };
-            self.handle_order_events(vec![end])?;
-        }
         Ok(())
     }
 

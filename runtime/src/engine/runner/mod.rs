@@ -55,6 +55,9 @@ pub struct SessionSettings {
     pub deadline_ns: Option<u64>,
     /// A server also runs what is deployed to it, with these default limits.
     pub deployments: Option<(Arc<ArtifactLibrary>, RiskLimits)>,
+    /// How often working orders are reconciled with the venue's account
+    /// (a venue outside the process; `None`: never while running).
+    pub reconcile_every: Option<Duration>,
 }
 
 impl SessionSettings {
@@ -68,6 +71,7 @@ impl SessionSettings {
             report: Duration::from_millis(500),
             deadline_ns: None,
             deployments: None,
+            reconcile_every: None,
         }
     }
 }
@@ -194,9 +198,24 @@ impl<V: Venue> Session<V> {
         // have just been done (or need not be yet).
         markets_refresh.tick().await;
         resolution_watch.tick().await;
+        let mut reconcile = self.settings.reconcile_every.map(|d| interval(d, true));
+        if let Some(r) = reconcile.as_mut() {
+            r.tick().await;
+        }
+        let wakeup = self.engine.venue().wakeup();
         loop {
             tokio::select! {
                 () = &mut stop => return Ok(Ended::Stopped),
+                () = woken(wakeup.as_deref()) => {
+                    let now = self.now();
+                    self.engine.on_time(now).await?;
+                }
+                () = ticked(reconcile.as_mut()) => {
+                    let report = self.engine.reconcile_now().await?;
+                    if report.fills > 0 || report.ended > 0 {
+                        tracing::warn!(?report, "reconciliation found what the venue had not reported");
+                    }
+                }
                 _ = tick.tick() => {
                     let now = self.now();
                     if self.settings.deadline_ns.is_some_and(|d| now >= d) {
@@ -314,6 +333,24 @@ impl<V: Venue> Session<V> {
             None => None,
         };
         Ok((self.engine, recorded))
+    }
+}
+
+/// Resolves when the venue wakes the loop (never without a venue that can).
+async fn woken(wakeup: Option<&tokio::sync::Notify>) {
+    match wakeup {
+        Some(n) => n.notified().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Resolves at the interval's next tick (never without one).
+async fn ticked(interval: Option<&mut tokio::time::Interval>) {
+    match interval {
+        Some(i) => {
+            i.tick().await;
+        }
+        None => std::future::pending().await,
     }
 }
 
