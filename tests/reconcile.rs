@@ -72,14 +72,15 @@ impl Venue for RemoteVenue {
         out.append(&mut self.exchange.lock().unwrap().pushed);
         out
     }
-    async fn refresh(&mut self, _: u64) -> Result<(), VenueUnreachable> {
+    async fn refresh(&mut self, _: &[Order], _: u64) -> Result<(), VenueUnreachable> {
         if self.exchange.lock().unwrap().down {
             Err(VenueUnreachable("connection refused".into()))
         } else {
             Ok(())
         }
     }
-    fn reconcile(&mut self, key: OrderKey, _: u64) -> Reconciliation {
+    fn reconcile(&mut self, order: &Order, _: u64) -> Reconciliation {
+        let key = order.key;
         let exchange = self.exchange.lock().unwrap();
         exchange
             .fates

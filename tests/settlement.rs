@@ -179,8 +179,8 @@ impl Venue for LateVenue {
         }
         events
     }
-    fn reconcile(&mut self, key: OrderKey, now_ns: u64) -> pqap::venue::Reconciliation {
-        self.inner.reconcile(key, now_ns)
+    fn reconcile(&mut self, order: &Order, now_ns: u64) -> pqap::venue::Reconciliation {
+        self.inner.reconcile(order, now_ns)
     }
 }
 

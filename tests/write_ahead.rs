@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use common::hand::{HandMarket, START};
 use pqap::data::books::Books;
 use pqap::execution::{FillConfig, FillSimulator};
-use pqap::model::{MarketEvent, Order, OrderEvent, OrderKey};
+use pqap::model::{MarketEvent, Order, OrderEvent, OrderKey, VenueRef};
 use pqap::store::{Entry, Journal};
 use pqap::venue::Venue;
 
@@ -36,7 +36,7 @@ struct HeldVenue {
 }
 
 /// Whether the journal file, read by a process-like stranger, has `key`'s
-/// submit entry.
+/// submit entry, naming the order as the venue will know it.
 fn on_disk(db: &Path, key: OrderKey) -> bool {
     let db = db.to_path_buf();
     std::thread::spawn(move || {
@@ -58,7 +58,19 @@ fn on_disk(db: &Path, key: OrderKey) -> bool {
     .unwrap()
 }
 
+/// The identity the venue gives an order (in the CLOB client: its salt and
+/// signed order's hash).
+fn venue_ref(key: OrderKey) -> VenueRef {
+    VenueRef {
+        salt: key.client_id & ((1 << 53) - 1),
+        id: format!("0x{:064x}", key.client_id),
+    }
+}
+
 impl Venue for HeldVenue {
+    fn prepare(&mut self, order: &mut Order) {
+        order.venue_ref = Some(venue_ref(order.key));
+    }
     fn submit(&mut self, order: Order, _now_ns: u64, _books: &Books) -> Vec<OrderEvent> {
         let durable = on_disk(&self.db, order.key);
         self.seen.lock().unwrap().durable_at_submit.push(durable);
@@ -79,8 +91,8 @@ impl Venue for HeldVenue {
         events.extend(self.inner.on_time(now_ns, books));
         events
     }
-    fn reconcile(&mut self, key: OrderKey, now_ns: u64) -> pqap::venue::Reconciliation {
-        self.inner.reconcile(key, now_ns)
+    fn reconcile(&mut self, order: &Order, now_ns: u64) -> pqap::venue::Reconciliation {
+        self.inner.reconcile(order, now_ns)
     }
     fn holds_requests(&self) -> bool {
         true

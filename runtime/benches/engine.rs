@@ -48,8 +48,8 @@ impl Venue for Timed {
     fn on_time(&mut self, now: u64, books: &Books) -> Vec<OrderEvent> {
         self.inner.on_time(now, books)
     }
-    fn reconcile(&mut self, key: OrderKey, now: u64) -> pqap::venue::Reconciliation {
-        self.inner.reconcile(key, now)
+    fn reconcile(&mut self, order: &Order, now: u64) -> pqap::venue::Reconciliation {
+        self.inner.reconcile(order, now)
     }
 }
 

@@ -130,6 +130,7 @@ mod tests {
             tif,
             post_only,
             created_ns: 0,
+            venue_ref: None,
         }
     }
 

@@ -523,10 +523,10 @@ impl FillSimulator {
 }
 
 impl Venue for FillSimulator {
-    fn reconcile(&mut self, key: OrderKey, _now: u64) -> Reconciliation {
+    fn reconcile(&mut self, order: &Order, _now: u64) -> Reconciliation {
         // The simulated venue lives in the host process: after a restart it is
         // new, so orders of the previous process went with the old one.
-        match self.orders.get(&key) {
+        match self.orders.get(&order.key) {
             Some(o) => Reconciliation::working(o.remaining),
             None => Reconciliation::over(),
         }

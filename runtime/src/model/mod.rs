@@ -13,7 +13,7 @@ pub use event::{BookLevel, LevelChange, MarketEvent, Payout, Side, payouts_of};
 pub use ids::{ConditionId, IdError, TokenId};
 pub use order::{
     CancelCause, Fill, FillCause, Liquidity, Order, OrderEvent, OrderKey, StrategyId, TimeInForce,
-    VenueReject,
+    VenueRef, VenueReject,
 };
 /// Exact micro-unit price and size: the same types strategies use.
 pub use pqap_strategy_sdk::{Price, Size, UnitError};

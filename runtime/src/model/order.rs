@@ -45,6 +45,20 @@ pub struct Order {
     pub post_only: bool,
     /// Host time the strategy asked for it (ns).
     pub created_ns: u64,
+    /// How a venue outside the process will know it (its salt and order id),
+    /// stamped before the order is journaled: the durable intent names the
+    /// order the venue will see, so a restart can ask for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub venue_ref: Option<VenueRef>,
+}
+
+/// A venue's identity of an order, fixed before it is sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VenueRef {
+    /// The client-side salt that makes the signed order unique.
+    pub salt: u64,
+    /// The venue's order id (Polymarket: the order's EIP-712 hash, 0x hex).
+    pub id: String,
 }
 
 /// Who provided liquidity.

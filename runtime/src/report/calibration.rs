@@ -200,6 +200,7 @@ mod tests {
                         tif: TimeInForce::Gtc,
                         post_only: false,
                         created_ns: 0,
+                        venue_ref: None,
                     },
                 },
             },

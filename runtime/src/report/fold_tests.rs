@@ -439,6 +439,7 @@ fn journal(ops: &[Op]) -> Vec<Stored> {
                     tif: TimeInForce::Gtc,
                     post_only: false,
                     created_ns: ts as u64,
+                    venue_ref: None,
                 };
                 push(
                     &mut out,

@@ -72,6 +72,7 @@ fn trade(
         tif: TimeInForce::Gtc,
         post_only: false,
         created_ns: (ts_s * S) as u64,
+        venue_ref: None,
     };
     out.push(at(
         seq,

@@ -8,6 +8,9 @@ use crate::venue::MarketSpec;
 
 /// A place orders go to and order events come from.
 pub trait Venue {
+    /// Stamps the venue's identity of an order (its salt and order id) before
+    /// the engine journals it; a venue inside the process needs none.
+    fn prepare(&mut self, _order: &mut Order) {}
     /// Sends an order; events that follow at once (accept, reject, taker fills).
     fn submit(&mut self, order: Order, now_ns: u64, books: &Books) -> Vec<OrderEvent>;
     /// Asks to cancel an order; an unknown key yields nothing.
@@ -18,7 +21,7 @@ pub trait Venue {
     fn on_time(&mut self, now_ns: u64, books: &Books) -> Vec<OrderEvent>;
     /// After a restart (and whenever the host is unsure): what became of an
     /// order the journal left working or unknown.
-    fn reconcile(&mut self, key: OrderKey, now_ns: u64) -> Reconciliation;
+    fn reconcile(&mut self, order: &Order, now_ns: u64) -> Reconciliation;
     /// A market the run trades from now on (listed while running).
     fn add_market(&mut self, _spec: &MarketSpec) {}
     /// Whether submits and cancels are held until [`Venue::release`]: a venue
@@ -30,10 +33,15 @@ pub trait Venue {
     }
     /// Everything journaled so far is durable: held requests may leave.
     fn release(&mut self, _now_ns: u64) {}
-    /// Brings what [`Venue::reconcile`] answers up to date: a venue outside
-    /// the process asks the exchange for its open orders and the trades since
-    /// the last it saw. An error leaves the engine not trading.
-    fn refresh(&mut self, _now_ns: u64) -> impl Future<Output = Result<(), VenueUnreachable>> {
+    /// Brings what [`Venue::reconcile`] answers about `orders` (those the
+    /// engine holds working or unknown) up to date: a venue outside the
+    /// process asks the exchange for its open orders, these orders and the
+    /// trades since the last it saw. An error leaves the engine not trading.
+    fn refresh(
+        &mut self,
+        _orders: &[Order],
+        _now_ns: u64,
+    ) -> impl Future<Output = Result<(), VenueUnreachable>> {
         std::future::ready(Ok(()))
     }
     /// Woken when the venue has news (answers, fills) for the engine, which

@@ -42,6 +42,7 @@ impl<V: Venue> Engine<V> {
                         },
                         post_only: o.post_only,
                         created_ns: self.now_ns,
+                        venue_ref: None,
                     },
                 }
             }
@@ -256,6 +257,8 @@ impl<V: Venue> Engine<V> {
         }
         self.rate.record(order.key.strategy, self.now_ns);
         self.used_keys.insert(order.key);
+        let mut order = order;
+        self.venue.prepare(&mut order);
         self.journal.append(
             self.now_ns,
             Some(order.key.strategy),

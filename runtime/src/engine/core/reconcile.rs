@@ -28,7 +28,8 @@ impl<V: Venue> Engine<V> {
         &mut self,
         prior: &Projections,
     ) -> Result<(), EngineError> {
-        if let Err(e) = self.venue.refresh(self.now_ns).await {
+        let orders: Vec<Order> = prior.open_orders().map(|r| r.order.clone()).collect();
+        if let Err(e) = self.venue.refresh(&orders, self.now_ns).await {
             self.gate(Some(e.to_string()))?;
             // What the journal says stays working until the venue says
             // otherwise: exposure and limits count it.
@@ -40,7 +41,7 @@ impl<V: Venue> Engine<V> {
         }
         for r in prior.open_orders() {
             let remaining = r.order.size.saturating_sub(filled_size(r.filled));
-            let found = self.venue.reconcile(r.order.key, self.now_ns);
+            let found = self.venue.reconcile(&r.order, self.now_ns);
             self.journal.append(
                 self.now_ns,
                 Some(r.order.key.strategy),
@@ -64,14 +65,15 @@ impl<V: Venue> Engine<V> {
     /// trades again once it can.
     pub async fn reconcile_now(&mut self) -> Result<ReconcileReport, EngineError> {
         let mut report = ReconcileReport::default();
-        if let Err(e) = self.venue.refresh(self.now_ns).await {
+        let orders: Vec<Order> = self.working.values().map(|w| w.order.clone()).collect();
+        if let Err(e) = self.venue.refresh(&orders, self.now_ns).await {
             self.gate(Some(e.to_string()))?;
             self.commit_round().await?;
             return Ok(report);
         }
-        let keys: Vec<OrderKey> = self.working.keys().copied().collect();
-        for key in keys {
-            let found = self.venue.reconcile(key, self.now_ns);
+        for order in orders {
+            let key = order.key;
+            let found = self.venue.reconcile(&order, self.now_ns);
             report.orders += 1;
             let before = self.working.get(&key).map(|w| w.remaining);
             let unchanged = found.fills.iter().all(|f| {

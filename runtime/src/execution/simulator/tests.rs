@@ -131,6 +131,7 @@ impl Bench {
             tif,
             post_only,
             created_ns: self.now,
+            venue_ref: None,
         }
     }
 
