@@ -22,7 +22,7 @@ pub use amounts::{
 pub use domain::{AMOY, CTF_EXCHANGE_V2, Exchange, NEG_RISK_CTF_EXCHANGE_V2, POLYGON};
 pub use l1::{L1Error, L1Headers, clob_auth_signing_hash, l1_headers, recover_l1_signer};
 pub use l2::{L2Error, L2Headers, L2Signer, verify_l2_signature};
-pub use order::{ORDER_TYPE_STRING, Order, OrderIdError, SignatureType};
+pub use order::{Account, ORDER_TYPE_STRING, Order, OrderIdError, SignatureType};
 pub use salt::{MAX_SALT, Salt, SaltError};
 pub use secrets::{ApiCredentials, PrivateKey, SecretError};
 pub use sign::{SignError, SignedOrder, sign_order};

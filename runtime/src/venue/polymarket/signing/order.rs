@@ -3,6 +3,7 @@
 use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::SolStruct;
 
+use super::amounts::Amounts;
 use super::domain::{Exchange, typed_data_digest};
 use super::salt::Salt;
 use crate::model::{Side, TokenId};
@@ -88,7 +89,73 @@ pub struct Order {
     pub builder: B256,
 }
 
+/// Whose funds an order moves and who signs it: fixed per trading account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Account {
+    pub maker: Address,
+    pub signer: Address,
+    pub signature_type: SignatureType,
+    /// Builder code attributed on every order (zero if none).
+    pub builder: B256,
+}
+
+impl Account {
+    /// An EOA trading its own funds.
+    pub const fn eoa(address: Address) -> Account {
+        Account::with(address, address, SignatureType::Eoa)
+    }
+
+    /// A Polymarket proxy wallet owned by `owner`.
+    pub const fn proxy(proxy: Address, owner: Address) -> Account {
+        Account::with(proxy, owner, SignatureType::PolyProxy)
+    }
+
+    /// A Gnosis Safe owned by `owner`.
+    pub const fn safe(safe: Address, owner: Address) -> Account {
+        Account::with(safe, owner, SignatureType::PolyGnosisSafe)
+    }
+
+    /// A deposit wallet: it is both maker and signer; its owner's key signs the wrapping.
+    pub const fn deposit_wallet(wallet: Address) -> Account {
+        Account::with(wallet, wallet, SignatureType::Poly1271)
+    }
+
+    const fn with(maker: Address, signer: Address, signature_type: SignatureType) -> Account {
+        Account {
+            maker,
+            signer,
+            signature_type,
+            builder: B256::ZERO,
+        }
+    }
+}
+
 impl Order {
+    /// An order of `account` on `token` with amounts from [`super::amounts`]. The salt is
+    /// the caller's so it can be journaled before the order is sent.
+    pub fn new(
+        account: &Account,
+        token: &TokenId,
+        side: Side,
+        amounts: Amounts,
+        salt: Salt,
+        timestamp_ms: u64,
+    ) -> Result<Order, OrderIdError> {
+        Ok(Order {
+            salt,
+            maker: account.maker,
+            signer: account.signer,
+            token_id: Order::token_id_of(token)?,
+            maker_amount: amounts.maker,
+            taker_amount: amounts.taker,
+            side,
+            signature_type: account.signature_type,
+            timestamp_ms,
+            metadata: B256::ZERO,
+            builder: account.builder,
+        })
+    }
+
     /// The token id as the order's uint256.
     pub fn token_id_of(token: &TokenId) -> Result<U256, OrderIdError> {
         U256::from_str_radix(token.as_str(), 10).map_err(|_| OrderIdError(token.to_string()))
@@ -148,6 +215,36 @@ pub(crate) mod tests {
     fn type_string_is_what_the_macro_derives() {
         assert_eq!(sol::Order::eip712_encode_type(), ORDER_TYPE_STRING);
         assert_eq!(ORDER_TYPE_STRING.len(), 186);
+    }
+
+    #[test]
+    fn new_orders_take_the_account_and_amounts() {
+        let token = TokenId::parse(TOKEN).unwrap();
+        let amounts = Amounts {
+            maker: 100_000_000,
+            taker: 50_000_000,
+        };
+        let salt = Salt::new(123456789).unwrap();
+        let order = Order::new(
+            &Account::eoa(EOA),
+            &token,
+            Side::Buy,
+            amounts,
+            salt,
+            1713398400000,
+        );
+        let expected = vector_order(123456789, Side::Buy, 100_000_000, 50_000_000, 1713398400000);
+        assert_eq!(order.unwrap(), expected);
+        let wallet = Address::repeat_byte(0x11);
+        let mut acct = Account::deposit_wallet(wallet);
+        acct.builder = B256::with_last_byte(1);
+        let order = Order::new(&acct, &token, Side::Sell, amounts, salt, 1).unwrap();
+        assert_eq!((order.maker, order.signer), (wallet, wallet));
+        assert_eq!(order.signature_type, SignatureType::Poly1271);
+        assert_eq!(order.builder, B256::with_last_byte(1));
+        let safe = Account::safe(wallet, EOA);
+        assert_eq!((safe.maker, safe.signer), (wallet, EOA));
+        assert_eq!(Account::proxy(wallet, EOA).signature_type.code(), 1);
     }
 
     #[test]

@@ -69,13 +69,17 @@ impl PrivateKey {
     /// The key in environment variable `var`.
     pub fn from_env(var: &str) -> Result<PrivateKey, SecretError> {
         let text = env_secret(var)?;
-        PrivateKey::from_hex(&text, &format!("environment variable {var}"))
+        let key = PrivateKey::from_hex(&text, &format!("environment variable {var}"))?;
+        tracing::debug!(address = %key.address, var, "private key loaded");
+        Ok(key)
     }
 
     /// The key in a file readable by its owner only.
     pub fn from_file(path: &Path) -> Result<PrivateKey, SecretError> {
         let text = read_private_file(path)?;
-        PrivateKey::from_hex(&text, &path.display().to_string())
+        let key = PrivateKey::from_hex(&text, &path.display().to_string())?;
+        tracing::debug!(address = %key.address, path = %path.display(), "private key loaded");
+        Ok(key)
     }
 
     pub fn address(&self) -> Address {
@@ -105,7 +109,8 @@ impl fmt::Display for PrivateKey {
 }
 
 /// L2 API credentials. The secret is stored decoded; `Debug`/`Display` show only the key.
-#[derive(Clone, PartialEq, Eq)]
+// No PartialEq: comparing secrets with `==` would not be constant-time.
+#[derive(Clone)]
 pub struct ApiCredentials {
     pub api_key: String,
     secret: Vec<u8>,
