@@ -3,4 +3,5 @@
 
 pub mod http;
 pub mod rtds;
+pub mod signing;
 pub mod websocket;
