@@ -84,6 +84,7 @@ fn generated_session(start_ns: u64, seed: u64, steps: usize) -> (Vec<MarketSpec>
             tokens: m.tokens,
             tick: m.tick,
             min_size: m.min_size,
+            neg_risk: false,
             fees: pqap::execution::fees::FeeSchedule {
                 rate_millionths: 20_000,
                 exponent: 1,

@@ -21,6 +21,7 @@ pub fn registry(g: &Generator, fees: FeeSchedule) -> Registry {
                 tick: m.tick,
                 min_size: m.min_size,
                 fees,
+                neg_risk: false,
             })
             .collect(),
     )

@@ -154,6 +154,7 @@ pub(crate) mod tests {
             ],
             tick: Price::new(10_000).unwrap(),
             min_size: Size::from_shares(5).unwrap(),
+            neg_risk: false,
             fees: crate::execution::fees::FeeSchedule {
                 rate_millionths: 70_000,
                 exponent: 1,

@@ -674,6 +674,7 @@ fn spec(c: char, yes: &str, no: &str) -> MarketSpec {
         tokens: [(token(yes), "Yes".into()), (token(no), "No".into())],
         tick: Price::new(10_000).unwrap(),
         min_size: Size::from_micros(5_000_000),
+        neg_risk: false,
         fees: crate::execution::fees::FeeSchedule::FREE,
     }
 }

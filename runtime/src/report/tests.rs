@@ -257,6 +257,7 @@ fn stale_fills_by_hand() {
         tokens: [(token(yes), "Yes".into()), (token(no), "No".into())],
         tick: Price::new(10_000).unwrap(),
         min_size: Size::from_micros(5_000_000),
+        neg_risk: false,
         fees: crate::execution::fees::FeeSchedule::FREE,
     };
     let markets = [spec('a', "1", "2"), spec('b', "3", "4")];

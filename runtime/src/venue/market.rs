@@ -17,6 +17,8 @@ pub struct MarketSpec {
     pub tick: Price,
     pub min_size: Size,
     pub fees: crate::execution::fees::FeeSchedule,
+    /// Traded on the neg-risk exchange (orders are signed for its contract).
+    pub neg_risk: bool,
 }
 
 impl From<&MarketMeta> for MarketSpec {
@@ -29,6 +31,7 @@ impl From<&MarketMeta> for MarketSpec {
             tick: m.tick,
             min_size: m.min_size,
             fees: m.fees(),
+            neg_risk: m.neg_risk,
         }
     }
 }

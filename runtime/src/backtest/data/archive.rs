@@ -90,6 +90,7 @@ async fn markets(
                 min_size: Size::from_micros(5_000_000),
                 tokens: i.tokens,
                 condition: i.condition,
+                neg_risk: false,
                 fees: crate::execution::fees::FeeSchedule::FREE,
             }),
     );

@@ -40,6 +40,7 @@ pub fn synthetic(seed: u64, markets: u32, step_s: u64, start_ms: u64, end_ms: u6
             tick: m.tick,
             min_size: m.min_size,
             // As `pqap sim` lists them: every other market charges the taker fee.
+            neg_risk: false,
             fees: if i % 2 == 1 {
                 crate::execution::fees::FeeSchedule {
                     rate_millionths: 20_000,

@@ -1,0 +1,11 @@
+//! Trading on Polymarket's CLOB: the authenticated client (`client`), its
+//! error classes and the venue's answers, per-signer rate buckets, and the
+//! venue adapter the engine trades through.
+
+pub mod client;
+pub mod error;
+pub mod rate;
+pub mod types;
+
+pub use client::{Asset, ClobClient};
+pub use error::ClobError;
