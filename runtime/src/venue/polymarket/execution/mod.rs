@@ -5,7 +5,12 @@
 pub mod client;
 pub mod error;
 pub mod rate;
+pub mod sign_orders;
+pub mod tracker;
 pub mod types;
+pub mod venue;
 
 pub use client::{Asset, ClobClient};
 pub use error::ClobError;
+pub use sign_orders::OrderSigner;
+pub use venue::PolymarketVenue;

@@ -1,0 +1,264 @@
+//! The adapter's record of every order it sent: the venue's id for each host
+//! key, size and what has matched, the trades already reported. Whatever the
+//! venue says, in whatever order and however often (the HTTP answer, the user
+//! channel, a reconciliation), comes out as at most one answer (accepted,
+//! rejected or unknown), fills that never exceed the order (each trade once)
+//! and at most one end.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use crate::execution::fees::{FeeSchedule, charge};
+use crate::model::{
+    CancelCause, Fill, FillCause, Liquidity, Order, OrderEvent, OrderKey, Price, Size, VenueReject,
+};
+
+/// One order the adapter knows.
+#[derive(Debug, Clone)]
+struct Tracked {
+    order: Order,
+    venue_id: String,
+    fees: FeeSchedule,
+    matched: Size,
+    answered: bool,
+    ended: bool,
+}
+
+/// Every order sent, and the events owed to the engine.
+#[derive(Debug, Default)]
+pub struct Tracker {
+    orders: BTreeMap<OrderKey, Tracked>,
+    by_id: HashMap<String, OrderKey>,
+    trades: HashSet<String>,
+    out: Vec<OrderEvent>,
+}
+
+impl Tracker {
+    /// Starts tracking `order` under the venue's id `venue_id`.
+    pub fn track(&mut self, order: &Order, venue_id: &str, fees: FeeSchedule) {
+        self.by_id.insert(venue_id.to_ascii_lowercase(), order.key);
+        self.orders.entry(order.key).or_insert_with(|| Tracked {
+            order: order.clone(),
+            venue_id: venue_id.to_ascii_lowercase(),
+            fees,
+            matched: Size::ZERO,
+            answered: false,
+            ended: false,
+        });
+    }
+
+    /// The host key of a venue order id, if it is one of ours.
+    pub fn key_of(&self, venue_id: &str) -> Option<OrderKey> {
+        self.by_id.get(&venue_id.to_ascii_lowercase()).copied()
+    }
+
+    pub fn venue_id(&self, key: OrderKey) -> Option<&str> {
+        self.orders.get(&key).map(|t| t.venue_id.as_str())
+    }
+
+    /// What has matched of `key` so far.
+    pub fn matched(&self, key: OrderKey) -> Option<Size> {
+        self.orders.get(&key).map(|t| t.matched)
+    }
+
+    /// Whether this trade was already turned into a fill.
+    pub fn knows_trade(&self, trade_id: &str) -> bool {
+        self.trades.contains(trade_id)
+    }
+
+    pub fn accepted(&mut self, key: OrderKey, now_ns: u64) {
+        if let Some(t) = self.orders.get_mut(&key)
+            && !t.answered
+            && !t.ended
+        {
+            t.answered = true;
+            self.out.push(OrderEvent::Accepted { key, ts_ns: now_ns });
+        }
+    }
+
+    pub fn rejected(&mut self, key: OrderKey, reject: VenueReject, message: String, now_ns: u64) {
+        if let Some(t) = self.orders.get_mut(&key)
+            && !t.ended
+            && t.matched.is_zero()
+        {
+            t.answered = true;
+            t.ended = true;
+            self.out.push(OrderEvent::Rejected {
+                key,
+                reject,
+                message,
+                ts_ns: now_ns,
+            });
+        }
+    }
+
+    /// The request went out and its answer was lost.
+    pub fn unknown(&mut self, key: OrderKey, reason: String, now_ns: u64) {
+        if let Some(t) = self.orders.get(&key)
+            && !t.answered
+            && !t.ended
+        {
+            self.out.push(OrderEvent::Unknown {
+                key,
+                reason,
+                ts_ns: now_ns,
+            });
+        }
+    }
+
+    /// A trade of `size` at `price` on the venue order `venue_id`. Ignored if
+    /// the order is not ours, the trade was seen, or it would overfill.
+    pub fn fill(
+        &mut self,
+        venue_id: &str,
+        trade_id: &str,
+        price: Price,
+        size: Size,
+        liquidity: Liquidity,
+        now_ns: u64,
+    ) -> bool {
+        let Some(key) = self.key_of(venue_id) else {
+            return false;
+        };
+        if self.trades.contains(trade_id) || size.is_zero() {
+            return false;
+        }
+        let Some(t) = self.orders.get_mut(&key) else {
+            return false;
+        };
+        let Some(matched) = t.matched.checked_add(size).filter(|m| *m <= t.order.size) else {
+            tracing::error!(order = %venue_id, trade = %trade_id, %size, "a trade would overfill the order; not booked");
+            return false;
+        };
+        self.trades.insert(trade_id.to_string());
+        if !t.answered {
+            t.answered = true;
+            self.out.push(OrderEvent::Accepted { key, ts_ns: now_ns });
+        }
+        t.matched = matched;
+        let remaining = t.order.size.saturating_sub(matched);
+        let (fee, fee_shares) = charge(&t.fees, liquidity, t.order.side, price, size);
+        if remaining.is_zero() {
+            t.ended = true;
+        }
+        self.out.push(OrderEvent::Filled(Fill {
+            key,
+            token: t.order.token.clone(),
+            side: t.order.side,
+            price,
+            size,
+            fee,
+            fee_shares,
+            liquidity,
+            remaining,
+            ts_ns: now_ns,
+            trade_id: Some(trade_id.to_string()),
+            cause: FillCause::Reported,
+        }));
+        true
+    }
+
+    /// The order stopped working: what has not matched is cancelled.
+    pub fn ended(&mut self, key: OrderKey, cause: CancelCause, now_ns: u64) {
+        if let Some(t) = self.orders.get_mut(&key)
+            && !t.ended
+        {
+            t.answered = true;
+            t.ended = true;
+            self.out.push(OrderEvent::Cancelled {
+                key,
+                cause,
+                unfilled: t.order.size.saturating_sub(t.matched),
+                ts_ns: now_ns,
+            });
+        }
+    }
+
+    /// Adopts what reconciliation booked: `matched` so far, and whether the
+    /// order is over (the engine journaled those events itself).
+    pub fn reconciled(&mut self, key: OrderKey, matched: Size, over: bool, trades: &[String]) {
+        if let Some(t) = self.orders.get_mut(&key) {
+            t.matched = t.matched.max(matched);
+            t.answered = true;
+            t.ended |= over;
+        }
+        self.trades.extend(trades.iter().cloned());
+    }
+
+    /// Events owed to the engine, in the order they happened.
+    pub fn drain(&mut self) -> Vec<OrderEvent> {
+        std::mem::take(&mut self.out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Side, TimeInForce, TokenId};
+
+    fn order(client_id: u64, shares: u64) -> Order {
+        Order {
+            key: OrderKey {
+                strategy: 1,
+                client_id,
+            },
+            token: TokenId::parse("123").unwrap(),
+            side: Side::Buy,
+            price: Price::new(500_000).unwrap(),
+            size: Size::from_shares(shares).unwrap(),
+            tif: TimeInForce::Gtc,
+            post_only: false,
+            created_ns: 0,
+            venue_ref: None,
+        }
+    }
+
+    fn shares(n: u64) -> Size {
+        Size::from_shares(n).unwrap()
+    }
+
+    #[test]
+    fn repeated_and_late_reports_make_one_history() {
+        let mut t = Tracker::default();
+        let o = order(1, 10);
+        t.track(&o, "0xAB", FeeSchedule::FREE);
+        let p = o.price;
+        // The fill arrives before the HTTP answer, then both stages repeat.
+        assert!(t.fill("0xab", "t1", p, shares(4), Liquidity::Maker, 1));
+        assert!(!t.fill("0xab", "t1", p, shares(4), Liquidity::Maker, 2));
+        t.accepted(o.key, 3);
+        t.unknown(o.key, "late".into(), 4);
+        assert!(
+            !t.fill("0xab", "t2", p, shares(7), Liquidity::Maker, 5),
+            "would overfill"
+        );
+        assert!(t.fill("0xab", "t3", p, shares(6), Liquidity::Maker, 6));
+        t.ended(o.key, CancelCause::Requested, 7);
+        t.rejected(o.key, VenueReject::BadPrice, String::new(), 8);
+        let ev = t.drain();
+        assert!(matches!(ev[0], OrderEvent::Accepted { .. }));
+        assert!(
+            matches!(&ev[1], OrderEvent::Filled(f) if f.remaining == shares(6) && f.trade_id.as_deref() == Some("t1"))
+        );
+        assert!(matches!(&ev[2], OrderEvent::Filled(f) if f.remaining.is_zero()));
+        assert_eq!(ev.len(), 3, "{ev:?}");
+        assert!(
+            !t.fill("0xcd", "t9", p, shares(1), Liquidity::Taker, 9),
+            "not ours"
+        );
+    }
+
+    #[test]
+    fn a_lost_answer_then_a_cancel_ends_the_order_once() {
+        let mut t = Tracker::default();
+        let o = order(2, 10);
+        t.track(&o, "0x01", FeeSchedule::FREE);
+        t.unknown(o.key, "reset".into(), 1);
+        t.ended(o.key, CancelCause::Venue, 2);
+        t.ended(o.key, CancelCause::Venue, 3);
+        let ev = t.drain();
+        assert_eq!(ev.len(), 2);
+        assert!(
+            matches!(&ev[1], OrderEvent::Cancelled { unfilled, .. } if *unfilled == shares(10))
+        );
+    }
+}

@@ -1,0 +1,516 @@
+//! The engine's venue for live trading on the CLOB. Orders are signed and
+//! their venue ids stamped before the engine journals them; they leave only
+//! when the engine releases them (write-ahead), through one sender task that
+//! posts them (batched, with the venue's retries for 425/429/503 and never a
+//! second send of a request whose answer was lost) and cancels. Answers and
+//! fills come back through the tracker, which wakes the engine. `refresh`
+//! asks the venue for the account's open orders, the engine's orders and its
+//! trades, from which `reconcile` answers.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rust_decimal::Decimal;
+use tokio::sync::{Notify, mpsc};
+
+use super::client::ClobClient;
+use super::error::{ClobError, reject_of};
+use super::sign_orders::{MarketTerms, OrderSigner};
+use super::tracker::Tracker;
+use super::types::{VenueOrder, VenueTrade};
+use crate::data::books::Books;
+use crate::execution::fees::charge;
+use crate::model::{
+    CancelCause, Fill, FillCause, Liquidity, MarketEvent, Order, OrderEvent, OrderKey, Price, Size,
+    TimeInForce, VenueReject,
+};
+use crate::venue::polymarket::signing::{MAX_BATCH, OrderRequest};
+use crate::venue::{MarketSpec, OrderFate, Reconciliation, Venue, VenueUnreachable};
+
+/// Times a refused-for-now request (425, 429, 503, no connection) is tried.
+const MAX_ATTEMPTS: u32 = 6;
+
+/// A request waiting for the engine's release, or for the sender.
+#[derive(Debug)]
+enum Request {
+    Submit(OrderKey, Box<OrderRequest>, TimeInForce),
+    Cancel(OrderKey, String),
+}
+
+/// What the tasks and the engine share.
+struct Shared {
+    tracker: Mutex<Tracker>,
+    notify: Arc<Notify>,
+}
+
+impl Shared {
+    fn with<T>(&self, f: impl FnOnce(&mut Tracker) -> T) -> T {
+        // A panic while holding the lock cannot leave the tracker half
+        // updated in a way that matters more than stopping; take it anyway.
+        let mut guard = match self.tracker.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        f(&mut guard)
+    }
+}
+
+/// What the last refresh found about the engine's orders.
+#[derive(Debug, Default)]
+struct Snapshot {
+    answers: HashMap<OrderKey, Reconciliation>,
+}
+
+/// Live trading through the CLOB.
+pub struct PolymarketVenue {
+    client: Arc<ClobClient>,
+    signer: OrderSigner,
+    shared: Arc<Shared>,
+    prepared: HashMap<OrderKey, (Box<OrderRequest>, MarketTerms)>,
+    unsignable: HashMap<OrderKey, String>,
+    held: Vec<Request>,
+    sender: mpsc::UnboundedSender<Request>,
+    snapshot: Snapshot,
+    /// Sign everything, send nothing (`pqap live --shadow`).
+    shadow: bool,
+}
+
+impl PolymarketVenue {
+    /// A venue trading `signer`'s account through `client` (authenticated),
+    /// on `markets`. Starts the sender task: call inside a Tokio runtime.
+    pub fn start(
+        client: ClobClient,
+        signer: OrderSigner,
+        markets: &[MarketSpec],
+    ) -> PolymarketVenue {
+        let client = Arc::new(client);
+        let shared = Arc::new(Shared {
+            tracker: Mutex::new(Tracker::default()),
+            notify: Arc::new(Notify::new()),
+        });
+        let (sender, requests) = mpsc::unbounded_channel();
+        tokio::spawn(send_loop(client.clone(), shared.clone(), requests));
+        let mut venue = PolymarketVenue {
+            client,
+            signer,
+            shared,
+            prepared: HashMap::new(),
+            unsignable: HashMap::new(),
+            held: Vec::new(),
+            sender,
+            snapshot: Snapshot::default(),
+            shadow: false,
+        };
+        for m in markets {
+            venue.signer.add_market(m);
+        }
+        venue
+    }
+
+    /// Orders are signed and logged, never sent; each is answered as
+    /// rejected ("shadow mode") so strategies see a consistent state.
+    pub fn shadow(mut self) -> PolymarketVenue {
+        self.shadow = true;
+        self
+    }
+
+    pub fn client(&self) -> &Arc<ClobClient> {
+        &self.client
+    }
+
+    fn now_ns() -> u64 {
+        crate::engine::runner::wall_ns()
+    }
+}
+
+impl Venue for PolymarketVenue {
+    fn prepare(&mut self, order: &mut Order) {
+        match self.signer.prepare(order) {
+            Ok(p) => {
+                order.venue_ref = Some(p.venue_ref.clone());
+                self.shared
+                    .with(|t| t.track(order, &p.venue_ref.id, p.terms.fees));
+                self.prepared
+                    .insert(order.key, (Box::new(p.request), p.terms));
+            }
+            Err(message) => {
+                self.unsignable.insert(order.key, message);
+            }
+        }
+    }
+
+    fn submit(&mut self, order: Order, now_ns: u64, _books: &Books) -> Vec<OrderEvent> {
+        if let Some(message) = self.unsignable.remove(&order.key) {
+            return vec![OrderEvent::Rejected {
+                key: order.key,
+                reject: VenueReject::InvalidPayload,
+                message,
+                ts_ns: now_ns,
+            }];
+        }
+        let Some((request, _)) = self.prepared.remove(&order.key) else {
+            return vec![OrderEvent::Rejected {
+                key: order.key,
+                reject: VenueReject::InvalidPayload,
+                message: "the order was not prepared for the venue".into(),
+                ts_ns: now_ns,
+            }];
+        };
+        if self.shadow {
+            tracing::info!(
+                order = ?order.key,
+                body = %request.to_json().unwrap_or_default(),
+                "shadow mode: signed, not sent"
+            );
+            return vec![OrderEvent::Rejected {
+                key: order.key,
+                reject: VenueReject::Other {
+                    message: "shadow mode".into(),
+                },
+                message: "shadow mode: signed, not sent".into(),
+                ts_ns: now_ns,
+            }];
+        }
+        self.held
+            .push(Request::Submit(order.key, request, order.tif));
+        Vec::new()
+    }
+
+    fn cancel(&mut self, key: OrderKey, _now_ns: u64) -> Vec<OrderEvent> {
+        if let Some(id) = self.shared.with(|t| t.venue_id(key).map(str::to_string)) {
+            self.held.push(Request::Cancel(key, id));
+        }
+        Vec::new()
+    }
+
+    fn on_market(&mut self, _: &MarketEvent, _: u64, _: &Books) -> Vec<OrderEvent> {
+        self.shared.with(Tracker::drain)
+    }
+
+    fn on_time(&mut self, _: u64, _: &Books) -> Vec<OrderEvent> {
+        self.shared.with(Tracker::drain)
+    }
+
+    fn add_market(&mut self, spec: &MarketSpec) {
+        self.signer.add_market(spec);
+    }
+
+    fn holds_requests(&self) -> bool {
+        true
+    }
+
+    fn release(&mut self, _now_ns: u64) {
+        for request in self.held.drain(..) {
+            if self.sender.send(request).is_err() {
+                tracing::error!("the order sender stopped; requests are not sent");
+            }
+        }
+    }
+
+    fn wakeup(&self) -> Option<Arc<Notify>> {
+        Some(self.shared.notify.clone())
+    }
+
+    async fn refresh(&mut self, orders: &[Order], _now_ns: u64) -> Result<(), VenueUnreachable> {
+        let unreachable = |e: ClobError| VenueUnreachable(e.to_string());
+        let open = self.client.open_orders().await.map_err(unreachable)?;
+        let open: HashMap<String, VenueOrder> = open
+            .into_iter()
+            .map(|o| (o.id.to_ascii_lowercase(), o))
+            .collect();
+        let since = orders
+            .iter()
+            .map(|o| o.created_ns / 1_000_000_000)
+            .min()
+            .map(|s| s.saturating_sub(60));
+        let trades = if orders.is_empty() {
+            Vec::new()
+        } else {
+            self.client.trades(since).await.map_err(unreachable)?
+        };
+        let mut answers = HashMap::new();
+        for order in orders {
+            let Some(r) = &order.venue_ref else {
+                answers.insert(
+                    order.key,
+                    Reconciliation {
+                        fate: OrderFate::NotReceived,
+                        fills: Vec::new(),
+                    },
+                );
+                continue;
+            };
+            let id = r.id.to_ascii_lowercase();
+            let terms = self.signer.terms(&order.token);
+            self.shared.with(|t| {
+                t.track(order, &id, terms.map(|m| m.fees).unwrap_or_default());
+            });
+            let found = match open.get(&id) {
+                Some(o) => Some(o.clone()),
+                None => self.client.order(&id).await.map_err(unreachable)?,
+            };
+            let fills = fills_of(order, &id, &trades, terms);
+            let fate = match found {
+                None => OrderFate::NotReceived,
+                Some(o) if o.is_live() => OrderFate::Working {
+                    remaining: order.size.saturating_sub(size_of(o.size_matched)),
+                },
+                Some(_) => OrderFate::Over,
+            };
+            answers.insert(order.key, Reconciliation { fate, fills });
+        }
+        self.snapshot = Snapshot { answers };
+        Ok(())
+    }
+
+    fn reconcile(&mut self, order: &Order, _now_ns: u64) -> Reconciliation {
+        let found = self
+            .snapshot
+            .answers
+            .remove(&order.key)
+            .unwrap_or(Reconciliation {
+                fate: OrderFate::Over,
+                fills: Vec::new(),
+            });
+        let matched = found
+            .fills
+            .iter()
+            .fold(Size::ZERO, |a, f| a.checked_add(f.size).unwrap_or(a));
+        let trades: Vec<String> = found
+            .fills
+            .iter()
+            .filter_map(|f| f.trade_id.clone())
+            .collect();
+        let over = !matches!(found.fate, OrderFate::Working { .. });
+        self.shared
+            .with(|t| t.reconciled(order.key, matched, over, &trades));
+        found
+    }
+}
+
+/// An exact decimal share count as a size (dust below a micro-share dropped).
+fn size_of(d: Decimal) -> Size {
+    use rust_decimal::prelude::ToPrimitive;
+    Size::from_micros((d * Decimal::from(1_000_000)).trunc().to_u64().unwrap_or(0))
+}
+
+fn price_of(d: Decimal) -> Option<Price> {
+    use rust_decimal::prelude::ToPrimitive;
+    Price::new((d * Decimal::from(1_000_000)).round().to_u32()?)
+}
+
+/// The fills `trades` made on the order with venue id `id` (failed trades
+/// made none).
+fn fills_of(
+    order: &Order,
+    id: &str,
+    trades: &[VenueTrade],
+    terms: Option<MarketTerms>,
+) -> Vec<Fill> {
+    let fees = terms.map(|t| t.fees).unwrap_or_default();
+    let mut out = Vec::new();
+    for t in trades {
+        if t.status.eq_ignore_ascii_case("failed") {
+            continue;
+        }
+        let mine: Vec<(Decimal, Decimal, Liquidity)> = if t.taker_order_id.eq_ignore_ascii_case(id)
+        {
+            vec![(t.size, t.price, Liquidity::Taker)]
+        } else {
+            t.maker_orders
+                .iter()
+                .filter(|m| m.order_id.eq_ignore_ascii_case(id))
+                .map(|m| (m.matched_amount, m.price, Liquidity::Maker))
+                .collect()
+        };
+        for (size, price, liquidity) in mine {
+            let (Some(price), size) = (price_of(price), size_of(size)) else {
+                continue;
+            };
+            let (fee, fee_shares) = charge(&fees, liquidity, order.side, price, size);
+            out.push(Fill {
+                key: order.key,
+                token: order.token.clone(),
+                side: order.side,
+                price,
+                size,
+                fee,
+                fee_shares,
+                liquidity,
+                remaining: Size::ZERO,
+                ts_ns: PolymarketVenue::now_ns(),
+                // One trade can match one order once; several maker entries of
+                // the same order in one trade are told apart by position.
+                trade_id: Some(if liquidity == Liquidity::Taker {
+                    t.id.clone()
+                } else {
+                    format!("{}:{}", t.id, id)
+                }),
+                cause: FillCause::Reported,
+            });
+        }
+    }
+    out
+}
+
+/// Sends what the engine released, in order: runs of submits go in batches
+/// of up to 15; cancels one by one.
+async fn send_loop(
+    client: Arc<ClobClient>,
+    shared: Arc<Shared>,
+    mut requests: mpsc::UnboundedReceiver<Request>,
+) {
+    let mut next: Option<Request> = None;
+    loop {
+        let first = match next.take() {
+            Some(r) => r,
+            None => match requests.recv().await {
+                Some(r) => r,
+                None => return,
+            },
+        };
+        match first {
+            Request::Cancel(key, id) => cancel(&client, &shared, key, &id).await,
+            Request::Submit(key, request, tif) => {
+                let mut batch = vec![(key, request, tif)];
+                while batch.len() < MAX_BATCH {
+                    match requests.try_recv() {
+                        Ok(Request::Submit(k, r, t)) => batch.push((k, r, t)),
+                        Ok(other) => {
+                            next = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                post(&client, &shared, batch).await;
+            }
+        }
+        shared.notify.notify_one();
+    }
+}
+
+async fn post(
+    client: &ClobClient,
+    shared: &Shared,
+    batch: Vec<(OrderKey, Box<OrderRequest>, TimeInForce)>,
+) {
+    let requests: Vec<OrderRequest> = batch.iter().map(|(_, r, _)| (**r).clone()).collect();
+    let mut attempt = 0;
+    let answers = loop {
+        attempt += 1;
+        let result = if requests.len() == 1 {
+            client.post_order(&requests[0]).await.map(|a| vec![a])
+        } else {
+            client.post_orders(&requests).await
+        };
+        match result {
+            Err(e) if attempt < MAX_ATTEMPTS && e.retry_in().is_some() => {
+                let wait = e.retry_in().unwrap_or(Duration::from_millis(500));
+                tracing::warn!(error = %e, ?wait, "the venue refused for now; sending again");
+                tokio::time::sleep(wait).await;
+            }
+            other => break other,
+        }
+    };
+    let now = PolymarketVenue::now_ns();
+    match answers {
+        Ok(answers) => {
+            for (i, (key, _, tif)) in batch.iter().enumerate() {
+                let Some(a) = answers.get(i) else {
+                    // An answer missing from the batch is an answer lost.
+                    shared.with(|t| {
+                        t.unknown(
+                            *key,
+                            "the venue's batch answer had no entry for it".into(),
+                            now,
+                        )
+                    });
+                    continue;
+                };
+                if a.success {
+                    shared.with(|t| t.accepted(*key, now));
+                    // An order that does not rest ends once its trades are in.
+                    if matches!(tif, TimeInForce::Fak | TimeInForce::Fok) || a.status == "unmatched"
+                    {
+                        settle_immediate(client, shared, *key, &a.order_id).await;
+                    }
+                } else {
+                    let reject = reject_of(&a.error_msg);
+                    shared.with(|t| t.rejected(*key, reject, a.error_msg.clone(), now));
+                }
+            }
+        }
+        Err(e) if e.outcome_unknown() => {
+            for (key, _, _) in &batch {
+                shared.with(|t| t.unknown(*key, e.to_string(), now));
+            }
+        }
+        Err(e) => {
+            let (reject, message) = e.reject();
+            for (key, _, _) in &batch {
+                shared.with(|t| t.rejected(*key, reject.clone(), message.clone(), now));
+            }
+        }
+    }
+}
+
+/// A FAK/FOK order (or one the venue left unmatched) is done at once: its
+/// trades are booked and the rest cancelled as unfilled. If the venue cannot
+/// be asked now, reconciliation finishes the job.
+async fn settle_immediate(client: &ClobClient, shared: &Shared, key: OrderKey, id: &str) {
+    let order = match client.order(id).await {
+        Ok(Some(o)) => o,
+        Ok(None) | Err(_) => return,
+    };
+    if order.is_live() {
+        return;
+    }
+    let trades = client.trades(None).await.unwrap_or_default();
+    let now = PolymarketVenue::now_ns();
+    shared.with(|t| {
+        for tr in trades
+            .iter()
+            .filter(|tr| tr.taker_order_id.eq_ignore_ascii_case(id))
+        {
+            if tr.status.eq_ignore_ascii_case("failed") {
+                continue;
+            }
+            if let Some(price) = price_of(tr.price) {
+                t.fill(id, &tr.id, price, size_of(tr.size), Liquidity::Taker, now);
+            }
+        }
+        t.ended(key, CancelCause::Unfilled, now);
+    });
+}
+
+async fn cancel(client: &ClobClient, shared: &Shared, key: OrderKey, id: &str) {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match client.cancel(id).await {
+            Ok(answer) => {
+                let done = answer
+                    .canceled
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|c| c.eq_ignore_ascii_case(id));
+                if done {
+                    let now = PolymarketVenue::now_ns();
+                    shared.with(|t| t.ended(key, CancelCause::Requested, now));
+                } else {
+                    tracing::info!(order = %id, reason = ?answer.not_canceled, "the venue did not cancel (filled or gone); reconciliation will tell");
+                }
+                return;
+            }
+            Err(e) if attempt < MAX_ATTEMPTS && e.retry_in().is_some() => {
+                tokio::time::sleep(e.retry_in().unwrap_or(Duration::from_millis(500))).await;
+            }
+            Err(e) => {
+                tracing::warn!(order = %id, error = %e, "cancel failed; reconciliation will tell");
+                return;
+            }
+        }
+    }
+}
