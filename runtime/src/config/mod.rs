@@ -2,6 +2,10 @@
 //! `PQAP_*` environment overrides, validated once at start. Secrets never live in
 //! YAML; they come from the environment or from files named here.
 
+mod live;
+
+pub use live::{LiveConfig, TradingMode, WalletKind};
+
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -49,6 +53,11 @@ pub struct Config {
     pub server: ServerConfig,
     #[serde(default)]
     pub alerts: AlertsConfig,
+    /// Paper (default) or live.
+    #[serde(default)]
+    pub trading: TradingMode,
+    #[serde(default)]
+    pub live: LiveConfig,
 }
 
 /// Where `pqap serve` listens, and where `--env` commands find it.
@@ -209,6 +218,15 @@ impl Config {
             "PQAP_VENUE_RESOLUTION_WATCH_S" => self.venue.resolution_watch_s = num(value)?.max(1),
             "PQAP_VENUE_MARKETS_REFRESH_S" => self.venue.markets_refresh_s = num(value)?.max(1),
             "PQAP_MARK_EVERY_MS" => self.mark_every_ms = num(value)?,
+            "PQAP_TRADING" => {
+                self.trading = match value {
+                    "paper" => TradingMode::Paper,
+                    "live" => TradingMode::Live,
+                    _ => return Err(bad("expected paper or live".into())),
+                }
+            }
+            "PQAP_LIVE_CHAIN_ID" => self.live.chain_id = num(value)?,
+            "PQAP_LIVE_RECONCILE_EVERY_S" => self.live.reconcile_every_s = num(value)?,
             "PQAP_SERVER_URL" => self.server.url = Some(value.to_string()),
             "PQAP_ALERTS_WEBHOOK_URL" => self.alerts.webhook_url = Some(value.to_string()),
             "PQAP_SERVER_ON_SHUTDOWN" => {
@@ -270,6 +288,10 @@ impl Config {
         if v.sim_step_ms == 0 {
             return Err("venue.sim_step_ms must be at least 1".into());
         }
+        self.live.validate()?;
+        if self.trading == TradingMode::Live && set == 0 {
+            return Err("trading: live needs the venue's clob_url, gamma_url and ws_url".into());
+        }
         Ok(())
     }
 }
@@ -292,6 +314,26 @@ mod tests {
             let c = Config::load(&path, []).unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(c.sandbox.memory_bytes, 64 << 20);
         }
+    }
+
+    #[test]
+    fn live_trading_is_opt_in_and_secrets_cannot_live_in_the_config() {
+        let prod = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/prod.yaml");
+        assert_eq!(Config::load(&prod, []).unwrap().trading, TradingMode::Paper);
+        let f = write("environment: prod\ndatabase: x\nlive:\n  private_key: '0xac09'\n");
+        let e = Config::load(f.path(), []).unwrap_err().to_string();
+        assert!(e.contains("private_key"), "{e}");
+        let f = write("environment: prod\ndatabase: x\ntrading: live\n");
+        let e = Config::load(f.path(), []).unwrap_err().to_string();
+        assert!(e.contains("clob_url"), "{e}");
+        let f = write("environment: prod\ndatabase: x\nlive:\n  wallet: safe\n");
+        let e = Config::load(f.path(), []).unwrap_err().to_string();
+        assert!(e.contains("live.funder"), "{e}");
+        let live = [("PQAP_TRADING".to_string(), "live".to_string())];
+        assert_eq!(
+            Config::load(&prod, live).unwrap().trading,
+            TradingMode::Live
+        );
     }
 
     #[test]
