@@ -116,6 +116,9 @@ m = markets["data"][0]
 cid = m["condition_id"]
 yes, no = m["tokens"][0]["token_id"], m["tokens"][1]["token_id"]
 out("get_market", c.get_market(cid))
+out("get_simplified_markets", c.get_simplified_markets())
+out("get_sampling_markets", c.get_sampling_markets())
+out("get_sampling_simplified_markets", c.get_sampling_simplified_markets())
 out("get_clob_market_info", c.get_clob_market_info(cid))
 book = c.get_order_book(yes)
 out("get_order_book", book)

@@ -106,6 +106,12 @@ impl SimServer {
             .route("/prices-history", get(rest::prices_history))
             .route("/markets", get(rest::markets))
             .route("/markets/{cid}", get(rest::market))
+            .route("/simplified-markets", get(rest::simplified_markets))
+            .route("/sampling-markets", get(rest::sampling_markets))
+            .route(
+                "/sampling-simplified-markets",
+                get(rest::sampling_simplified_markets),
+            )
             .route("/clob-markets/{cid}", get(rest::clob_market_info))
             .route("/markets-by-token/{token_id}", get(rest::market_by_token))
             .route("/gamma/markets", get(rest::gamma_markets))

@@ -154,11 +154,63 @@ pub(super) fn clob_market(i: usize, m: &SimMarketInfo, sim: &SimState) -> Value 
     })
 }
 
+/// Market number `i` as `/simplified-markets` lists it.
+fn simplified_market(i: usize, m: &SimMarketInfo, sim: &SimState) -> Value {
+    let full = clob_market(i, m, sim);
+    let keys = [
+        "condition_id",
+        "tokens",
+        "rewards",
+        "active",
+        "closed",
+        "archived",
+        "accepting_orders",
+    ];
+    Value::Object(
+        keys.iter()
+            .map(|k| ((*k).to_string(), full[*k].clone()))
+            .collect(),
+    )
+}
+
 /// `GET /markets?next_cursor=`: `{"limit","count","next_cursor","data"}`,
 /// 100 markets a page, from `MA==` until `LTE=`.
 pub async fn markets(
     State(app): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    page(&app, &q, clob_market)
+}
+
+/// `GET /simplified-markets`: the same pages with the seven simplified keys.
+pub async fn simplified_markets(
+    State(app): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    page(&app, &q, simplified_market)
+}
+
+/// `GET /sampling-markets` and `/sampling-simplified-markets`: the markets
+/// with liquidity rewards, which every simulated market has.
+pub async fn sampling_markets(
+    State(app): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    page(&app, &q, clob_market)
+}
+
+pub async fn sampling_simplified_markets(
+    State(app): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    page(&app, &q, simplified_market)
+}
+
+/// One cursor page of the listed markets, each as `entry` renders it.
+fn page(
+    app: &AppState,
+    q: &HashMap<String, String>,
+    entry: fn(usize, &SimMarketInfo, &SimState) -> Value,
 ) -> Response {
     let start = match q.get("next_cursor").map(String::as_str) {
         None | Some("") => 0,
@@ -175,7 +227,7 @@ pub async fn markets(
         .enumerate()
         .skip(start)
         .take(PAGE)
-        .map(|(i, m)| clob_market(i, m, &sim))
+        .map(|(i, m)| entry(i, m, &sim))
         .collect();
     let next = start.saturating_add(data.len());
     let next_cursor = if next < sim.markets.len() {

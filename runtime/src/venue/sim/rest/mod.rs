@@ -20,7 +20,10 @@ use serde_json::{Value, json};
 
 pub use books::{book, books_get, books_post, fee_rate, neg_risk, tick_size, tick_size_path};
 pub use gamma::{gamma_events, gamma_market_by_id, gamma_markets, gamma_markets_keyset};
-pub use markets::{clob_market_info, market, market_by_token, markets};
+pub use markets::{
+    clob_market_info, market, market_by_token, markets, sampling_markets,
+    sampling_simplified_markets, simplified_markets,
+};
 pub use prices::{
     last_trade_price, last_trades_prices_get, last_trades_prices_post, midpoint, midpoints_get,
     midpoints_post, price, prices_get, prices_history, prices_post, spread, spreads_get,
