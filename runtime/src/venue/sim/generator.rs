@@ -1,8 +1,9 @@
 //! Seeded synthetic Polymarket activity: binary markets whose fair probability
 //! drifts with occasional jumps; makers add and cancel size near the fair price,
 //! takers hit the touch, and levels the fair price moves through are swept as
-//! trades. Ticks tighten to 0.001 near the edges, and every market resolves at the
-//! end of the session. Same seed, same session.
+//! trades. The NO book is the mirror of the YES book (`mirror`). Ticks tighten to
+//! 0.001 near the edges, and every market resolves at the end of the session.
+//! Same seed, same session.
 
 use std::collections::BTreeMap;
 
