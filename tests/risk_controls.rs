@@ -25,9 +25,11 @@ struct Session {
 }
 
 async fn quoting(db: &std::path::Path) -> Session {
+    // Seed 7: since the simulator's NO book mirrors its YES book, the market
+    // maker rests no quote in seed 5's first ten steps.
     let mut g = Generator::new(
         GeneratorConfig {
-            seed: 5,
+            seed: 7,
             markets: 1,
             ..GeneratorConfig::default()
         },
