@@ -6,6 +6,7 @@ mod data;
 mod demo;
 mod deploy;
 mod duration;
+mod live;
 mod paper;
 mod paper_report;
 mod print;
@@ -46,6 +47,9 @@ enum Command {
     /// Paper trade strategies on live data (an in-process simulator unless the
     /// config names a venue) through the fill simulator; resumes after a restart.
     Paper(paper::PaperArgs),
+    /// Trade on Polymarket's CLOB with real orders: needs `trading: live` in
+    /// the config; `--shadow` signs orders and sends none.
+    Live(live::LiveArgs),
     /// Run the engine with its strategies and the HTTP API (`/api/v1`,
     /// `/healthz`, `/readyz`, `/metrics`) until SIGTERM.
     Serve(serve::ServeArgs),
@@ -93,6 +97,7 @@ pub fn main() -> ExitCode {
         Command::Strategy(cmd) => strategy::run(cmd),
         Command::Demo(args) => demo::run(args),
         Command::Paper(args) => paper::run(args),
+        Command::Live(args) => live::run(args),
         Command::Backtest(args) => backtest::run(*args),
         Command::Serve(args) => serve::run(args),
         Command::Deploy(args) => deploy::run(args),

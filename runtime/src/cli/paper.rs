@@ -26,11 +26,11 @@ use pqap::strategy::{
     Artifact, ArtifactLibrary, ClockMode, EngineOptions, SandboxEngine, SandboxLimits,
     StrategySettings,
 };
-use pqap::venue::MarketSpec;
 use pqap::venue::polymarket::http::client::{HttpConfig, PolymarketHttp};
 use pqap::venue::polymarket::http::markets::DiscoveredMarket;
 use pqap::venue::polymarket::websocket::client::WsConfig;
 use pqap::venue::sim::SimServer;
+use pqap::venue::{MarketSpec, Venue};
 use pqap::web::{Live, publish};
 
 use super::duration;
@@ -206,9 +206,26 @@ fn setup_of(
     args: &PaperArgs,
     config: &Config,
 ) -> anyhow::Result<StrategySetup> {
+    setup_of_flags(
+        artifact,
+        settings,
+        &args.params,
+        args.markets.is_some(),
+        config,
+    )
+}
+
+/// [`setup_of`] from the flags themselves: `--params`, and whether
+/// `--markets` was given (it overrides the markets of `strategy.yaml`).
+pub(super) fn setup_of_flags(
+    artifact: Arc<Artifact>,
+    settings: Option<&StrategySettings>,
+    params: &[String],
+    markets_flag: bool,
+    config: &Config,
+) -> anyhow::Result<StrategySetup> {
     let prefix = format!("{}.", artifact.info.name);
-    let flags: Vec<String> = args
-        .params
+    let flags: Vec<String> = params
         .iter()
         .filter_map(|a| a.strip_prefix(&prefix))
         .map(str::to_string)
@@ -217,7 +234,7 @@ fn setup_of(
         Some(s) => (
             s.params_for(&artifact.info, &flags)?,
             s.limits_over(&config.risk.strategy)?,
-            if args.markets.is_some() {
+            if markets_flag {
                 Vec::new()
             } else {
                 s.markets.clone()
@@ -239,7 +256,10 @@ fn setup_of(
 }
 
 /// Every `--params` names one of the strategies run, by its name.
-fn check_params_targets(artifacts: &[Arc<Artifact>], all: &[String]) -> anyhow::Result<()> {
+pub(super) fn check_params_targets(
+    artifacts: &[Arc<Artifact>],
+    all: &[String],
+) -> anyhow::Result<()> {
     for a in all {
         let target = a
             .split_once('.')
@@ -512,19 +532,31 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// What a paper session shows while it runs: the dashboard's live view,
-/// alerts (when serving) and new fills (unless quiet).
-struct PaperObserver {
+/// What a session shows while it runs: the dashboard's live view, alerts
+/// (when serving) and new fills (unless quiet).
+pub(super) struct PaperObserver {
     live: Live,
     alerter: Option<Alerter>,
     printer: FillPrinter,
     loud: bool,
 }
 
-impl SessionObserver<FillSimulator> for PaperObserver {
+impl PaperObserver {
+    /// Keeps the live view only (fills are in the journal).
+    pub(super) fn quiet(printer: FillPrinter) -> PaperObserver {
+        PaperObserver {
+            live: Live::default(),
+            alerter: None,
+            printer,
+            loud: false,
+        }
+    }
+}
+
+impl<V: Venue> SessionObserver<V> for PaperObserver {
     async fn on_report(
         &mut self,
-        engine: &Engine<FillSimulator>,
+        engine: &Engine<V>,
         feed: FeedCounters,
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         publish(&self.live, engine, feed, wall_ns() / 1_000_000);

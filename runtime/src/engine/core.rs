@@ -326,6 +326,9 @@ impl<V: Venue> Engine<V> {
         self.now_ns = self.now_ns.max(now_ns);
         let events = self.venue.on_time(self.now_ns, &self.books);
         self.handle_order_events(events)?;
+        if let Some(trouble) = self.venue.trouble() {
+            self.gate(Some(trouble))?;
+        }
         self.commit_round().await?;
         // Books that went quiet become untradeable; strategies hear it.
         let mut outputs = Vec::new();

@@ -44,6 +44,12 @@ pub trait Venue {
     ) -> impl Future<Output = Result<(), VenueUnreachable>> {
         std::future::ready(Ok(()))
     }
+    /// Something wrong with the venue connection that must stop new orders
+    /// (heartbeats failing: the venue is cancelling the account's orders).
+    /// Trading resumes after the next reconciliation that finds none.
+    fn trouble(&self) -> Option<String> {
+        None
+    }
     /// Woken when the venue has news (answers, fills) for the engine, which
     /// then takes them at once instead of at its next clock tick.
     fn wakeup(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {

@@ -99,13 +99,14 @@ impl<V: Venue> Engine<V> {
             report.fills += fills;
             report.ended += usize::from(ended);
         }
-        self.gate(None)?;
+        let trouble = self.venue.trouble();
+        self.gate(trouble)?;
         self.commit_round().await?;
         Ok(report)
     }
 
     /// Opens or closes the gate on new orders, journaling each change.
-    fn gate(&mut self, problem: Option<String>) -> Result<(), EngineError> {
+    pub(super) fn gate(&mut self, problem: Option<String>) -> Result<(), EngineError> {
         if problem.is_none() && self.unreconciled.is_none() {
             return Ok(());
         }

@@ -42,9 +42,21 @@ enum Request {
 struct Shared {
     tracker: Mutex<Tracker>,
     notify: Arc<Notify>,
+    /// Why new orders must stop (heartbeats failing), if they must.
+    trouble: Mutex<Option<String>>,
 }
 
 impl Shared {
+    fn set_trouble(&self, trouble: Option<String>) {
+        let mut t = match self.trouble.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *t = trouble;
+        drop(t);
+        self.notify.notify_one();
+    }
+
     fn with<T>(&self, f: impl FnOnce(&mut Tracker) -> T) -> T {
         // A panic while holding the lock cannot leave the tracker half
         // updated in a way that matters more than stopping; take it anyway.
@@ -74,6 +86,15 @@ pub struct PolymarketVenue {
     snapshot: Snapshot,
     /// Sign everything, send nothing (`pqap live --shadow`).
     shadow: bool,
+    heartbeats: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for PolymarketVenue {
+    fn drop(&mut self) {
+        if let Some(h) = self.heartbeats.take() {
+            h.abort();
+        }
+    }
 }
 
 impl PolymarketVenue {
@@ -88,6 +109,7 @@ impl PolymarketVenue {
         let shared = Arc::new(Shared {
             tracker: Mutex::new(Tracker::default()),
             notify: Arc::new(Notify::new()),
+            trouble: Mutex::new(None),
         });
         let (sender, requests) = mpsc::unbounded_channel();
         tokio::spawn(send_loop(client.clone(), shared.clone(), requests));
@@ -101,6 +123,7 @@ impl PolymarketVenue {
             sender,
             snapshot: Snapshot::default(),
             shadow: false,
+            heartbeats: None,
         };
         for m in markets {
             venue.signer.add_market(m);
@@ -117,6 +140,44 @@ impl PolymarketVenue {
 
     pub fn client(&self) -> &Arc<ClobClient> {
         &self.client
+    }
+
+    /// Sends a heartbeat every `every`, chained from `first` (the id of one
+    /// already sent). Two failures in a row stop new orders (the venue
+    /// cancels a silent account's orders); a stale chain starts afresh.
+    pub fn start_heartbeats(&mut self, first: String, every: Duration) {
+        let client = self.client.clone();
+        let shared = self.shared.clone();
+        self.heartbeats = Some(tokio::spawn(async move {
+            let mut id = Some(first);
+            let mut failures = 0u32;
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                match client.heartbeat(id.as_deref()).await {
+                    Ok(next) => {
+                        id = Some(next);
+                        if failures > 0 {
+                            tracing::info!("heartbeats answered again");
+                            failures = 0;
+                            shared.set_trouble(None);
+                        }
+                    }
+                    Err(e) => {
+                        failures += 1;
+                        tracing::warn!(error = %e, failures, "heartbeat failed");
+                        if matches!(e, ClobError::Status { status: 400, .. }) {
+                            id = None;
+                        }
+                        if failures >= 2 {
+                            shared.set_trouble(Some(format!("heartbeats failing: {e}")));
+                        }
+                    }
+                }
+            }
+        }));
     }
 
     fn now_ns() -> u64 {
@@ -205,6 +266,13 @@ impl Venue for PolymarketVenue {
             if self.sender.send(request).is_err() {
                 tracing::error!("the order sender stopped; requests are not sent");
             }
+        }
+    }
+
+    fn trouble(&self) -> Option<String> {
+        match self.shared.trouble.lock() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
 

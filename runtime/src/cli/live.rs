@@ -1,0 +1,383 @@
+//! `pqap live`: strategies trade on Polymarket's CLOB with real orders. Armed
+//! only by `trading: live` in the config and this command; `--shadow` signs
+//! every order and sends none. Before trading it checks the venue's order
+//! version, the account's standing, reconciliation and a first heartbeat,
+//! refusing on any failure, and prints what it will trade with.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use pqap::config::{Config, LiveConfig, TradingMode, WalletKind};
+use pqap::data::feed::FeedConfig;
+use pqap::engine::runner::{MarketSelector, Session, SessionSettings, wall_ns};
+use pqap::engine::{Engine, EngineConfig, Registry, StrategySetup};
+use pqap::store::{EngineLock, Journal};
+use pqap::strategy::ClockMode;
+use pqap::venue::MarketSpec;
+use pqap::venue::polymarket::execution::{Asset, ClobClient, OrderSigner, PolymarketVenue};
+use pqap::venue::polymarket::http::client::{HttpConfig, PolymarketHttp};
+use pqap::venue::polymarket::signing::{Account, ApiCredentials, PrivateKey};
+use pqap::venue::polymarket::websocket::client::WsConfig;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use super::duration;
+use super::paper::{
+    PaperObserver, check_params_targets, resolve_artifact, sandbox_engine, settings_for,
+    setup_of_flags,
+};
+use super::paper_report::FillPrinter;
+use super::print;
+
+#[derive(Debug, Args)]
+pub struct LiveArgs {
+    /// Strategies: crate names under `strategies/`, crate directories, or
+    /// `.wasm` components.
+    #[arg(required = true)]
+    pub names: Vec<String>,
+    #[arg(long, default_value = "configs/prod.yaml")]
+    pub config: PathBuf,
+    /// `all`, or a comma-separated list of market slugs or condition ids.
+    #[arg(long)]
+    pub markets: Option<String>,
+    /// Database (default: the config's).
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    /// Stop after this long (e.g. 90s, 7d); default: until SIGTERM or Ctrl-C.
+    #[arg(long, value_parser = duration::parse)]
+    pub duration: Option<Duration>,
+    /// Sign every order, send none: log what would have been sent.
+    #[arg(long)]
+    pub shadow: bool,
+    /// Print the start summary and the end summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Parameter values per strategy, `STRATEGY.NAME=VALUE`.
+    #[arg(long = "params", num_args = 1.., value_name = "STRATEGY.NAME=VALUE")]
+    pub params: Vec<String>,
+}
+
+/// What a live session trades with (printed before it starts; no secret).
+#[derive(Debug, Serialize)]
+pub struct Armed {
+    pub mode: &'static str,
+    pub chain_id: u64,
+    /// The key's address (signs orders, owns the API key).
+    pub signer: String,
+    /// The wallet whose funds trade.
+    pub funder: String,
+    pub api_key: String,
+    /// Collateral (pUSD) the venue reports for the funder.
+    pub balance: Decimal,
+    pub markets: usize,
+    pub strategies: Vec<String>,
+    pub max_total_exposure: Option<Decimal>,
+    pub max_open_orders: Option<u32>,
+}
+
+pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(live(args))
+}
+
+/// The private key: the configured file (0600 or stricter) or `PQAP_PRIVATE_KEY`.
+fn private_key(live: &LiveConfig) -> anyhow::Result<PrivateKey> {
+    Ok(match &live.key_file {
+        Some(path) => PrivateKey::from_file(path)?,
+        None => PrivateKey::from_env("PQAP_PRIVATE_KEY").context(
+            "live trading needs the private key: set live.key_file (mode 0600) or PQAP_PRIVATE_KEY",
+        )?,
+    })
+}
+
+fn account(live: &LiveConfig, key: &PrivateKey) -> anyhow::Result<Account> {
+    let funder = || -> anyhow::Result<alloy_primitives::Address> {
+        let f = live.funder.as_deref().unwrap_or_default();
+        f.parse()
+            .with_context(|| format!("live.funder `{f}` is not an address"))
+    };
+    Ok(match live.wallet {
+        WalletKind::Eoa => Account::eoa(key.address()),
+        WalletKind::Proxy => Account::proxy(funder()?, key.address()),
+        WalletKind::Safe => Account::safe(funder()?, key.address()),
+        WalletKind::DepositWallet => Account::deposit_wallet(funder()?),
+    })
+}
+
+/// API credentials: the configured file, `PQAP_CLOB_API_KEY`/`_SECRET`/
+/// `_PASSPHRASE`, or created (derived) with the key.
+async fn credentials(
+    live: &LiveConfig,
+    client: &ClobClient,
+    key: &PrivateKey,
+) -> anyhow::Result<ApiCredentials> {
+    if let Some(path) = &live.credentials_file {
+        return Ok(ApiCredentials::from_file(path)?);
+    }
+    if std::env::var_os("PQAP_CLOB_API_KEY").is_some() {
+        return Ok(ApiCredentials::from_env("PQAP_CLOB_")?);
+    }
+    client
+        .create_or_derive_api_key(key, live.api_key_nonce)
+        .await
+        .context("creating (or deriving) the API key with the private key")
+}
+
+pub async fn live(args: LiveArgs) -> anyhow::Result<ExitCode> {
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    let config = Config::load(&args.config, std::env::vars())?;
+    if config.trading != TradingMode::Live && !args.shadow {
+        anyhow::bail!(
+            "{}: `trading: paper`. Live trading needs `trading: live` in the config (or PQAP_TRADING=live) \
+             and `pqap live`; `pqap live --shadow` signs orders without sending them",
+            args.config.display()
+        );
+    }
+    let (Some(clob), Some(gamma), Some(ws)) = (
+        config.venue.clob_url.clone(),
+        config.venue.gamma_url.clone(),
+        config.venue.ws_url.clone(),
+    ) else {
+        anyhow::bail!(
+            "{}: live trading needs venue.clob_url, gamma_url and ws_url",
+            args.config.display()
+        );
+    };
+    let live = &config.live;
+    let key = Arc::new(private_key(live)?);
+    let account = account(live, &key)?;
+    let timeout = Duration::from_millis(live.request_timeout_ms);
+    let mut client = ClobClient::new(&clob, live.chain_id, timeout)?;
+    client
+        .sync_clock()
+        .await
+        .context("reading the venue's clock")?;
+    let version = client
+        .version()
+        .await
+        .context("asking the venue's order version")?;
+    anyhow::ensure!(
+        version == 2,
+        "the venue expects order version {version}; this build signs version 2 orders"
+    );
+    let creds = credentials(live, &client, &key).await?;
+    let client = client.authenticated(&creds, key.address());
+    anyhow::ensure!(
+        !client
+            .closed_only()
+            .await
+            .context("asking the account's standing")?,
+        "account {} is closed-only at the venue (it may only close positions): not trading",
+        key.address()
+    );
+    let balance = client
+        .balance_allowance(&Asset::Collateral, account.signature_type.code())
+        .await
+        .context("asking the account's collateral balance")?;
+    let balance = balance
+        .balance
+        .parse::<Decimal>()
+        .map(|b| b / Decimal::from(1_000_000))
+        .with_context(|| format!("the venue's balance `{}` is not a number", balance.balance))?;
+    let first_beat = client
+        .heartbeat(None)
+        .await
+        .context("the first heartbeat failed: not trading")?;
+
+    let sandbox = sandbox_engine(&config)?;
+    let mut setups: Vec<StrategySetup> = Vec::new();
+    let mut artifacts = Vec::new();
+    for name in &args.names {
+        let artifact = resolve_artifact(&sandbox, name, &config.sandbox, args.json)?;
+        let settings = settings_for(name)?;
+        if let Some(s) = &settings {
+            s.check_name(&artifact.info)?;
+        }
+        artifacts.push(artifact.clone());
+        setups.push(setup_of_flags(
+            artifact,
+            settings.as_ref(),
+            &args.params,
+            args.markets.is_some(),
+            &config,
+        )?);
+    }
+    check_params_targets(&artifacts, &args.params)?;
+
+    let http_config = HttpConfig {
+        clob_url: clob.clone(),
+        gamma_url: gamma,
+        ..HttpConfig::default()
+    };
+    let selector = MarketSelector::parse(args.markets.as_deref().unwrap_or("all"));
+    let listed = selector
+        .open_on(&PolymarketHttp::new(http_config.clone())?)
+        .await
+        .context("listing open markets")?;
+    let markets: Vec<MarketSpec> = listed.iter().map(MarketSpec::from).collect();
+    anyhow::ensure!(!markets.is_empty(), "--markets: no open market matches");
+
+    let signer = OrderSigner::new(key.clone(), account, live.chain_id, &creds.api_key);
+    let mut venue = PolymarketVenue::start(client, signer, &markets);
+    if args.shadow {
+        venue = venue.shadow();
+    }
+    venue.start_heartbeats(first_beat, Duration::from_secs(live.heartbeat_every_s));
+    let db = args.db.clone().unwrap_or_else(|| config.database.clone());
+    let _lock = EngineLock::acquire(&db)?;
+    let journal = Journal::open(&db).await?;
+    let start_ns = wall_ns();
+    let engine = Engine::start(
+        EngineConfig {
+            run_id: format!("live-{}", start_ns / 1_000_000),
+            mode: ClockMode::Wall,
+            seed: start_ns,
+            sandbox: config.sandbox.clone(),
+            global_limits: config.risk.global.clone(),
+            mark_every_ns: config.mark_every_ms.saturating_mul(1_000_000),
+            keep_quarantines: false,
+        },
+        Registry::new(markets.clone()),
+        venue,
+        journal,
+        setups,
+        start_ns,
+    )
+    .await
+    .with_context(|| format!("starting the engine on {}", db.display()))?;
+    if let Some(problem) = engine.unreconciled() {
+        anyhow::bail!("reconciliation with the venue failed ({problem}): not trading");
+    }
+    let armed = Armed {
+        mode: if args.shadow { "shadow" } else { "live" },
+        chain_id: live.chain_id,
+        signer: key.address().to_checksum(None),
+        funder: account.maker.to_checksum(None),
+        api_key: creds.api_key.clone(),
+        balance,
+        markets: markets.len(),
+        strategies: engine.strategies().into_iter().map(|(_, n)| n).collect(),
+        max_total_exposure: config.risk.global.max_total_exposure,
+        max_open_orders: config.risk.global.max_open_orders,
+    };
+    if args.json {
+        print::json(&armed)?;
+    } else {
+        eprintln!(
+            "{} trading {} on {} markets as {} (funds {}, ${} collateral; exposure cap {}, open-order cap {}); journal {} (Ctrl-C stops)",
+            armed.mode,
+            armed.strategies.join(", "),
+            armed.markets,
+            armed.signer,
+            armed.funder,
+            armed.balance,
+            armed
+                .max_total_exposure
+                .map_or("none".into(), |d| format!("${d}")),
+            armed
+                .max_open_orders
+                .map_or("none".into(), |n| n.to_string()),
+            db.display()
+        );
+    }
+
+    let mut settings = SessionSettings::new(
+        FeedConfig {
+            http: http_config,
+            ws: WsConfig {
+                url: ws,
+                ..WsConfig::default()
+            },
+            ..FeedConfig::default()
+        },
+        selector,
+    );
+    settings.markets_refresh = Duration::from_secs(config.venue.markets_refresh_s.max(1));
+    settings.resolution_watch = Duration::from_secs(config.venue.resolution_watch_s.max(1));
+    settings.reconcile_every = Some(Duration::from_secs(live.reconcile_every_s));
+    settings.deadline_ns = args
+        .duration
+        .map(|d| start_ns.saturating_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)));
+    let mut observer = PaperObserver::quiet(FillPrinter::new(engine.journal()).await?);
+    let mut session = Session::new(engine, settings, None)?;
+    let stop = async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = sigterm.recv() => {}
+        }
+    };
+    session.run(stop, &mut observer).await?;
+    // Nothing is left resting at the venue when a live session ends.
+    let left = session.cancel_all_and_wait(Duration::from_secs(10)).await?;
+    if left > 0 {
+        tracing::warn!(
+            left,
+            "orders still working at the venue after 10 s of cancelling"
+        );
+    }
+    let (engine, _) = session.finish().await?;
+    let summary = LiveSummary {
+        working_orders: engine.working_orders(),
+        journal_entries: engine.journal().next_seq() - 1,
+    };
+    if args.json {
+        print::json(&summary)?;
+    } else {
+        eprintln!(
+            "stopped; {} orders still working; {} journal entries",
+            summary.working_orders, summary.journal_entries
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Serialize)]
+struct LiveSummary {
+    working_orders: usize,
+    journal_entries: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn funder_wallets_sign_with_the_owner_key() {
+        let key = PrivateKey::from_hex(
+            "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+            "test",
+        )
+        .unwrap();
+        let eoa = account(&LiveConfig::default(), &key).unwrap();
+        assert_eq!(eoa.maker, key.address());
+        let safe = LiveConfig {
+            wallet: WalletKind::Safe,
+            funder: Some("0xd93b25Cb943D14d0d34FBAf01fc93a0F8b5f6e47".into()),
+            ..LiveConfig::default()
+        };
+        let a = account(&safe, &key).unwrap();
+        assert_eq!(
+            (a.signer, a.maker.to_checksum(None).as_str()),
+            (key.address(), "0xd93b25Cb943D14d0d34FBAf01fc93a0F8b5f6e47")
+        );
+        let bad = LiveConfig {
+            funder: Some("nope".into()),
+            ..safe
+        };
+        assert!(
+            account(&bad, &key)
+                .unwrap_err()
+                .to_string()
+                .contains("nope")
+        );
+    }
+}
