@@ -4,10 +4,12 @@
 
 pub mod client;
 pub mod error;
+pub mod inbox;
 pub mod rate;
 pub mod sign_orders;
 pub mod tracker;
 pub mod types;
+pub mod user_feed;
 pub mod venue;
 
 pub use client::{Asset, ClobClient};

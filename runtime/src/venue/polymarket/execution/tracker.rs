@@ -21,6 +21,7 @@ struct Tracked {
     matched: Size,
     answered: bool,
     ended: bool,
+    cancel_requested: bool,
 }
 
 /// Every order sent, and the events owed to the engine.
@@ -43,6 +44,7 @@ impl Tracker {
             matched: Size::ZERO,
             answered: false,
             ended: false,
+            cancel_requested: false,
         });
     }
 
@@ -53,6 +55,18 @@ impl Tracker {
 
     pub fn venue_id(&self, key: OrderKey) -> Option<&str> {
         self.orders.get(&key).map(|t| t.venue_id.as_str())
+    }
+
+    /// Marks `key` as being cancelled at the host's request; its venue id
+    /// (`None`: not ours, or over already).
+    pub fn request_cancel(&mut self, key: OrderKey) -> Option<String> {
+        let t = self.orders.get_mut(&key).filter(|t| !t.ended)?;
+        t.cancel_requested = true;
+        Some(t.venue_id.clone())
+    }
+
+    pub fn cancel_requested(&self, key: OrderKey) -> bool {
+        self.orders.get(&key).is_some_and(|t| t.cancel_requested)
     }
 
     /// What has matched of `key` so far.

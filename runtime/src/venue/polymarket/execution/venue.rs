@@ -8,7 +8,7 @@
 //! trades, from which `reconcile` answers.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rust_decimal::Decimal;
@@ -16,16 +16,18 @@ use tokio::sync::{Notify, mpsc};
 
 use super::client::ClobClient;
 use super::error::{ClobError, reject_of};
+use super::inbox::Inbox;
 use super::sign_orders::{MarketTerms, OrderSigner};
 use super::tracker::Tracker;
 use super::types::{VenueOrder, VenueTrade};
+use super::user_feed::{self, UserFeedConfig};
 use crate::data::books::Books;
 use crate::execution::fees::charge;
 use crate::model::{
     CancelCause, Fill, FillCause, Liquidity, MarketEvent, Order, OrderEvent, OrderKey, Price, Size,
     TimeInForce, VenueReject,
 };
-use crate::venue::polymarket::signing::{MAX_BATCH, OrderRequest};
+use crate::venue::polymarket::signing::{ApiCredentials, MAX_BATCH, OrderRequest};
 use crate::venue::{MarketSpec, OrderFate, Reconciliation, Venue, VenueUnreachable};
 
 /// Times a refused-for-now request (425, 429, 503, no connection) is tried.
@@ -38,36 +40,6 @@ enum Request {
     Cancel(OrderKey, String),
 }
 
-/// What the tasks and the engine share.
-struct Shared {
-    tracker: Mutex<Tracker>,
-    notify: Arc<Notify>,
-    /// Why new orders must stop (heartbeats failing), if they must.
-    trouble: Mutex<Option<String>>,
-}
-
-impl Shared {
-    fn set_trouble(&self, trouble: Option<String>) {
-        let mut t = match self.trouble.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        *t = trouble;
-        drop(t);
-        self.notify.notify_one();
-    }
-
-    fn with<T>(&self, f: impl FnOnce(&mut Tracker) -> T) -> T {
-        // A panic while holding the lock cannot leave the tracker half
-        // updated in a way that matters more than stopping; take it anyway.
-        let mut guard = match self.tracker.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        f(&mut guard)
-    }
-}
-
 /// What the last refresh found about the engine's orders.
 #[derive(Debug, Default)]
 struct Snapshot {
@@ -78,7 +50,7 @@ struct Snapshot {
 pub struct PolymarketVenue {
     client: Arc<ClobClient>,
     signer: OrderSigner,
-    shared: Arc<Shared>,
+    shared: Arc<Inbox>,
     prepared: HashMap<OrderKey, (Box<OrderRequest>, MarketTerms)>,
     unsignable: HashMap<OrderKey, String>,
     held: Vec<Request>,
@@ -86,13 +58,14 @@ pub struct PolymarketVenue {
     snapshot: Snapshot,
     /// Sign everything, send nothing (`pqap live --shadow`).
     shadow: bool,
-    heartbeats: Option<tokio::task::JoinHandle<()>>,
+    /// Heartbeats and the user channel, stopped with the venue.
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for PolymarketVenue {
     fn drop(&mut self) {
-        if let Some(h) = self.heartbeats.take() {
-            h.abort();
+        for t in &self.tasks {
+            t.abort();
         }
     }
 }
@@ -106,11 +79,7 @@ impl PolymarketVenue {
         markets: &[MarketSpec],
     ) -> PolymarketVenue {
         let client = Arc::new(client);
-        let shared = Arc::new(Shared {
-            tracker: Mutex::new(Tracker::default()),
-            notify: Arc::new(Notify::new()),
-            trouble: Mutex::new(None),
-        });
+        let shared = Arc::new(Inbox::default());
         let (sender, requests) = mpsc::unbounded_channel();
         tokio::spawn(send_loop(client.clone(), shared.clone(), requests));
         let mut venue = PolymarketVenue {
@@ -123,7 +92,7 @@ impl PolymarketVenue {
             sender,
             snapshot: Snapshot::default(),
             shadow: false,
-            heartbeats: None,
+            tasks: Vec::new(),
         };
         for m in markets {
             venue.signer.add_market(m);
@@ -142,13 +111,21 @@ impl PolymarketVenue {
         &self.client
     }
 
+    /// Listens to the account's user channel: fills and the venue's cancels
+    /// reach the engine as they happen.
+    pub fn start_user_feed(&mut self, config: UserFeedConfig, credentials: ApiCredentials) {
+        let inbox = self.shared.clone();
+        self.tasks
+            .push(tokio::spawn(user_feed::run(config, credentials, inbox)));
+    }
+
     /// Sends a heartbeat every `every`, chained from `first` (the id of one
     /// already sent). Two failures in a row stop new orders (the venue
     /// cancels a silent account's orders); a stale chain starts afresh.
     pub fn start_heartbeats(&mut self, first: String, every: Duration) {
         let client = self.client.clone();
         let shared = self.shared.clone();
-        self.heartbeats = Some(tokio::spawn(async move {
+        self.tasks.push(tokio::spawn(async move {
             let mut id = Some(first);
             let mut failures = 0u32;
             let mut tick = tokio::time::interval(every);
@@ -239,7 +216,7 @@ impl Venue for PolymarketVenue {
     }
 
     fn cancel(&mut self, key: OrderKey, _now_ns: u64) -> Vec<OrderEvent> {
-        if let Some(id) = self.shared.with(|t| t.venue_id(key).map(str::to_string)) {
+        if let Some(id) = self.shared.with(|t| t.request_cancel(key)) {
             self.held.push(Request::Cancel(key, id));
         }
         Vec::new()
@@ -270,14 +247,11 @@ impl Venue for PolymarketVenue {
     }
 
     fn trouble(&self) -> Option<String> {
-        match self.shared.trouble.lock() {
-            Ok(g) => g.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        self.shared.trouble()
     }
 
     fn wakeup(&self) -> Option<Arc<Notify>> {
-        Some(self.shared.notify.clone())
+        Some(self.shared.notify())
     }
 
     async fn refresh(&mut self, orders: &[Order], _now_ns: u64) -> Result<(), VenueUnreachable> {
@@ -426,7 +400,7 @@ fn fills_of(
 /// of up to 15; cancels one by one.
 async fn send_loop(
     client: Arc<ClobClient>,
-    shared: Arc<Shared>,
+    shared: Arc<Inbox>,
     mut requests: mpsc::UnboundedReceiver<Request>,
 ) {
     let mut next: Option<Request> = None;
@@ -455,13 +429,13 @@ async fn send_loop(
                 post(&client, &shared, batch).await;
             }
         }
-        shared.notify.notify_one();
+        shared.wake();
     }
 }
 
 async fn post(
     client: &ClobClient,
-    shared: &Shared,
+    shared: &Inbox,
     batch: Vec<(OrderKey, Box<OrderRequest>, TimeInForce)>,
 ) {
     let requests: Vec<OrderRequest> = batch.iter().map(|(_, r, _)| (**r).clone()).collect();
@@ -527,7 +501,7 @@ async fn post(
 /// A FAK/FOK order (or one the venue left unmatched) is done at once: its
 /// trades are booked and the rest cancelled as unfilled. If the venue cannot
 /// be asked now, reconciliation finishes the job.
-async fn settle_immediate(client: &ClobClient, shared: &Shared, key: OrderKey, id: &str) {
+async fn settle_immediate(client: &ClobClient, shared: &Inbox, key: OrderKey, id: &str) {
     let order = match client.order(id).await {
         Ok(Some(o)) => o,
         Ok(None) | Err(_) => return,
@@ -553,7 +527,7 @@ async fn settle_immediate(client: &ClobClient, shared: &Shared, key: OrderKey, i
     });
 }
 
-async fn cancel(client: &ClobClient, shared: &Shared, key: OrderKey, id: &str) {
+async fn cancel(client: &ClobClient, shared: &Inbox, key: OrderKey, id: &str) {
     let mut attempt = 0;
     loop {
         attempt += 1;

@@ -178,6 +178,12 @@ impl ApiCredentials {
         ApiCredentials::new(&file.api_key, &file.secret, &file.passphrase, &origin)
     }
 
+    /// The secret as the venue issued it (URL-safe base64): the user channel
+    /// takes it in its subscribe message.
+    pub(crate) fn secret_text(&self) -> String {
+        SECRET_ENGINE.encode(&self.secret)
+    }
+
     pub(crate) fn secret_bytes(&self) -> &[u8] {
         &self.secret
     }
