@@ -1,6 +1,8 @@
 //! The CLOB V2 order as signed (11 fields), its EIP-712 struct hash and its id.
 
-use alloy_primitives::{Address, B256, U256};
+use std::sync::LazyLock;
+
+use alloy_primitives::{Address, B256, Keccak256, U256, keccak256};
 use alloy_sol_types::SolStruct;
 
 use super::amounts::Amounts;
@@ -29,6 +31,11 @@ mod sol {
 
 /// The EIP-712 type string of the V2 order (186 bytes); POLY_1271 signatures embed it.
 pub const ORDER_TYPE_STRING: &str = "Order(uint256 salt,address maker,address signer,uint256 tokenId,uint256 makerAmount,uint256 takerAmount,uint8 side,uint8 signatureType,uint256 timestamp,bytes32 metadata,bytes32 builder)";
+
+/// `keccak256(ORDER_TYPE_STRING)`. alloy rebuilds and rehashes the type string on every
+/// `eip712_hash_struct`; hashing it once takes about a third off the order hash.
+static ORDER_TYPEHASH: LazyLock<B256> =
+    LazyLock::new(|| keccak256(sol::Order::eip712_encode_type().as_bytes()));
 
 /// Who holds the funds and how the exchange checks the signature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -163,6 +170,13 @@ impl Order {
 
     /// `hashStruct(Order)`.
     pub fn struct_hash(&self) -> B256 {
+        let mut hasher = Keccak256::new();
+        hasher.update(ORDER_TYPEHASH.as_slice());
+        hasher.update(self.to_sol().eip712_encode_data());
+        hasher.finalize()
+    }
+
+    fn to_sol(&self) -> sol::Order {
         sol::Order {
             salt: U256::from(self.salt.get()),
             maker: self.maker,
@@ -176,7 +190,6 @@ impl Order {
             metadata: self.metadata,
             builder: self.builder,
         }
-        .eip712_hash_struct()
     }
 
     /// The EIP-712 signing hash against `exchange`. It is also the order id the CLOB reports.
@@ -209,6 +222,13 @@ pub(crate) mod tests {
             metadata: B256::ZERO,
             builder: B256::ZERO,
         }
+    }
+
+    #[test]
+    fn cached_type_hash_gives_alloys_struct_hash() {
+        let mut order = vector_order(7, Side::Sell, 3, 4, 5);
+        order.builder = B256::repeat_byte(9);
+        assert_eq!(order.struct_hash(), order.to_sol().eip712_hash_struct());
     }
 
     #[test]

@@ -223,20 +223,19 @@ fn env_secret(var: &str) -> Result<String, SecretError> {
     }
 }
 
-/// Reads a file only if neither group nor others may read or write it.
+/// Reads a file only if neither group nor others may read or write it. The mode is taken
+/// from the opened handle, so the file checked is the file read.
 fn read_private_file(path: &Path) -> Result<String, SecretError> {
+    use std::io::Read as _;
     let read_err = |source| SecretError::Read {
         path: path.to_path_buf(),
         source,
     };
+    let mut file = std::fs::File::open(path).map_err(read_err)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(path)
-            .map_err(read_err)?
-            .permissions()
-            .mode()
-            & 0o7777;
+        let mode = file.metadata().map_err(read_err)?.permissions().mode() & 0o7777;
         if mode & 0o077 != 0 {
             return Err(SecretError::Permissions {
                 path: path.to_path_buf(),
@@ -244,7 +243,9 @@ fn read_private_file(path: &Path) -> Result<String, SecretError> {
             });
         }
     }
-    std::fs::read_to_string(path).map_err(read_err)
+    let mut text = String::new();
+    file.read_to_string(&mut text).map_err(read_err)?;
+    Ok(text)
 }
 
 #[cfg(test)]
