@@ -18,6 +18,7 @@ use pqap::engine::{Engine, EngineConfig, Registry, StrategySetup};
 use pqap::store::{EngineLock, Journal};
 use pqap::strategy::ClockMode;
 use pqap::venue::MarketSpec;
+use pqap::venue::polymarket::execution::user_feed::UserFeedConfig;
 use pqap::venue::polymarket::execution::{Asset, ClobClient, OrderSigner, PolymarketVenue};
 use pqap::venue::polymarket::http::client::{HttpConfig, PolymarketHttp};
 use pqap::venue::polymarket::signing::{Account, ApiCredentials, PrivateKey};
@@ -232,6 +233,7 @@ pub async fn live(args: LiveArgs) -> anyhow::Result<ExitCode> {
         venue = venue.shadow();
     }
     venue.start_heartbeats(first_beat, Duration::from_secs(live.heartbeat_every_s));
+    venue.start_user_feed(UserFeedConfig::beside_market(&ws), creds.clone());
     let db = args.db.clone().unwrap_or_else(|| config.database.clone());
     let _lock = EngineLock::acquire(&db)?;
     let journal = Journal::open(&db).await?;
