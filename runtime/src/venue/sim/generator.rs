@@ -6,6 +6,10 @@
 
 use std::collections::BTreeMap;
 
+mod mirror;
+
+use mirror::{mirror_change, mirror_sides, opposite};
+
 use crate::model::{BookLevel, ConditionId, LevelChange, MarketEvent, Price, Side, Size, TokenId};
 
 /// Shape of a synthetic session.
@@ -165,10 +169,13 @@ impl Generator {
                 },
             ],
         };
-        for k in 0..2 {
-            let f = if k == 0 { fair } else { 1_000_000 - fair };
-            g.seed_book(&mut market.tokens[k], f);
-        }
+        // The NO book mirrors the YES book (a bid at p on one is an ask at
+        // 1 - p on the other), as on the venue, where a resting NO bid can fill
+        // a YES buyer through a MINT match.
+        g.seed_book(&mut market.tokens[0], fair);
+        let (bids, asks) = mirror_sides(&market.tokens[0]);
+        market.tokens[1].bids = bids;
+        market.tokens[1].asks = asks;
         Some(market)
     }
 
@@ -302,18 +309,22 @@ impl Generator {
             // A tick change republishes the books first; this step's flow then
             // happens on the new grid.
             self.retick(i, &mut out);
+            // Order flow happens on the YES book; the NO book follows as its
+            // mirror, level for level and trade for trade.
             let mut changes = Vec::new();
             let mut trades = Vec::new();
-            for k in 0..2 {
-                let fair = if k == 0 {
-                    self.markets[i].fair
-                } else {
-                    1_000_000 - self.markets[i].fair
-                };
-                let mut t = self.markets[i].tokens[k].clone();
-                self.flow(&mut t, fair, &mut changes, &mut trades);
-                self.markets[i].tokens[k] = t;
-            }
+            let fair = self.markets[i].fair;
+            let mut yes = self.markets[i].tokens[0].clone();
+            self.flow(&mut yes, fair, &mut changes, &mut trades);
+            self.markets[i].tokens[0] = yes;
+            let no = &mut self.markets[i].tokens[1];
+            let mirrored: Vec<LevelChange> = changes.iter().map(|c| mirror_change(c, no)).collect();
+            changes.extend(mirrored);
+            let mirrored: Vec<_> = trades
+                .iter()
+                .map(|(_, p, s, side)| (no.id.clone(), p.complement(), *s, opposite(*side)))
+                .collect();
+            trades.extend(mirrored);
             let m = &self.markets[i];
             out.extend(trades.into_iter().map(|(token, price, size, side)| {
                 MarketEvent::LastTrade {

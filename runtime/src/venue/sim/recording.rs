@@ -43,11 +43,14 @@ pub fn write_jsonl(
         ..RecordingReport::default()
     };
     let all = |_: &crate::model::TokenId| true;
-    let mut emit = |event: &crate::model::MarketEvent, report: &mut RecordingReport| {
+    let mut emit = |event: &crate::model::MarketEvent,
+                    markets: &[super::generator::SimMarketInfo],
+                    report: &mut RecordingReport| {
         if report.lines >= lines {
             return Ok(());
         }
-        if let Some(message) = wire::message(event, &all) {
+        let meta = |c: &crate::model::ConditionId| wire::meta_of(markets, c);
+        if let Some(message) = wire::message_with(event, &all, &meta) {
             let text = message.to_string();
             out.write_all(text.as_bytes())?;
             out.write_all(b"\n")?;
@@ -59,14 +62,26 @@ pub fn write_jsonl(
     };
     for token in g.tokens() {
         if let Some(book) = g.book(&token) {
-            emit(&book, &mut report)?;
+            emit(&book, &[], &mut report)?;
         }
     }
     while report.lines < lines {
         let events = g.step();
         report.steps += 1;
+        // Only market announcements need the listing; most steps have none.
+        let listed = if events.iter().any(|e| {
+            matches!(
+                e,
+                crate::model::MarketEvent::NewMarket { .. }
+                    | crate::model::MarketEvent::Resolved { .. }
+            )
+        }) {
+            g.markets()
+        } else {
+            Vec::new()
+        };
         for e in &events {
-            emit(e, &mut report)?;
+            emit(e, &listed, &mut report)?;
         }
     }
     out.flush()?;

@@ -79,16 +79,35 @@ impl SimServer {
             faults: faults.clone(),
         };
         let app = Router::new()
+            .route("/", get(rest::root))
             .route("/ok", get(rest::ok))
             .route("/time", get(rest::time))
             .route("/version", get(rest::version))
             .route("/book", get(rest::book))
             .route("/books", get(rest::books_get).post(rest::books_post))
             .route("/tick-size", get(rest::tick_size))
+            .route("/tick-size/{token_id}", get(rest::tick_size_path))
+            .route("/neg-risk", get(rest::neg_risk))
+            .route("/fee-rate", get(rest::fee_rate))
+            .route("/price", get(rest::price))
+            .route("/prices", get(rest::prices_get).post(rest::prices_post))
             .route("/midpoint", get(rest::midpoint))
+            .route(
+                "/midpoints",
+                get(rest::midpoints_get).post(rest::midpoints_post),
+            )
+            .route("/spread", get(rest::spread))
+            .route("/spreads", get(rest::spreads_get).post(rest::spreads_post))
+            .route("/last-trade-price", get(rest::last_trade_price))
+            .route(
+                "/last-trades-prices",
+                get(rest::last_trades_prices_get).post(rest::last_trades_prices_post),
+            )
             .route("/prices-history", get(rest::prices_history))
             .route("/markets", get(rest::markets))
             .route("/markets/{cid}", get(rest::market))
+            .route("/clob-markets/{cid}", get(rest::clob_market_info))
+            .route("/markets-by-token/{token_id}", get(rest::market_by_token))
             .route("/gamma/markets", get(rest::gamma_markets))
             .route("/gamma/markets/keyset", get(rest::gamma_markets_keyset))
             .route("/gamma/markets/{id}", get(rest::gamma_market_by_id))

@@ -5,9 +5,10 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use super::generator::{Generator, SimMarketInfo};
+use crate::data::book::OrderBook;
 use crate::data::books::Books;
 use crate::data::update::FeedUpdate;
-use crate::model::{MarketEvent, Price, TokenId};
+use crate::model::{ConditionId, MarketEvent, Price, Side, TokenId};
 
 /// Where market activity comes from.
 pub enum Activity {
@@ -24,10 +25,13 @@ const HISTORY_CAP: usize = 100_000;
 pub struct SimState {
     pub markets: Vec<SimMarketInfo>,
     pub books: Books,
-    pub last_trade: BTreeMap<TokenId, Price>,
+    /// Price and taker side of each token's last trade.
+    pub last_trade: BTreeMap<TokenId, (Price, Option<Side>)>,
     /// (unix seconds, mid) per token, one point per step with a two-sided book.
     pub history: BTreeMap<TokenId, VecDeque<(u64, Price)>>,
     pub now_ms: u64,
+    /// Venue time the session started (when the markets began accepting orders).
+    pub start_ms: u64,
     activity: Activity,
 }
 
@@ -39,11 +43,16 @@ impl SimState {
             last_trade: BTreeMap::new(),
             history: BTreeMap::new(),
             now_ms: 0,
+            start_ms: 0,
             activity,
         };
+        if let Activity::Replay(queue) = &state.activity {
+            state.start_ms = queue.front().map_or(0, |u| u.received_ms);
+        }
         if let Activity::Synthetic(g) = &state.activity {
             state.markets = g.markets();
             state.now_ms = g.now_ms();
+            state.start_ms = g.now_ms();
             let snapshots: Vec<MarketEvent> = g.tokens().iter().filter_map(|t| g.book(t)).collect();
             state.absorb(&snapshots);
         }
@@ -56,11 +65,20 @@ impl SimState {
         for e in events {
             self.books.apply(e, self.now_ms, &mut scratch);
             match e {
-                MarketEvent::LastTrade { token, price, .. } => {
-                    self.last_trade.insert(token.clone(), *price);
+                MarketEvent::LastTrade {
+                    token, price, side, ..
+                } => {
+                    self.last_trade.insert(token.clone(), (*price, *side));
                 }
                 // A replayed recording names its markets through its books.
                 MarketEvent::Book { market, token, .. } => self.learn_market(market, token),
+                MarketEvent::Resolved {
+                    market,
+                    tokens,
+                    winner,
+                    payouts,
+                    ..
+                } => self.close_market(market, tokens, winner, !payouts.is_empty(), &mut scratch),
                 _ => {}
             }
         }
@@ -77,6 +95,54 @@ impl SimState {
                 }
             }
         }
+    }
+
+    /// A resolved market trades no more: its books are emptied (so no mid,
+    /// no history) and it is listed as closed with its winner.
+    fn close_market(
+        &mut self,
+        market: &ConditionId,
+        tokens: &[TokenId],
+        winner: &TokenId,
+        split: bool,
+        scratch: &mut Vec<crate::data::books::BookOutput>,
+    ) {
+        for t in tokens {
+            let tick = self.books.book(t).and_then(OrderBook::tick);
+            let empty = MarketEvent::Book {
+                token: t.clone(),
+                market: market.clone(),
+                ts_ms: self.now_ms,
+                bids: Vec::new(),
+                asks: Vec::new(),
+                hash: None,
+                tick,
+            };
+            self.books.apply(&empty, self.now_ms, scratch);
+        }
+        if let Some(m) = self.markets.iter_mut().find(|m| &m.condition == market) {
+            m.closed = true;
+            m.split = split;
+            m.winner = (!split).then(|| winner.clone());
+        }
+    }
+
+    /// The market listing `token`, with its index (the Gamma id is index + 1).
+    pub fn market_of(&self, token: &TokenId) -> Option<(usize, &SimMarketInfo)> {
+        self.markets
+            .iter()
+            .enumerate()
+            .find(|(_, m)| m.tokens.iter().any(|(t, _)| t == token))
+    }
+
+    /// The book of a token whose market still trades: a resolved (closed)
+    /// market has no order book, as on the venue.
+    pub fn live_book(&self, token: &TokenId) -> Option<&OrderBook> {
+        let (_, m) = self.market_of(token)?;
+        if m.closed {
+            return None;
+        }
+        self.books.book(token)
     }
 
     fn learn_market(&mut self, market: &crate::model::ConditionId, token: &TokenId) {
@@ -126,15 +192,10 @@ impl SimState {
         matches!(&self.activity, Activity::Replay(q) if q.is_empty())
     }
 
-    /// The current book of a token as a snapshot event.
+    /// The current book of a token as a snapshot event; `None` once the market has resolved.
     pub fn snapshot(&self, token: &TokenId) -> Option<MarketEvent> {
-        let book = self.books.book(token)?;
-        let market = self
-            .markets
-            .iter()
-            .find(|m| m.tokens.iter().any(|(t, _)| t == token))?
-            .condition
-            .clone();
+        let book = self.live_book(token)?;
+        let market = self.market_of(token)?.1.condition.clone();
         let (bids, asks) = book.levels();
         Some(MarketEvent::Book {
             token: token.clone(),

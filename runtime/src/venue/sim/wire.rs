@@ -3,8 +3,79 @@
 
 use serde_json::{Value, json};
 
-use crate::model::{BookLevel, LevelChange, MarketEvent, Side, TokenId};
+use super::generator::SimMarketInfo;
+use crate::model::{BookLevel, ConditionId, LevelChange, MarketEvent, Price, Side, TokenId};
 use crate::venue::polymarket::http::book::{OrderBookSummary, WireLevel};
+
+/// What the custom-feature messages (`new_market`, `market_resolved`) say about
+/// a market beyond the event itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarketMeta {
+    /// The Gamma market id (a decimal string).
+    pub id: String,
+    pub question: String,
+    pub slug: String,
+    pub description: String,
+    pub outcomes: Vec<String>,
+}
+
+/// The metadata of `market` among the listed `markets` (Gamma id = index + 1).
+pub fn meta_of(markets: &[SimMarketInfo], market: &ConditionId) -> Option<MarketMeta> {
+    let (i, m) = markets
+        .iter()
+        .enumerate()
+        .find(|(_, m)| &m.condition == market)?;
+    Some(MarketMeta {
+        id: (i + 1).to_string(),
+        question: m.question.clone(),
+        slug: m.slug.clone(),
+        description: description(m),
+        outcomes: m.tokens.iter().map(|(_, o)| o.clone()).collect(),
+    })
+}
+
+/// A market's resolution text, in the venue's usual wording.
+pub fn description(m: &SimMarketInfo) -> String {
+    format!(
+        "{} This simulated market will resolve to \"Yes\" with its fair probability at the end of the session. Otherwise, this market will resolve to \"No\".",
+        m.question
+    )
+}
+
+/// Metadata for a market the caller cannot name (a replayed recording's):
+/// empty strings, which the official SDKs' types still accept.
+fn unknown_meta(market: &ConditionId) -> MarketMeta {
+    MarketMeta {
+        id: String::new(),
+        question: String::new(),
+        slug: format!("market-{}", market.as_str().get(2..10).unwrap_or("")),
+        description: String::new(),
+        outcomes: Vec::new(),
+    }
+}
+
+impl MarketMeta {
+    fn event_message(&self) -> Value {
+        json!({
+            "id": self.id,
+            "ticker": self.slug,
+            "slug": self.slug,
+            "title": self.question,
+            "description": self.description,
+        })
+    }
+}
+
+/// Looks up market metadata for the custom-feature messages.
+pub type MetaLookup<'a> = &'a dyn Fn(&ConditionId) -> Option<MarketMeta>;
+
+/// For callers that publish no custom-feature messages.
+pub fn no_meta(_: &ConditionId) -> Option<MarketMeta> {
+    None
+}
+
+/// The tag every simulated market carries.
+pub const SIM_TAG: &str = "Simulated";
 
 fn side(s: Side) -> &'static str {
     match s {
@@ -59,19 +130,38 @@ pub fn summary(event: &MarketEvent, min_size: &str, last_trade: &str) -> Option<
 }
 
 fn change_json(c: &LevelChange) -> Value {
-    json!({
+    let mut v = json!({
         "asset_id": c.token.as_str(),
         "price": c.price.to_string(),
         "size": c.size.to_string(),
         "side": side(c.side),
-        "best_bid": c.best_bid.map(|p| p.to_string()).unwrap_or_default(),
-        "best_ask": c.best_ask.map(|p| p.to_string()).unwrap_or_default(),
-    })
+    });
+    // An empty side has no best price. The captures at hand never show one, so
+    // what the venue sends there is unknown; `""` makes strict clients (the
+    // official Rust SDK parses `best_bid` as `Option<Decimal>`) drop the whole
+    // frame, while a missing key is their `None`. So the key is left out.
+    if let Some(p) = c.best_bid {
+        v["best_bid"] = json!(p.to_string());
+    }
+    if let Some(p) = c.best_ask {
+        v["best_ask"] = json!(p.to_string());
+    }
+    v
 }
 
 /// One market-channel message for `event`, restricted to the `wanted` tokens;
 /// `None` when nothing in it concerns them.
 pub fn message(event: &MarketEvent, wanted: &dyn Fn(&TokenId) -> bool) -> Option<Value> {
+    message_with(event, wanted, &no_meta)
+}
+
+/// [`message`], naming markets in `new_market` / `market_resolved` through
+/// `meta`.
+pub fn message_with(
+    event: &MarketEvent,
+    wanted: &dyn Fn(&TokenId) -> bool,
+    meta: MetaLookup<'_>,
+) -> Option<Value> {
     match event {
         MarketEvent::Book { token, .. } => {
             if !wanted(token) {
@@ -149,16 +239,24 @@ pub fn message(event: &MarketEvent, wanted: &dyn Fn(&TokenId) -> bool) -> Option
             ts_ms,
             bid,
             ask,
-        } => wanted(token).then(|| {
-            json!({
-                "event_type": "best_bid_ask",
-                "asset_id": token.as_str(),
-                "market": market.as_str(),
-                "best_bid": bid.map(|p| p.to_string()).unwrap_or_default(),
-                "best_ask": ask.map(|p| p.to_string()).unwrap_or_default(),
-                "timestamp": ts_ms.to_string(),
+        } => {
+            // The official SDKs type all three prices as plain decimals, so a
+            // one-sided book has no valid `best_bid_ask`; the book and
+            // `price_change` messages already carry the empty side.
+            let (bid, ask) = ((*bid)?, (*ask)?);
+            let spread = ask.checked_sub(bid).unwrap_or(Price::ZERO);
+            wanted(token).then(|| {
+                json!({
+                    "event_type": "best_bid_ask",
+                    "asset_id": token.as_str(),
+                    "market": market.as_str(),
+                    "best_bid": bid.to_string(),
+                    "best_ask": ask.to_string(),
+                    "spread": spread.to_string(),
+                    "timestamp": ts_ms.to_string(),
+                })
             })
-        }),
+        }
         MarketEvent::Resolved {
             market,
             ts_ms,
@@ -168,14 +266,24 @@ pub fn message(event: &MarketEvent, wanted: &dyn Fn(&TokenId) -> bool) -> Option
             payouts,
         } => (payouts.is_empty() && tokens.iter().any(wanted)).then(|| {
             // The market channel names a winner; a 50-50 resolution has none
-            // and shows only in Gamma's final prices.
+            // and shows only in Gamma's final prices. The documented keys come
+            // first; question, slug, description, outcomes and event_message
+            // are the optional ones the official Rust SDK requires.
+            let m = meta(market).unwrap_or_else(|| unknown_meta(market));
             json!({
                 "event_type": "market_resolved",
+                "id": m.id,
                 "market": market.as_str(),
                 "assets_ids": tokens.iter().map(TokenId::as_str).collect::<Vec<_>>(),
                 "winning_asset_id": winner.as_str(),
                 "winning_outcome": winning_outcome,
                 "timestamp": ts_ms.to_string(),
+                "tags": [SIM_TAG],
+                "question": m.question,
+                "slug": m.slug,
+                "description": m.description,
+                "outcomes": m.outcomes,
+                "event_message": m.event_message(),
             })
         }),
         MarketEvent::NewMarket {
@@ -186,18 +294,34 @@ pub fn message(event: &MarketEvent, wanted: &dyn Fn(&TokenId) -> bool) -> Option
             tokens,
             outcomes,
             tick,
-        } => tokens.iter().any(wanted).then(|| {
-            json!({
+        } => {
+            // A new market's tokens are unknown to every subscriber, so the
+            // announcement goes to all of them.
+            let _ = wanted;
+            let m = meta(market).unwrap_or_else(|| unknown_meta(market));
+            let ids: Vec<&str> = tokens.iter().map(TokenId::as_str).collect();
+            Some(json!({
                 "event_type": "new_market",
-                "market": market.as_str(),
+                "id": m.id,
                 "question": question,
+                "market": market.as_str(),
                 "slug": slug,
-                "assets_ids": tokens.iter().map(TokenId::as_str).collect::<Vec<_>>(),
+                "description": m.description,
+                "assets_ids": ids,
                 "outcomes": outcomes,
-                "order_price_min_tick_size": tick.map(|t| t.to_string()).unwrap_or_default(),
+                "event_message": m.event_message(),
                 "timestamp": ts_ms.to_string(),
-            })
-        }),
+                "tags": [SIM_TAG],
+                "condition_id": market.as_str(),
+                "active": true,
+                "clob_token_ids": ids,
+                "sports_market_type": "",
+                "line": "",
+                "game_start_time": "",
+                "order_price_min_tick_size": tick.map(|t| t.to_string()).unwrap_or_default(),
+                "group_item_title": "",
+            }))
+        }
     }
 }
 

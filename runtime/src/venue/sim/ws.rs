@@ -16,7 +16,7 @@ use tokio::sync::broadcast;
 use super::faults::MALFORMED;
 use super::rest::AppState;
 use super::wire;
-use crate::model::{LevelChange, MarketEvent, Side, TokenId};
+use crate::model::{ConditionId, LevelChange, MarketEvent, Side, TokenId};
 use crate::venue::polymarket::websocket::client::now_ms;
 
 /// A subscribe or (un)subscribe-operation message from a client.
@@ -138,14 +138,19 @@ async fn connection(
                     }
                 }
                 let wanted = |t: &TokenId| subscribed.contains(t);
+                // Metadata for `new_market` / `market_resolved`, read when needed.
+                let meta = |c: &ConditionId| {
+                    let sim = app.sim.lock().unwrap_or_else(|p| p.into_inner());
+                    wire::meta_of(&sim.markets, c)
+                };
                 if app.faults.take_crossed()
-                    && let Some(json) = crossed_change(&app, &subscribed).and_then(|c| wire::message(&c, &wanted))
+                    && let Some(json) = crossed_change(&app, &subscribed).and_then(|c| wire::message_with(&c, &wanted, &meta))
                     && !send_text(&mut socket, json.to_string()).await
                 {
                     return;
                 }
                 for e in events.iter() {
-                    let Some(json) = wire::message(e, &wanted) else {
+                    let Some(json) = wire::message_with(e, &wanted, &meta) else {
                         continue;
                     };
                     // A gap loses book updates (what a client must notice).

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::data::books::{BookOutput, Books};
+use crate::model::{BookLevel, Price, Size};
 
 fn session(seed: u64, steps: u64) -> (Generator, Vec<MarketEvent>) {
     let mut g = Generator::new(
@@ -85,4 +86,72 @@ fn every_market_resolves_at_the_end() {
         .collect();
     assert_eq!(resolved.len(), 4);
     assert!(g.markets().iter().all(|m| m.closed && m.winner.is_some()));
+}
+
+/// Levels of a book event as (price, size) maps.
+fn sides(e: &MarketEvent) -> (BTreeMap<Price, Size>, BTreeMap<Price, Size>) {
+    let MarketEvent::Book { bids, asks, .. } = e else {
+        panic!("not a book: {e:?}")
+    };
+    let map = |v: &[BookLevel]| v.iter().map(|l| (l.price, l.size)).collect();
+    (map(bids), map(asks))
+}
+
+#[test]
+fn no_books_mirror_yes_books_in_snapshots_and_changes() {
+    let mut g = Generator::new(
+        GeneratorConfig {
+            seed: 13,
+            markets: 3,
+            jump_ppm: 100_000,
+            ..GeneratorConfig::default()
+        },
+        1_700_000_000_000,
+    );
+    let flip = |m: &BTreeMap<Price, Size>| -> BTreeMap<Price, Size> {
+        m.iter().map(|(p, s)| (p.complement(), *s)).collect()
+    };
+    let mut mirrored_changes = 0;
+    for step in 0..1_500 {
+        let events = g.step();
+        for e in &events {
+            let MarketEvent::PriceChange { changes, .. } = e else {
+                continue;
+            };
+            // Each change on one token comes with its mirror on the other.
+            for c in changes {
+                let twin = changes.iter().any(|o| {
+                    o.token != c.token
+                        && o.side != c.side
+                        && o.price == c.price.complement()
+                        && o.size == c.size
+                });
+                assert!(twin, "step {step}: no mirror for {c:?}");
+                mirrored_changes += 1;
+            }
+        }
+        for m in g.markets() {
+            let (yes, no) = (&m.tokens[0].0, &m.tokens[1].0);
+            let (yb, ya) = sides(&g.book(yes).unwrap());
+            let (nb, na) = sides(&g.book(no).unwrap());
+            assert_eq!(flip(&yb), na, "step {step}: YES bids vs NO asks");
+            assert_eq!(flip(&ya), nb, "step {step}: YES asks vs NO bids");
+        }
+    }
+    assert!(mirrored_changes > 1_000, "{mirrored_changes} changes");
+    // Trades print on both tokens at complementary prices.
+    let trades: Vec<_> = g
+        .step()
+        .into_iter()
+        .chain((0..200).flat_map(|_| g.step()))
+        .filter_map(|e| match e {
+            MarketEvent::LastTrade { price, size, .. } => Some((price, size)),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        trades.len() >= 2 && trades.len() % 2 == 0,
+        "{}",
+        trades.len()
+    );
 }
