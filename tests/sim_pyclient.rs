@@ -13,8 +13,11 @@ use pqap::venue::sim::generator::{Generator, GeneratorConfig};
 use pqap::venue::sim::{Activity, SimConfig, SimServer};
 use serde_json::Value;
 
+#[path = "sim_pyclient/trading.rs"]
+mod trading;
+
 /// The client version tested (pinned so the cached virtualenv stays valid).
-const CLIENT: &str = "py-clob-client-v2==1.2.1";
+pub(crate) const CLIENT: &str = "py-clob-client-v2==1.2.1";
 
 fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use pqap::venue::polymarket::websocket::client::now_ms;
+use pqap::venue::sim::exchange::{AccountConfig, ExchangeConfig};
 use pqap::venue::sim::faults::FaultRequest;
 use pqap::venue::sim::generator::{Generator, GeneratorConfig};
 use pqap::venue::sim::{Activity, SimConfig, SimServer};
@@ -66,9 +67,22 @@ pub struct SimArgs {
     replay: Option<String>,
     #[arg(long, default_value = "data/archive")]
     archive: std::path::PathBuf,
+    /// Fund a trading account: `0xADDRESS=DOLLARS` of pUSD (repeatable).
+    #[arg(long = "fund", value_parser = parse_fund_arg)]
+    fund: Vec<(alloy_primitives::Address, u64)>,
+    /// Chain id the exchange verifies signatures for.
+    #[arg(long, default_value_t = 137)]
+    chain_id: u64,
+    /// Silence after a key's last heartbeat that cancels its orders.
+    #[arg(long, default_value = "10s", value_parser = duration::parse)]
+    heartbeat_timeout: Duration,
     /// Print the endpoints as JSON.
     #[arg(long)]
     json: bool,
+}
+
+fn parse_fund_arg(s: &str) -> Result<(alloy_primitives::Address, u64), String> {
+    pqap::venue::sim::exchange::parse_fund(s).map_err(|e| e.to_string())
 }
 
 pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
@@ -108,6 +122,24 @@ async fn serve(args: SimArgs) -> anyhow::Result<ExitCode> {
         SimConfig {
             bind: args.bind,
             step_every: args.step,
+            exchange: ExchangeConfig {
+                chain_id: args.chain_id,
+                heartbeat_timeout_ms: args.heartbeat_timeout.as_millis() as u64,
+                accounts: args
+                    .fund
+                    .iter()
+                    .map(|(a, units)| {
+                        (
+                            *a,
+                            AccountConfig {
+                                collateral: *units,
+                                ..AccountConfig::default()
+                            },
+                        )
+                    })
+                    .collect(),
+                ..ExchangeConfig::default()
+            },
         },
         activity,
     )

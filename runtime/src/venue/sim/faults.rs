@@ -32,6 +32,20 @@ pub struct FaultRequest {
     pub crossed: bool,
     pub malformed: u32,
     pub http_errors: u32,
+    /// Trading: accept the next N orders but break their HTTP answers.
+    pub drop_order_responses: u32,
+    /// Trading: answer the next N order posts 425 (engine restarting).
+    pub order_425: u32,
+    /// Trading: answer the next N order posts 503 with Retry-After.
+    pub order_503: u32,
+    /// Trading: answer the next N order posts 429 with Retry-After.
+    pub order_429: u32,
+    /// Trading: hold fill reports on the user channel for this long.
+    pub delay_fills_ms: u64,
+    /// Trading: the next N trades settle RETRYING → FAILED (reversed).
+    pub fail_trades: u32,
+    /// Trading: close every user-channel socket.
+    pub drop_user_ws: bool,
 }
 
 impl Faults {

@@ -2,6 +2,7 @@
 //! shapes and market WebSocket, driven by a seeded generator or a recorded
 //! partition, with switches that inject faults.
 
+pub mod exchange;
 pub mod faults;
 pub mod generator;
 pub mod recording;

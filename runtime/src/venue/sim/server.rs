@@ -23,6 +23,8 @@ pub struct SimConfig {
     pub bind: SocketAddr,
     /// Wall time between steps.
     pub step_every: Duration,
+    /// The trading side: funded accounts, chain id, delays, limits.
+    pub exchange: super::exchange::ExchangeConfig,
 }
 
 impl Default for SimConfig {
@@ -30,6 +32,7 @@ impl Default for SimConfig {
         SimConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             step_every: Duration::from_millis(200),
+            exchange: super::exchange::ExchangeConfig::default(),
         }
     }
 }
@@ -71,7 +74,9 @@ impl SimServer {
     }
 
     pub async fn start(config: SimConfig, activity: Activity) -> Result<SimServer, SimError> {
-        let state = Arc::new(Mutex::new(SimState::new(activity)));
+        let mut sim_state = SimState::new(activity);
+        sim_state.exchange = super::exchange::ExchangeState::new(config.exchange.clone());
+        let state = Arc::new(Mutex::new(sim_state));
         let faults = Arc::new(Faults::default());
         let (publish, _) = broadcast::channel::<Arc<Vec<MarketEvent>>>(1024);
         let app_state = AppState {
@@ -119,7 +124,8 @@ impl SimServer {
             .route("/gamma/markets/{id}", get(rest::gamma_market_by_id))
             .route("/gamma/events", get(rest::gamma_events))
             .route("/ws/market", get(ws::upgrade))
-            .route("/_sim/faults", post(rest::inject_faults))
+            .route("/_sim/faults", post(rest::inject_faults));
+        let app = super::exchange::routes::add(app)
             .layer(axum::Extension(publish.clone()))
             .with_state(app_state);
         let listener = tokio::net::TcpListener::bind(config.bind)
@@ -158,12 +164,26 @@ impl SimServer {
             }
             tracing::info!("simulator activity finished");
         });
+        let wall_state = state.clone();
+        let wall = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(50));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let mut s = wall_state.lock().unwrap_or_else(|p| p.into_inner());
+                let clock = super::exchange::Clock {
+                    venue_ms: s.now_ms,
+                    wall_ms: crate::venue::polymarket::websocket::client::now_ms(),
+                };
+                s.exchange.on_wall_time(clock);
+            }
+        });
         tracing::info!(%addr, "simulator listening");
         Ok(SimServer {
             addr,
             faults,
             state,
-            tasks: vec![serve, stepper],
+            tasks: vec![serve, stepper, wall],
         })
     }
 

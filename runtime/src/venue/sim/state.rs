@@ -32,6 +32,8 @@ pub struct SimState {
     pub now_ms: u64,
     /// Venue time the session started (when the markets began accepting orders).
     pub start_ms: u64,
+    /// The trading side (accounts, orders, trades).
+    pub exchange: super::exchange::ExchangeState,
     activity: Activity,
 }
 
@@ -44,6 +46,7 @@ impl SimState {
             history: BTreeMap::new(),
             now_ms: 0,
             start_ms: 0,
+            exchange: super::exchange::ExchangeState::new(Default::default()),
             activity,
         };
         if let Activity::Replay(queue) = &state.activity {
@@ -184,7 +187,39 @@ impl SimState {
             },
         };
         self.absorb(&events);
+        let clock = super::exchange::Clock {
+            venue_ms: self.now_ms,
+            wall_ms: crate::venue::polymarket::websocket::client::now_ms(),
+        };
+        self.exchange.on_market(&events, &self.books, clock);
         events
+    }
+
+    /// What the exchange needs to know of the market trading `token` (a
+    /// decimal token id string).
+    pub fn market_ref(&self, token: &str) -> Option<super::exchange::place::MarketRef> {
+        let id = TokenId::parse(token).ok()?;
+        let (i, m) = self.market_of(&id)?;
+        let outcome = m.tokens.iter().find(|(t, _)| *t == id)?.1.clone();
+        let fees = super::rest::charges_fees(i);
+        Some(super::exchange::place::MarketRef {
+            condition: m.condition.clone(),
+            outcome,
+            tick: self
+                .books
+                .book(&id)
+                .and_then(OrderBook::tick)
+                .unwrap_or(m.tick),
+            min_size: m.min_size,
+            fees: crate::execution::fees::FeeSchedule {
+                rate_millionths: if fees { 20_000 } else { 0 },
+                exponent: 1,
+                taker_only: true,
+                rebate_millionths: 0,
+            },
+            fee_rate_bps: if fees { 1_000 } else { 0 },
+            closed: m.closed,
+        })
     }
 
     /// Whether a replay has run out.

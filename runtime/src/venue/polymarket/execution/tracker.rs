@@ -12,6 +12,23 @@ use crate::model::{
     CancelCause, Fill, FillCause, Liquidity, Order, OrderEvent, OrderKey, Price, Size, VenueReject,
 };
 
+/// What the venue takes from a fill's proceeds at the match: the taker fee
+/// of the market's schedule. Makers pay nothing there; their rebates are paid
+/// by the venue separately, so none is booked with the fill (the account's
+/// balance would not show it).
+pub fn venue_fee(
+    fees: &FeeSchedule,
+    liquidity: Liquidity,
+    side: crate::model::Side,
+    price: Price,
+    size: Size,
+) -> (rust_decimal::Decimal, Size) {
+    match liquidity {
+        Liquidity::Taker => charge(fees, liquidity, side, price, size),
+        Liquidity::Maker => (rust_decimal::Decimal::ZERO, Size::ZERO),
+    }
+}
+
 /// One order the adapter knows.
 #[derive(Debug, Clone)]
 struct Tracked {
@@ -150,7 +167,7 @@ impl Tracker {
         }
         t.matched = matched;
         let remaining = t.order.size.saturating_sub(matched);
-        let (fee, fee_shares) = charge(&t.fees, liquidity, t.order.side, price, size);
+        let (fee, fee_shares) = venue_fee(&t.fees, liquidity, t.order.side, price, size);
         if remaining.is_zero() {
             t.ended = true;
         }

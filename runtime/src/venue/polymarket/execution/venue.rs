@@ -18,11 +18,10 @@ use super::client::ClobClient;
 use super::error::{ClobError, reject_of};
 use super::inbox::Inbox;
 use super::sign_orders::{MarketTerms, OrderSigner};
-use super::tracker::Tracker;
+use super::tracker::{Tracker, venue_fee};
 use super::types::{VenueOrder, VenueTrade};
 use super::user_feed::{self, UserFeedConfig};
 use crate::data::books::Books;
-use crate::execution::fees::charge;
 use crate::model::{
     CancelCause, Fill, FillCause, Liquidity, MarketEvent, Order, OrderEvent, OrderKey, Price, Size,
     TimeInForce, VenueReject,
@@ -370,7 +369,7 @@ fn fills_of(
             let (Some(price), size) = (price_of(price), size_of(size)) else {
                 continue;
             };
-            let (fee, fee_shares) = charge(&fees, liquidity, order.side, price, size);
+            let (fee, fee_shares) = venue_fee(&fees, liquidity, order.side, price, size);
             out.push(Fill {
                 key: order.key,
                 token: order.token.clone(),

@@ -153,7 +153,7 @@ fn injected_failure(app: &AppState) -> Option<Response> {
 
 /// Taker fee schedule of market number `i`: every other market charges the V2
 /// taker fee (rate 0.02, exponent 1), so both kinds get exercised.
-fn charges_fees(i: usize) -> bool {
+pub(crate) fn charges_fees(i: usize) -> bool {
     i % 2 == 1
 }
 
@@ -186,5 +186,6 @@ pub async fn inject_faults(
     Json(req): Json<FaultRequest>,
 ) -> Json<Value> {
     app.faults.inject(&req, now_ms());
+    app.sim().exchange.faults.inject(&req, now_ms());
     Json(json!({ "ok": true }))
 }

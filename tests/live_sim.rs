@@ -1,0 +1,205 @@
+//! `pqap live` against `pqap sim` as the exchange, in separate processes: the
+//! market maker's orders are signed, accepted, filled and cancelled; the
+//! journal verifies, every submitted order carries its venue identity, and the
+//! positions and cash it books equal the exchange's own account view to the
+//! micro-dollar.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use pqap::model::{OrderEvent, TokenId};
+use pqap::store::{Entry, Journal, Projections};
+use pqap::venue::polymarket::execution::{Asset, ClobClient};
+use pqap::venue::polymarket::signing::PrivateKey;
+use rust_decimal::Decimal;
+
+const KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+const ADDRESS: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+const FUNDED: i64 = 1_000;
+
+fn start_sim() -> (common::server::Guard, SocketAddr) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_pqap"))
+        .args(["sim", "--bind", &addr.to_string(), "--step", "20ms"])
+        .args(["--seed", "5", "--markets", "2"])
+        .args(["--fund", &format!("{ADDRESS}={FUNDED}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let guard = common::server::Guard(child);
+    common::server::wait_for(20, "pqap sim", || {
+        std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok()
+    });
+    (guard, addr)
+}
+
+/// The exchange's view of the account: collateral and each token's shares.
+async fn exchange_view(
+    addr: SocketAddr,
+    tokens: &[TokenId],
+) -> (Decimal, BTreeMap<TokenId, Decimal>) {
+    let key = PrivateKey::from_hex(KEY, "test").unwrap();
+    let client = ClobClient::new(&format!("http://{addr}"), 137, Duration::from_secs(5)).unwrap();
+    let creds = client.create_or_derive_api_key(&key, 0).await.unwrap();
+    let client = client.authenticated(&creds, key.address());
+    let units = |s: &str| s.parse::<Decimal>().unwrap() / Decimal::from(1_000_000);
+    let cash = units(
+        &client
+            .balance_allowance(&Asset::Collateral, 0)
+            .await
+            .unwrap()
+            .balance,
+    );
+    let mut shares = BTreeMap::new();
+    for t in tokens {
+        let b = client
+            .balance_allowance(
+                &Asset::Conditional {
+                    token_id: t.to_string(),
+                },
+                0,
+            )
+            .await
+            .unwrap();
+        shares.insert(t.clone(), units(&b.balance));
+    }
+    (cash, shares)
+}
+
+#[test]
+fn pqap_live_trades_on_the_local_exchange_and_books_what_the_exchange_books() {
+    let (_sim, addr) = start_sim();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("live.db");
+    let mm = common::guest(
+        "strategies/market-maker",
+        pqap::strategy::build::GuestTarget::UnknownUnknown,
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pqap"))
+        .arg("live")
+        .arg(&mm)
+        .arg("--config")
+        .arg(common::repo().join("configs/prod.yaml"))
+        .arg("--db")
+        .arg(&db)
+        .args(["--duration", "15s", "--json"])
+        .args(["--params", "market_maker.all_outcomes=true"])
+        .env("PQAP_TRADING", "live")
+        .env("PQAP_PRIVATE_KEY", KEY)
+        .env_remove("PQAP_CLOB_API_KEY")
+        .env("PQAP_COMPILED_CACHE", dir.path().join("cache"))
+        .env("PQAP_VENUE_CLOB_URL", format!("http://{addr}"))
+        .env("PQAP_VENUE_GAMMA_URL", format!("http://{addr}/gamma"))
+        .env("PQAP_VENUE_WS_URL", format!("ws://{addr}/ws/market"))
+        .env("PQAP_LIVE_RECONCILE_EVERY_S", "2")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains(&KEY[2..]), "the key was printed");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(ADDRESS) || stdout.to_lowercase().contains(&ADDRESS.to_lowercase()),
+        "{stdout}"
+    );
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let entries = rt.block_on(async {
+        let journal = Journal::open(&db).await.unwrap();
+        let report = journal.verify().await.unwrap();
+        assert!(report.broken.is_none(), "{report:?}");
+        journal.read_from(1).await.unwrap()
+    });
+    let submitted: Vec<_> = entries
+        .iter()
+        .filter_map(|e| match &e.entry {
+            Entry::OrderSubmitted { order } => Some(order.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(!submitted.is_empty(), "the market maker quoted");
+    assert!(
+        submitted.iter().all(|o| o
+            .venue_ref
+            .as_ref()
+            .is_some_and(|r| r.id.starts_with("0x") && r.id.len() == 66)),
+        "every intent names its venue order"
+    );
+    let events: Vec<&OrderEvent> = entries
+        .iter()
+        .filter_map(|e| match &e.entry {
+            Entry::Order { event } => Some(event),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, OrderEvent::Accepted { .. })),
+        "accepted"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, OrderEvent::Cancelled { .. })),
+        "cancelled at the end"
+    );
+    // The book can move between a quote's decision and its arrival: a
+    // post-only quote that would now cross is refused, as the venue does.
+    // Nothing else may be refused, and no answer may be lost.
+    let odd: Vec<&&OrderEvent> = events
+        .iter()
+        .filter(|e| match e {
+            OrderEvent::Rejected { reject, .. } => *reject != pqap::model::VenueReject::WouldCross,
+            OrderEvent::Unknown { .. } => true,
+            _ => false,
+        })
+        .collect();
+    assert!(odd.is_empty(), "{odd:?}");
+    // The journal's books against the exchange's.
+    let p = Projections::replay(&entries).portfolio;
+    let mut cash = Decimal::ZERO;
+    let mut held: BTreeMap<TokenId, Decimal> = BTreeMap::new();
+    for (_, account) in p.accounts() {
+        cash += account.cash;
+        for (t, h) in &account.holdings {
+            *held.entry(t.clone()).or_default() +=
+                Decimal::from(h.size.micros()) / Decimal::from(1_000_000);
+        }
+    }
+    let tokens: Vec<TokenId> = submitted
+        .iter()
+        .map(|o| o.token.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let (exchange_cash, exchange_shares) = rt.block_on(exchange_view(addr, &tokens));
+    assert_eq!(
+        exchange_cash - Decimal::from(FUNDED),
+        cash,
+        "cash moved the same"
+    );
+    for t in &tokens {
+        assert_eq!(
+            exchange_shares.get(t).copied().unwrap_or_default(),
+            held.get(t).copied().unwrap_or_default(),
+            "shares of {t}"
+        );
+    }
+    let fills = events
+        .iter()
+        .filter(|e| matches!(e, OrderEvent::Filled(_)))
+        .count();
+    eprintln!("{} orders, {fills} fills", submitted.len());
+}
