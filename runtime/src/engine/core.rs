@@ -174,6 +174,9 @@ pub struct Engine<V: Venue> {
     /// Set while the venue's account could not be reconciled: no new orders
     /// until it is (see `reconcile_now`).
     unreconciled: Option<String>,
+    /// Orders whose answer was lost: working as far as limits go, and told
+    /// as accepted once reconciliation finds them at the venue.
+    unknown: BTreeSet<OrderKey>,
 }
 
 const DAY_NS: u64 = 86_400_000_000_000;

@@ -319,7 +319,7 @@ impl Projections {
         match event {
             OrderEvent::Accepted { .. } => {
                 if let Some(r) = record
-                    && r.status == OrderStatus::Submitted
+                    && matches!(r.status, OrderStatus::Submitted | OrderStatus::Unknown)
                 {
                     r.status = OrderStatus::Open;
                 }

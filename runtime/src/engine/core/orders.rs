@@ -310,6 +310,7 @@ impl<V: Venue> Engine<V> {
                         tracing::error!(error = %e, "fill refused by the portfolio");
                     }
                     self.settle_late_fill(&fill.token)?;
+                    self.unknown.remove(&fill.key);
                     if fill.remaining.is_zero() {
                         self.working.remove(&fill.key);
                         self.host_cancels.remove(&fill.key);
@@ -320,10 +321,16 @@ impl<V: Venue> Engine<V> {
                 OrderEvent::Rejected { key, .. } | OrderEvent::Cancelled { key, .. } => {
                     self.working.remove(key);
                     self.host_cancels.remove(key);
+                    self.unknown.remove(key);
+                }
+                OrderEvent::Accepted { key, .. } => {
+                    self.unknown.remove(key);
                 }
                 // Still working for exposure and open-order limits; never
                 // sent again (its key stays used).
-                OrderEvent::Accepted { .. } | OrderEvent::Unknown { .. } => {}
+                OrderEvent::Unknown { key, .. } => {
+                    self.unknown.insert(*key);
+                }
             }
             if let Some((strategy, kind)) = order_event(&self.registry, &ev)
                 && let Some(slot) = self.slots.iter_mut().find(|s| s.id == strategy)

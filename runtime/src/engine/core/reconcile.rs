@@ -80,7 +80,8 @@ impl<V: Venue> Engine<V> {
                 f.trade_id
                     .as_ref()
                     .is_some_and(|t| self.trade_ids.contains(t))
-            }) && matches!(found.fate, OrderFate::Working { remaining } if Some(remaining) == before);
+            }) && matches!(found.fate, OrderFate::Working { remaining } if Some(remaining) == before)
+                && !self.unknown.contains(&key);
             if unchanged {
                 continue;
             }
@@ -185,6 +186,13 @@ impl<V: Venue> Engine<V> {
             OrderFate::Working { remaining: left } => {
                 if let Some(w) = self.working.get_mut(&key) {
                     w.remaining = left.min(remaining);
+                }
+                // An order whose answer was lost is at the venue after all.
+                if self.unknown.contains(&key) {
+                    self.handle_order_events(vec![OrderEvent::Accepted {
+                        key,
+                        ts_ns: self.now_ns,
+                    }])?;
                 }
                 return Ok((fills, false));
             }

@@ -90,6 +90,11 @@ impl<V: Venue> Engine<V> {
                 .filter_map(|f| f.fill.trade_id.clone())
                 .collect(),
             unreconciled: None,
+            unknown: prior
+                .open_orders()
+                .filter(|r| r.status == crate::store::OrderStatus::Unknown)
+                .map(|r| r.order.key)
+                .collect(),
         };
         let mut next_id = prior.strategies.keys().max().copied().unwrap_or(0) + 1;
         for setup in setups {

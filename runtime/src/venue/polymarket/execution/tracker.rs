@@ -39,6 +39,9 @@ struct Tracked {
     answered: bool,
     ended: bool,
     cancel_requested: bool,
+    /// Sent (or about to be) by this process and not answered yet: the
+    /// venue may not have it yet, which must not read as "never received".
+    in_flight: bool,
 }
 
 /// Every order sent, and the events owed to the engine.
@@ -51,8 +54,9 @@ pub struct Tracker {
 }
 
 impl Tracker {
-    /// Starts tracking `order` under the venue's id `venue_id`.
-    pub fn track(&mut self, order: &Order, venue_id: &str, fees: FeeSchedule) {
+    /// Starts tracking `order` under the venue's id `venue_id`; `in_flight`
+    /// when this process is about to send it.
+    pub fn track(&mut self, order: &Order, venue_id: &str, fees: FeeSchedule, in_flight: bool) {
         self.by_id.insert(venue_id.to_ascii_lowercase(), order.key);
         self.orders.entry(order.key).or_insert_with(|| Tracked {
             order: order.clone(),
@@ -62,6 +66,7 @@ impl Tracker {
             answered: false,
             ended: false,
             cancel_requested: false,
+            in_flight,
         });
     }
 
@@ -91,6 +96,11 @@ impl Tracker {
         self.orders.get(&key).map(|t| t.matched)
     }
 
+    /// Whether `key` was sent by this process and its answer is still due.
+    pub fn in_flight(&self, key: OrderKey) -> bool {
+        self.orders.get(&key).is_some_and(|t| t.in_flight)
+    }
+
     /// Whether this trade was already turned into a fill.
     pub fn knows_trade(&self, trade_id: &str) -> bool {
         self.trades.contains(trade_id)
@@ -102,6 +112,7 @@ impl Tracker {
             && !t.ended
         {
             t.answered = true;
+            t.in_flight = false;
             self.out.push(OrderEvent::Accepted { key, ts_ns: now_ns });
         }
     }
@@ -113,6 +124,7 @@ impl Tracker {
         {
             t.answered = true;
             t.ended = true;
+            t.in_flight = false;
             self.out.push(OrderEvent::Rejected {
                 key,
                 reject,
@@ -124,10 +136,11 @@ impl Tracker {
 
     /// The request went out and its answer was lost.
     pub fn unknown(&mut self, key: OrderKey, reason: String, now_ns: u64) {
-        if let Some(t) = self.orders.get(&key)
+        if let Some(t) = self.orders.get_mut(&key)
             && !t.answered
             && !t.ended
         {
+            t.in_flight = false;
             self.out.push(OrderEvent::Unknown {
                 key,
                 reason,
@@ -161,6 +174,7 @@ impl Tracker {
             return false;
         };
         self.trades.insert(trade_id.to_string());
+        t.in_flight = false;
         if !t.answered {
             t.answered = true;
             self.out.push(OrderEvent::Accepted { key, ts_ns: now_ns });
@@ -195,6 +209,7 @@ impl Tracker {
         {
             t.answered = true;
             t.ended = true;
+            t.in_flight = false;
             self.out.push(OrderEvent::Cancelled {
                 key,
                 cause,
@@ -251,7 +266,7 @@ mod tests {
     fn repeated_and_late_reports_make_one_history() {
         let mut t = Tracker::default();
         let o = order(1, 10);
-        t.track(&o, "0xAB", FeeSchedule::FREE);
+        t.track(&o, "0xAB", FeeSchedule::FREE, true);
         let p = o.price;
         // The fill arrives before the HTTP answer, then both stages repeat.
         assert!(t.fill("0xab", "t1", p, shares(4), Liquidity::Maker, 1));
@@ -282,7 +297,7 @@ mod tests {
     fn a_lost_answer_then_a_cancel_ends_the_order_once() {
         let mut t = Tracker::default();
         let o = order(2, 10);
-        t.track(&o, "0x01", FeeSchedule::FREE);
+        t.track(&o, "0x01", FeeSchedule::FREE, true);
         t.unknown(o.key, "reset".into(), 1);
         t.ended(o.key, CancelCause::Venue, 2);
         t.ended(o.key, CancelCause::Venue, 3);

@@ -223,7 +223,7 @@ mod tests {
     #[test]
     fn a_maker_trade_fills_once_across_its_stages_and_a_venue_cancel_ends_the_rest() {
         let mut t = Tracker::default();
-        t.track(&order(), "0xAB", FeeSchedule::FREE);
+        t.track(&order(), "0xAB", FeeSchedule::FREE, true);
         let trade = |status: &str| {
             format!(
                 r#"{{"event_type":"trade","type":"TRADE","id":"t1","taker_order_id":"0xff","market":"0xc","asset_id":"12","side":"SELL","size":"4","price":"0.5","status":"{status}","maker_orders":[{{"order_id":"0xab","owner":"k","maker_address":"0x1","matched_amount":"4","price":"0.5","asset_id":"12","outcome":"Yes","side":"BUY"}}]}}"#

@@ -167,7 +167,7 @@ impl Venue for PolymarketVenue {
             Ok(p) => {
                 order.venue_ref = Some(p.venue_ref.clone());
                 self.shared
-                    .with(|t| t.track(order, &p.venue_ref.id, p.terms.fees));
+                    .with(|t| t.track(order, &p.venue_ref.id, p.terms.fees, true));
                 self.prepared
                     .insert(order.key, (Box::new(p.request), p.terms));
             }
@@ -284,9 +284,23 @@ impl Venue for PolymarketVenue {
             };
             let id = r.id.to_ascii_lowercase();
             let terms = self.signer.terms(&order.token);
-            self.shared.with(|t| {
-                t.track(order, &id, terms.map(|m| m.fees).unwrap_or_default());
+            let in_flight = self.shared.with(|t| {
+                t.track(order, &id, terms.map(|m| m.fees).unwrap_or_default(), false);
+                t.in_flight(order.key)
             });
+            // Not answered yet (queued behind a retry, or on the wire): the
+            // venue may not have it yet; ask again next time.
+            if in_flight {
+                let matched = self
+                    .shared
+                    .with(|t| t.matched(order.key))
+                    .unwrap_or(Size::ZERO);
+                answers.insert(
+                    order.key,
+                    Reconciliation::working(order.size.saturating_sub(matched)),
+                );
+                continue;
+            }
             let found = match open.get(&id) {
                 Some(o) => Some(o.clone()),
                 None => self.client.order(&id).await.map_err(unreachable)?,
@@ -324,8 +338,12 @@ impl Venue for PolymarketVenue {
             .filter_map(|f| f.trade_id.clone())
             .collect();
         let over = !matches!(found.fate, OrderFate::Working { .. });
-        self.shared
-            .with(|t| t.reconciled(order.key, matched, over, &trades));
+        self.shared.with(|t| {
+            // An order still on its way is answered by its own request.
+            if !t.in_flight(order.key) {
+                t.reconciled(order.key, matched, over, &trades);
+            }
+        });
         found
     }
 }
