@@ -122,3 +122,35 @@ async fn user_channel_faults_delay_fills_and_drop_sockets() {
     .await;
     assert!(closed.is_ok(), "the user socket stays open");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeat_silence_cancels_open_orders() {
+    let sim = start_with(|x| x.heartbeat_timeout_ms = 300).await;
+    let mut c = Client::new(&sim);
+    let api_key = c.login().await["apiKey"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let (token, _, _) = market(&c).await;
+    let o = order(&api_key, &token, Side::Buy, FAR, 5, 41, OrderType::Gtc);
+    let (s, placed) = c.post(&o).await;
+    assert_eq!(s, 200, "{placed}");
+    let id = placed["orderID"].as_str().unwrap_or_default().to_string();
+    let (s, _) = c
+        .l2("POST", "/v1/heartbeats", "", r#"{"heartbeat_id": null}"#)
+        .await;
+    assert_eq!(s, 200);
+    let path = format!("/data/order/{id}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (_, one) = c.l2("GET", &path, "", "").await;
+        if one["status"] == "CANCELED" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still {one} after the heartbeat timeout"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
