@@ -22,6 +22,11 @@ pub fn key() -> PrivateKey {
 }
 
 pub async fn start() -> SimServer {
+    start_with(|_| {}).await
+}
+
+/// A sim whose exchange config `adjust` may change first.
+pub async fn start_with(adjust: impl FnOnce(&mut ExchangeConfig)) -> SimServer {
     let g = Generator::new(
         GeneratorConfig {
             seed: 23,
@@ -39,6 +44,7 @@ pub async fn start() -> SimServer {
             ..AccountConfig::default()
         },
     );
+    adjust(&mut exchange);
     SimServer::start(
         SimConfig {
             step_every: Duration::from_millis(50),
@@ -58,6 +64,35 @@ pub struct Client {
 }
 
 impl Client {
+    /// Creates the test key's API key and signs with it from now on; the
+    /// `POST /auth/api-key` answer.
+    pub async fn login(&mut self) -> Value {
+        let (s, created) = self.l1(reqwest::Method::POST, "/auth/api-key", 0).await;
+        assert_eq!(s, 200, "{created}");
+        let text = |k: &str| created[k].as_str().unwrap_or_default().to_string();
+        let creds =
+            ApiCredentials::new(&text("apiKey"), &text("secret"), &text("passphrase"), "sim")
+                .expect("credentials");
+        self.creds = Some((creds, text("secret"), text("passphrase")));
+        created
+    }
+
+    /// Posts a signed order.
+    pub async fn post(&self, order: &OrderRequest) -> (u16, Value) {
+        self.l2("POST", "/order", "", &order.to_json().expect("json"))
+            .await
+    }
+
+    pub async fn fault(&self, request: Value) {
+        let r = self
+            .http
+            .post(format!("{}/_sim/faults", self.base))
+            .json(&request)
+            .send()
+            .await;
+        assert!(r.is_ok_and(|r| r.status().is_success()), "fault {request}");
+    }
+
     pub fn new(sim: &SimServer) -> Client {
         pqap::venue::polymarket::http::client::install_crypto_provider();
         Client {

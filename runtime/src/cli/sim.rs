@@ -148,6 +148,7 @@ async fn serve(args: SimArgs) -> anyhow::Result<ExitCode> {
         "clob_url": sim.clob_url(),
         "gamma_url": sim.gamma_url(),
         "ws_url": sim.ws_url(),
+        "user_ws_url": sim.user_ws_url(),
         "faults_url": format!("{}/_sim/faults", sim.clob_url()),
     });
     if args.json {
@@ -157,6 +158,10 @@ async fn serve(args: SimArgs) -> anyhow::Result<ExitCode> {
         println!("  CLOB REST   {}", sim.clob_url());
         println!("  Gamma REST  {}", sim.gamma_url());
         println!("  market WS   {}", sim.ws_url());
+        println!("  user WS     {}", sim.user_ws_url());
+        for (address, units) in &args.fund {
+            println!("  funded      {address} with {} pUSD", units / 1_000_000);
+        }
         println!("  faults      POST {}/_sim/faults", sim.clob_url());
     }
     let schedule: Vec<(Duration, FaultRequest)> = [

@@ -201,6 +201,11 @@ impl SimServer {
     pub fn ws_url(&self) -> String {
         format!("ws://{}/ws/market", self.addr)
     }
+
+    /// URL of the (authenticated) user channel.
+    pub fn user_ws_url(&self) -> String {
+        format!("ws://{}/ws/user", self.addr)
+    }
 }
 
 impl Drop for SimServer {

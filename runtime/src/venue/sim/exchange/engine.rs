@@ -134,7 +134,7 @@ impl ExchangeState {
 
     /// Wall-clock duties: settlement stages, held frames, heartbeat expiry.
     pub fn on_wall_time(&mut self, clock: Clock) {
-        self.settle(clock);
+        // Held frames first: later stages must not overtake them.
         let due: Vec<UserFrame> = {
             let (ready, held): (Vec<_>, Vec<_>) = std::mem::take(&mut self.outbox)
                 .into_iter()
@@ -145,6 +145,7 @@ impl ExchangeState {
         for f in due {
             let _ = self.user_tx.send(f);
         }
+        self.settle(clock);
         for key in self
             .heartbeats
             .expired(clock.wall_ms, self.config.heartbeat_timeout_ms)

@@ -168,8 +168,9 @@ impl ExchangeState {
                 frames.push((t.owner_address, t.event(clock.wall_ms)));
             }
         }
+        let hold = self.faults.fill_hold(clock.wall_ms);
         for (addr, v) in frames {
-            self.publish(addr, &v, None);
+            self.publish(addr, &v, hold);
         }
     }
 }

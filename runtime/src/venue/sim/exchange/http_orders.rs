@@ -178,6 +178,26 @@ fn cancel_gate(
     Ok(caller)
 }
 
+/// `/cancel-all` and `/cancel-market-orders` cost one more token per order
+/// they cancel.
+fn charge_cancelled(sim: &mut SimState, caller: &Caller, n: usize) -> Result<(), Box<Response>> {
+    if n == 0 {
+        return Ok(());
+    }
+    let now = clock(sim).wall_ms;
+    let cost = u32::try_from(n).unwrap_or(u32::MAX);
+    sim.exchange
+        .limits
+        .take(&caller.api_key, Class::Cancel, cost, now)
+        .map_err(|wait| {
+            Box::new(retry_after(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too Many Requests",
+                wait,
+            ))
+        })
+}
+
 /// `DELETE /order` `{"orderID": "0x…"}`.
 pub async fn cancel_order(
     State(app): State<AppState>,
@@ -249,6 +269,9 @@ pub async fn cancel_all(State(app): State<AppState>, headers: HeaderMap, body: B
         Err(r) => return *r,
     };
     let ids = sim.exchange.open_ids(caller.address, None, None);
+    if let Err(r) = charge_cancelled(&mut sim, &caller, ids.len()) {
+        return *r;
+    }
     let c = clock(&sim);
     cancel_answer(sim.exchange.cancel_owned(Some(caller.address), &ids, c))
 }
@@ -268,6 +291,9 @@ pub async fn cancel_market(
     let market = v.get("market").and_then(Value::as_str);
     let asset = v.get("asset_id").and_then(Value::as_str);
     let ids = sim.exchange.open_ids(caller.address, market, asset);
+    if let Err(r) = charge_cancelled(&mut sim, &caller, ids.len()) {
+        return *r;
+    }
     let c = clock(&sim);
     cancel_answer(sim.exchange.cancel_owned(Some(caller.address), &ids, c))
 }

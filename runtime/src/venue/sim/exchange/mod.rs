@@ -21,6 +21,8 @@ pub mod records;
 pub mod routes;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_rules;
 pub mod user_ws;
 
 pub use config::{AccountConfig, Bucket, ExchangeConfig, parse_fund};
