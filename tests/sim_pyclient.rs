@@ -177,17 +177,21 @@ async fn the_official_python_client_reads_the_sim() {
         },
         pqap::venue::polymarket::websocket::client::now_ms(),
     );
+    // A still market (one step an hour) stepped by hand: a little history and
+    // some trades first, the same every run, so the client's calls made one
+    // after the other read one book (two-sided with this seed).
     let sim = SimServer::start(
         SimConfig {
-            step_every: Duration::from_millis(50),
+            step_every: Duration::from_secs(3_600),
             ..SimConfig::default()
         },
         Activity::Synthetic(g),
     )
     .await
     .expect("sim starts");
-    // A little history and some trades first.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    for _ in 0..10 {
+        sim.state.lock().expect("sim state").step();
+    }
     let dir = tempfile::tempdir().expect("temp dir");
     let script = dir.path().join("calls.py");
     std::fs::write(&script, SCRIPT).expect("write script");
