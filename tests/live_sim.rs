@@ -203,3 +203,86 @@ fn pqap_live_trades_on_the_local_exchange_and_books_what_the_exchange_books() {
         .count();
     eprintln!("{} orders, {fills} fills", submitted.len());
 }
+
+#[test]
+fn shadow_mode_signs_every_order_and_sends_none() {
+    let (_sim, addr) = start_sim();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shadow.db");
+    let mm = common::guest(
+        "strategies/market-maker",
+        pqap::strategy::build::GuestTarget::UnknownUnknown,
+    );
+    // A paper config: shadow mode needs no arming, since nothing is sent.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pqap"))
+        .arg("live")
+        .arg(&mm)
+        .arg("--shadow")
+        .arg("--config")
+        .arg(common::repo().join("configs/prod.yaml"))
+        .arg("--db")
+        .arg(&db)
+        .args(["--duration", "5s", "--json"])
+        .env_remove("PQAP_TRADING")
+        .env("PQAP_PRIVATE_KEY", KEY)
+        .env_remove("PQAP_CLOB_API_KEY")
+        .env("PQAP_COMPILED_CACHE", dir.path().join("cache"))
+        .env("PQAP_VENUE_CLOB_URL", format!("http://{addr}"))
+        .env("PQAP_VENUE_GAMMA_URL", format!("http://{addr}/gamma"))
+        .env("PQAP_VENUE_WS_URL", format!("ws://{addr}/ws/market"))
+        .env("PQAP_LOG", "pqap=info")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"mode\": \"shadow\""));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let entries = rt.block_on(async {
+        Journal::open(&db)
+            .await
+            .unwrap()
+            .read_from(1)
+            .await
+            .unwrap()
+    });
+    let submitted = entries
+        .iter()
+        .filter(
+            |e| matches!(&e.entry, Entry::OrderSubmitted { order } if order.venue_ref.is_some()),
+        )
+        .count();
+    assert!(submitted > 0, "orders were signed");
+    let events: Vec<&OrderEvent> = entries
+        .iter()
+        .filter_map(|e| match &e.entry {
+            Entry::Order { event } => Some(event),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        events.iter().all(
+            |e| matches!(e, OrderEvent::Rejected { message, .. } if message.contains("shadow mode"))
+        ),
+        "{events:?}"
+    );
+    assert!(
+        stderr.contains("shadow mode: signed, not sent"),
+        "logged what it would have sent"
+    );
+    // The exchange saw no order.
+    let key = PrivateKey::from_hex(KEY, "test").unwrap();
+    let open = rt.block_on(async {
+        let client =
+            ClobClient::new(&format!("http://{addr}"), 137, Duration::from_secs(5)).unwrap();
+        let creds = client.create_or_derive_api_key(&key, 0).await.unwrap();
+        let client = client.authenticated(&creds, key.address());
+        (
+            client.open_orders().await.unwrap(),
+            client.trades(None).await.unwrap(),
+        )
+    });
+    assert!(open.0.is_empty() && open.1.is_empty());
+}

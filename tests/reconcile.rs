@@ -35,6 +35,8 @@ struct Exchange {
     down: bool,
     /// Reports the venue pushes (its user channel), taken at the next tick.
     pushed: Vec<OrderEvent>,
+    /// Heartbeats failing.
+    trouble: Option<String>,
 }
 
 /// A venue that holds requests until released, answers the first order,
@@ -90,6 +92,9 @@ impl Venue for RemoteVenue {
     }
     fn holds_requests(&self) -> bool {
         true
+    }
+    fn trouble(&self) -> Option<String> {
+        self.exchange.lock().unwrap().trouble.clone()
     }
     fn release(&mut self, now_ns: u64) {
         let mut exchange = self.exchange.lock().unwrap();
@@ -400,4 +405,43 @@ async fn an_account_that_cannot_be_reconciled_stops_new_orders_until_it_can() {
         .await
         .unwrap();
     assert!(!exchange.lock().unwrap().sent.is_empty(), "trading resumed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_heartbeats_stop_new_orders_until_a_reconciliation_after_they_recover() {
+    let m = HandMarket::new();
+    let dir = tempfile::tempdir().unwrap();
+    let exchange = Arc::new(Mutex::new(Exchange::default()));
+    let mut engine = engine(
+        &m,
+        &dir.path().join("h.db"),
+        RemoteVenue::new(&exchange),
+        START,
+    )
+    .await;
+    exchange.lock().unwrap().trouble = Some("heartbeats failing: connection refused".into());
+    engine.on_time(START + MS).await.unwrap();
+    assert_eq!(engine.trading_state(), pqap::risk::TradingState::Halted);
+    engine
+        .on_update(&m.at(45, START + 2 * MS), START + 2 * MS)
+        .await
+        .unwrap();
+    assert!(
+        exchange.lock().unwrap().sent.is_empty(),
+        "no order while heartbeats fail"
+    );
+    // Still failing: reconciling does not lift the stop.
+    engine.reconcile_now().await.unwrap();
+    assert_eq!(engine.trading_state(), pqap::risk::TradingState::Halted);
+    exchange.lock().unwrap().trouble = None;
+    engine.reconcile_now().await.unwrap();
+    assert_eq!(engine.trading_state(), pqap::risk::TradingState::Active);
+    engine
+        .on_update(&m.at(40, START + 3 * MS), START + 3 * MS)
+        .await
+        .unwrap();
+    assert!(!exchange.lock().unwrap().sent.is_empty(), "trading resumed");
+    let entries = engine.journal().read_from(1).await.unwrap();
+    assert!(entries.iter().any(|e| matches!(&e.entry,
+        Entry::VenueReconciliation { complete: false, problem: Some(p) } if p.contains("heartbeats"))));
 }
