@@ -12,8 +12,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use pqap::config::{Config, LiveConfig, TradingMode, WalletKind};
-use pqap::data::feed::FeedConfig;
-use pqap::engine::runner::{MarketSelector, Session, SessionSettings, wall_ns};
+use pqap::engine::runner::{MarketSelector, Session, wall_ns};
 use pqap::engine::{Engine, EngineConfig, Registry, StrategySetup};
 use pqap::store::{EngineLock, Journal};
 use pqap::strategy::ClockMode;
@@ -22,14 +21,13 @@ use pqap::venue::polymarket::execution::user_feed::UserFeedConfig;
 use pqap::venue::polymarket::execution::{Asset, ClobClient, OrderSigner, PolymarketVenue};
 use pqap::venue::polymarket::http::client::{HttpConfig, PolymarketHttp};
 use pqap::venue::polymarket::signing::{Account, ApiCredentials, PrivateKey};
-use pqap::venue::polymarket::websocket::client::WsConfig;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::duration;
 use super::paper::{
-    PaperObserver, check_params_targets, resolve_artifact, sandbox_engine, settings_for,
-    setup_of_flags,
+    PaperObserver, check_params_targets, resolve_artifact, sandbox_engine, session_settings,
+    settings_for, setup_of_flags,
 };
 use super::paper_report::FillPrinter;
 use super::print;
@@ -292,19 +290,7 @@ pub async fn live(args: LiveArgs) -> anyhow::Result<ExitCode> {
         );
     }
 
-    let mut settings = SessionSettings::new(
-        FeedConfig {
-            http: http_config,
-            ws: WsConfig {
-                url: ws,
-                ..WsConfig::default()
-            },
-            ..FeedConfig::default()
-        },
-        selector,
-    );
-    settings.markets_refresh = Duration::from_secs(config.venue.markets_refresh_s.max(1));
-    settings.resolution_watch = Duration::from_secs(config.venue.resolution_watch_s.max(1));
+    let mut settings = session_settings(http_config, ws, selector, &config);
     settings.reconcile_every = Some(Duration::from_secs(live.reconcile_every_s));
     settings.deadline_ns = args
         .duration

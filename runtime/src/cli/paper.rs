@@ -466,19 +466,7 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
         live,
         loud,
     };
-    let mut settings = SessionSettings::new(
-        FeedConfig {
-            http: http_config,
-            ws: WsConfig {
-                url: ws,
-                ..WsConfig::default()
-            },
-            ..FeedConfig::default()
-        },
-        selector,
-    );
-    settings.markets_refresh = Duration::from_secs(config.venue.markets_refresh_s.max(1));
-    settings.resolution_watch = Duration::from_secs(config.venue.resolution_watch_s.max(1));
+    let mut settings = session_settings(http_config, ws, selector, &config);
     settings.deadline_ns = [
         args.duration
             .map(|d| start_ns.saturating_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))),
@@ -530,6 +518,30 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
     .await?;
     print_summary(&summary, args.json)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A session's feed (the venue's REST and market channel) and how often it
+/// asks the venue for its markets and their resolutions, from the config.
+pub(super) fn session_settings(
+    http: HttpConfig,
+    ws_url: String,
+    selector: MarketSelector,
+    config: &Config,
+) -> SessionSettings {
+    let mut settings = SessionSettings::new(
+        FeedConfig {
+            http,
+            ws: WsConfig {
+                url: ws_url,
+                ..WsConfig::default()
+            },
+            ..FeedConfig::default()
+        },
+        selector,
+    );
+    settings.markets_refresh = Duration::from_secs(config.venue.markets_refresh_s.max(1));
+    settings.resolution_watch = Duration::from_secs(config.venue.resolution_watch_s.max(1));
+    settings
 }
 
 /// What a session shows while it runs: the dashboard's live view, alerts
