@@ -26,11 +26,11 @@ use serde::Serialize;
 
 use super::duration;
 use super::paper::{
-    PaperObserver, check_params_targets, resolve_artifact, sandbox_engine, session_settings,
-    settings_for, setup_of_flags,
+    check_params_targets, resolve_artifact, sandbox_engine, settings_for, setup_of_flags,
 };
 use super::paper_report::FillPrinter;
 use super::print;
+use super::session::{PaperObserver, session_settings};
 
 #[derive(Debug, Args)]
 pub struct LiveArgs {

@@ -14,6 +14,7 @@ mod record;
 mod remote;
 mod report;
 mod serve;
+mod session;
 mod sim;
 mod strategy;
 mod users;

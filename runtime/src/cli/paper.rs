@@ -13,10 +13,8 @@ use clap::Args;
 use pqap::alerts::{Alerter, Webhook};
 use pqap::config::{Config, ShutdownOrders};
 use pqap::data::archive::{Archive, MarketMeta};
-use pqap::data::feed::{FeedConfig, FeedCounters};
-use pqap::engine::runner::{
-    MarketSelector, Session, SessionObserver, SessionSettings, clock_tick, wall_ns,
-};
+use pqap::data::feed::FeedCounters;
+use pqap::engine::runner::{MarketSelector, Session, clock_tick, wall_ns};
 use pqap::engine::{Engine, EngineConfig, Registry, StrategySetup, deployments};
 use pqap::execution::FillSimulator;
 use pqap::model::time::parse_day;
@@ -26,16 +24,16 @@ use pqap::strategy::{
     Artifact, ArtifactLibrary, ClockMode, EngineOptions, SandboxEngine, SandboxLimits,
     StrategySettings,
 };
+use pqap::venue::MarketSpec;
 use pqap::venue::polymarket::http::client::{HttpConfig, PolymarketHttp};
 use pqap::venue::polymarket::http::markets::DiscoveredMarket;
-use pqap::venue::polymarket::websocket::client::WsConfig;
 use pqap::venue::sim::SimServer;
-use pqap::venue::{MarketSpec, Venue};
 use pqap::web::{Live, publish};
 
 use super::duration;
 use super::paper_report::{FillPrinter, print_summary, summarize};
 use super::serve::RunningServer;
+use super::session::{PaperObserver, session_settings};
 
 #[derive(Debug, Args)]
 pub struct PaperArgs {
@@ -518,69 +516,6 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
     .await?;
     print_summary(&summary, args.json)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// A session's feed (the venue's REST and market channel) and how often it
-/// asks the venue for its markets and their resolutions, from the config.
-pub(super) fn session_settings(
-    http: HttpConfig,
-    ws_url: String,
-    selector: MarketSelector,
-    config: &Config,
-) -> SessionSettings {
-    let mut settings = SessionSettings::new(
-        FeedConfig {
-            http,
-            ws: WsConfig {
-                url: ws_url,
-                ..WsConfig::default()
-            },
-            ..FeedConfig::default()
-        },
-        selector,
-    );
-    settings.markets_refresh = Duration::from_secs(config.venue.markets_refresh_s.max(1));
-    settings.resolution_watch = Duration::from_secs(config.venue.resolution_watch_s.max(1));
-    settings
-}
-
-/// What a session shows while it runs: the dashboard's live view, alerts
-/// (when serving) and new fills (unless quiet).
-pub(super) struct PaperObserver {
-    live: Live,
-    alerter: Option<Alerter>,
-    printer: FillPrinter,
-    loud: bool,
-}
-
-impl PaperObserver {
-    /// Keeps the live view only (fills are in the journal).
-    pub(super) fn quiet(printer: FillPrinter) -> PaperObserver {
-        PaperObserver {
-            live: Live::default(),
-            alerter: None,
-            printer,
-            loud: false,
-        }
-    }
-}
-
-impl<V: Venue> SessionObserver<V> for PaperObserver {
-    async fn on_report(
-        &mut self,
-        engine: &Engine<V>,
-        feed: FeedCounters,
-    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        publish(&self.live, engine, feed, wall_ns() / 1_000_000);
-        if let Some(a) = self.alerter.as_mut() {
-            let now = self.live.read().map(|l| l.clone()).unwrap_or_default();
-            a.observe(&now).await;
-        }
-        if self.loud {
-            self.printer.print_new(engine.journal()).await?;
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
