@@ -145,7 +145,7 @@ fn a_market_listed_while_paper_trading_joins_the_session() {
         .arg(common::repo().join("configs/dev.yaml"))
         .arg("--db")
         .arg(dir.path().join("p.db"))
-        .args(["--duration", "10s", "--json"])
+        .args(["--duration", "14s", "--json"])
         .env("PQAP_COMPILED_CACHE", dir.path().join("cache"))
         .env("PQAP_VENUE_CLOB_URL", format!("http://{addr}"))
         .env("PQAP_VENUE_GAMMA_URL", format!("http://{addr}/gamma"))
