@@ -17,7 +17,6 @@ use pqap::model::OrderEvent;
 use pqap::risk::RiskLimits;
 use pqap::store::{Entry, Journal};
 use pqap::strategy::{ClockMode, SandboxLimits};
-use pqap::venue::MarketSpec;
 use pqap::venue::polymarket::execution::user_feed::UserFeedConfig;
 use pqap::venue::polymarket::execution::{ClobClient, OrderSigner, PolymarketVenue};
 use pqap::venue::polymarket::http::client::{HttpConfig, PolymarketHttp};
@@ -26,10 +25,16 @@ use pqap::venue::polymarket::websocket::client::WsConfig;
 use pqap::venue::sim::exchange::{AccountConfig, ExchangeConfig};
 use pqap::venue::sim::generator::{Generator, GeneratorConfig};
 use pqap::venue::sim::{Activity, SimConfig, SimServer};
+use pqap::venue::{MarketSpec, Venue};
 
 const KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 
 async fn exchange() -> SimServer {
+    exchange_funded(1_000_000_000).await
+}
+
+/// The exchange with the test account holding `collateral` (units of 10⁻⁶ pUSD).
+async fn exchange_funded(collateral: u64) -> SimServer {
     let key = PrivateKey::from_hex(KEY, "test").unwrap();
     let g = Generator::new(
         GeneratorConfig {
@@ -47,7 +52,7 @@ async fn exchange() -> SimServer {
                 accounts: [(
                     key.address(),
                     AccountConfig {
-                        collateral: 1_000_000_000,
+                        collateral,
                         ..AccountConfig::default()
                     },
                 )]
@@ -361,5 +366,97 @@ async fn a_fill_whose_answer_was_lost_is_found_by_reconciliation() {
     assert_eq!(
         holdings.values().map(|h| h.size.micros()).sum::<u64>(),
         bought
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_the_account_cannot_pay_for_is_refused_before_it_is_sent() {
+    // 50 cents: buy_once's 10 shares at the ask cost more unless the ask is
+    // under 0.05, which this market's is not.
+    let sim = exchange_funded(500_000).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("poor.db");
+    let mut s = session_with(&sim, &db, true, buy_once()).await;
+    run_for(&mut s, 3).await;
+    s.finish().await.unwrap();
+    let entries = journal(&db).await;
+    let orders = submitted(&entries);
+    assert!(!orders.is_empty(), "buy_once asked");
+    // It asks again after each refusal; every one is refused here.
+    let ev = events(&entries);
+    for o in &orders {
+        let refusal = ev.iter().find_map(|e| match e {
+            OrderEvent::Rejected {
+                key,
+                reject: pqap::model::VenueReject::InsufficientFunds,
+                message,
+                ..
+            } if *key == o.key => Some(message.clone()),
+            _ => None,
+        });
+        let refusal = refusal.unwrap_or_else(|| panic!("{:?} refused for funds: {ev:?}", o.key));
+        assert!(
+            refusal.contains("not enough balance / allowance") && refusal.contains("$0.5 free"),
+            "{refusal}"
+        );
+    }
+    let exchange_orders = sim.state.lock().unwrap().exchange.orders.len();
+    assert_eq!(exchange_orders, 0, "nothing reached the exchange");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_version_refusal_is_sent_once_more_and_a_new_version_stops_trading() {
+    let sim = exchange().await;
+    let dir = tempfile::tempdir().unwrap();
+    // One refusal while the venue still says version 2: sent once more.
+    inject(&sim, serde_json::json!({ "order_version_mismatch": 1 })).await;
+    let db = dir.path().join("stale.db");
+    let mut s = session_with(&sim, &db, true, buy_once()).await;
+    run_for(&mut s, 3).await;
+    s.finish().await.unwrap();
+    let entries = journal(&db).await;
+    let key = submitted(&entries)[0].key;
+    assert!(
+        events(&entries)
+            .iter()
+            .any(|e| matches!(e, OrderEvent::Accepted { key: k, .. } if *k == key)),
+        "{:?}",
+        events(&entries)
+    );
+    assert_eq!(
+        sim.state
+            .lock()
+            .unwrap()
+            .exchange
+            .faults
+            .order_version_mismatch,
+        0
+    );
+
+    // The venue moved to version 3: the order is rejected and trading stops.
+    let sim = exchange().await;
+    inject(&sim, serde_json::json!({ "order_version": 3 })).await;
+    let db = dir.path().join("v3.db");
+    let mut s = session_with(&sim, &db, true, buy_once()).await;
+    run_for(&mut s, 3).await;
+    let trouble = s.engine().venue().trouble().unwrap_or_default();
+    s.finish().await.unwrap();
+    assert!(trouble.contains("order version 3"), "{trouble}");
+    let entries = journal(&db).await;
+    let key = submitted(&entries)[0].key;
+    assert!(
+        events(&entries).iter().any(|e| matches!(
+            e,
+            OrderEvent::Rejected { key: k, message, .. } if *k == key && message.contains("order_version_mismatch")
+        )),
+        "{:?}",
+        events(&entries)
+    );
+    assert!(
+        entries.iter().any(|e| matches!(
+            &e.entry,
+            Entry::VenueReconciliation { problem: Some(p), .. } if p.contains("order version 3")
+        )),
+        "the halt is journaled"
     );
 }

@@ -17,6 +17,7 @@ use pqap::engine::{Engine, EngineConfig, Registry, StrategySetup};
 use pqap::store::{EngineLock, Journal};
 use pqap::strategy::ClockMode;
 use pqap::venue::MarketSpec;
+use pqap::venue::polymarket::execution::geoblock;
 use pqap::venue::polymarket::execution::user_feed::UserFeedConfig;
 use pqap::venue::polymarket::execution::{Asset, ClobClient, OrderSigner, PolymarketVenue};
 use pqap::venue::polymarket::http::client::{HttpConfig, PolymarketHttp};
@@ -168,6 +169,16 @@ pub async fn live(args: LiveArgs) -> anyhow::Result<ExitCode> {
         version == 2,
         "the venue expects order version {version}; this build signs version 2 orders"
     );
+    if let Some(url) = &live.geoblock_url {
+        let here = geoblock::ask(url, timeout).await.with_context(|| {
+            format!("asking {url} (live.geoblock_url) whether this machine may trade")
+        })?;
+        anyhow::ensure!(
+            !here.blocked,
+            "geoblocked: {url} says trading is not allowed from {}: not trading",
+            here.place()
+        );
+    }
     let creds = credentials(live, &client, &key).await?;
     let client = client.authenticated(&creds, key.address());
     anyhow::ensure!(

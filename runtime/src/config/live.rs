@@ -58,6 +58,10 @@ pub struct LiveConfig {
     /// Milliseconds before a trading request without an answer is given up
     /// (its order becomes unknown until reconciled).
     pub request_timeout_ms: u64,
+    /// Where to ask whether this machine may trade (Polymarket's is
+    /// `https://polymarket.com/api/geoblock`); asked at start when set, and a
+    /// blocked answer refuses to trade.
+    pub geoblock_url: Option<String>,
 }
 
 impl Default for LiveConfig {
@@ -72,6 +76,7 @@ impl Default for LiveConfig {
             reconcile_every_s: 30,
             heartbeat_every_s: 5,
             request_timeout_ms: 10_000,
+            geoblock_url: None,
         }
     }
 }
@@ -97,6 +102,11 @@ impl LiveConfig {
                 );
             }
             _ => {}
+        }
+        if let Some(u) = &self.geoblock_url
+            && !(u.starts_with("https://") || u.starts_with("http://"))
+        {
+            return Err(format!("live.geoblock_url `{u}`: expected an http(s) URL"));
         }
         if self.reconcile_every_s == 0
             || self.heartbeat_every_s == 0

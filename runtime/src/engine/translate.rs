@@ -267,6 +267,10 @@ pub fn order_event(registry: &Registry, ev: &OrderEvent) -> Option<(StrategyId, 
                     wit::RejectReason::Venue,
                     "the venue never received it".to_string(),
                 ),
+                V::InsufficientFunds => (
+                    wit::RejectReason::Venue,
+                    "not enough balance / allowance".to_string(),
+                ),
                 V::Other { message } => (wit::RejectReason::Venue, message.clone()),
             };
             let message = if message.is_empty() {

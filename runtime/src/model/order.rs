@@ -95,6 +95,8 @@ pub enum VenueReject {
     /// Its fate was unknown (the answer to sending it was lost) and
     /// reconciliation found the venue never received it.
     NotReceived,
+    /// The account's balance or the exchange's allowance does not cover it.
+    InsufficientFunds,
     /// The venue said no for another reason.
     Other { message: String },
 }

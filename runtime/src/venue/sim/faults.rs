@@ -46,6 +46,14 @@ pub struct FaultRequest {
     pub fail_trades: u32,
     /// Trading: close every user-channel socket.
     pub drop_user_ws: bool,
+    /// Trading: answer the next N order posts `order_version_mismatch`.
+    pub order_version_mismatch: u32,
+    /// Trading: the order version `GET /version` answers from now on; order
+    /// posts are refused `order_version_mismatch` while it is not 2.
+    pub order_version: Option<u32>,
+    /// The country `GET /api/geoblock` says the caller is in, blocked
+    /// (empty: not blocked).
+    pub geoblock_country: Option<String>,
 }
 
 impl Faults {

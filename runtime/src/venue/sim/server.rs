@@ -88,6 +88,7 @@ impl SimServer {
             .route("/ok", get(rest::ok))
             .route("/time", get(rest::time))
             .route("/version", get(rest::version))
+            .route("/api/geoblock", get(rest::geoblock))
             .route("/book", get(rest::book))
             .route("/books", get(rest::books_get).post(rest::books_post))
             .route("/tick-size", get(rest::tick_size))

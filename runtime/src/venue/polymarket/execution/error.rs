@@ -91,6 +91,8 @@ pub fn reject_of(message: &str) -> VenueReject {
         || m.contains("closed")
     {
         VenueReject::MarketClosed
+    } else if m.contains("not enough balance") {
+        VenueReject::InsufficientFunds
     } else if m.contains("invalid order payload") {
         VenueReject::InvalidPayload
     } else {
@@ -148,9 +150,7 @@ mod tests {
         }
         assert_eq!(
             reject_of("not enough balance / allowance"),
-            VenueReject::Other {
-                message: "not enough balance / allowance".into()
-            }
+            VenueReject::InsufficientFunds
         );
     }
 

@@ -4,6 +4,8 @@
 
 pub mod client;
 pub mod error;
+pub mod funds;
+pub mod geoblock;
 pub mod inbox;
 pub mod rate;
 pub mod sign_orders;

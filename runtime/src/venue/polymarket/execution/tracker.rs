@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use super::funds::Held;
 use crate::execution::fees::{FeeSchedule, charge};
 use crate::model::{
     CancelCause, Fill, FillCause, Liquidity, Order, OrderEvent, OrderKey, Price, Size, VenueReject,
@@ -233,6 +234,28 @@ impl Tracker {
     /// Events owed to the engine, in the order they happened.
     pub fn drain(&mut self) -> Vec<OrderEvent> {
         std::mem::take(&mut self.out)
+    }
+
+    /// What the orders still working (or whose fate is unknown) hold back of
+    /// the account, `except` one: what is left of each, at its price.
+    pub fn held(&self, except: OrderKey) -> Held {
+        let mut held = Held::default();
+        for t in self.orders.values() {
+            if t.ended || t.order.key == except {
+                continue;
+            }
+            let left = t.order.size.saturating_sub(t.matched);
+            match t.order.side {
+                crate::model::Side::Buy => {
+                    held.collateral += i128::from(left.notional_micros(t.order.price));
+                }
+                crate::model::Side::Sell => {
+                    *held.shares.entry(t.order.token.clone()).or_insert(0) +=
+                        i128::from(left.micros());
+                }
+            }
+        }
+        held
     }
 }
 

@@ -14,8 +14,9 @@ use std::time::Duration;
 use rust_decimal::Decimal;
 use tokio::sync::{Notify, mpsc};
 
-use super::client::ClobClient;
+use super::client::{Asset, ClobClient};
 use super::error::{ClobError, reject_of};
+use super::funds::Funds;
 use super::inbox::Inbox;
 use super::sign_orders::{MarketTerms, OrderSigner};
 use super::tracker::{Tracker, venue_fee};
@@ -26,7 +27,9 @@ use crate::model::{
     CancelCause, Fill, FillCause, Liquidity, MarketEvent, Order, OrderEvent, OrderKey, Price, Size,
     TimeInForce, VenueReject,
 };
-use crate::venue::polymarket::signing::{ApiCredentials, MAX_BATCH, OrderRequest};
+use crate::venue::polymarket::signing::{
+    ApiCredentials, CTF_EXCHANGE_V2, MAX_BATCH, NEG_RISK_CTF_EXCHANGE_V2, OrderRequest,
+};
 use crate::venue::{MarketSpec, OrderFate, Reconciliation, Venue, VenueUnreachable};
 
 /// Times a refused-for-now request (425, 429, 503, no connection) is tried.
@@ -59,6 +62,8 @@ pub struct PolymarketVenue {
     shadow: bool,
     /// Heartbeats and the user channel, stopped with the venue.
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Balances and allowances, for refusing what the venue would refuse.
+    funds: Funds,
 }
 
 impl Drop for PolymarketVenue {
@@ -92,6 +97,7 @@ impl PolymarketVenue {
             snapshot: Snapshot::default(),
             shadow: false,
             tasks: Vec::new(),
+            funds: Funds::default(),
         };
         for m in markets {
             venue.signer.add_market(m);
@@ -108,6 +114,41 @@ impl PolymarketVenue {
 
     pub fn client(&self) -> &Arc<ClobClient> {
         &self.client
+    }
+
+    /// Asks the venue for the account's collateral and the balances of the
+    /// tokens it holds or sells; an answer that cannot be read leaves that
+    /// balance as it was (the venue still checks every order).
+    pub async fn refresh_funds(&mut self) -> Result<(), ClobError> {
+        let sig = self.signer.account().signature_type.code();
+        let collateral = self
+            .client
+            .balance_allowance(&Asset::Collateral, sig)
+            .await?;
+        if let Err(e) = self.funds.set_collateral(&collateral) {
+            tracing::warn!(error = %e, "the venue's collateral balance");
+        }
+        for token in self.funds.tokens() {
+            let asset = Asset::Conditional {
+                token_id: token.to_string(),
+            };
+            let b = self.client.balance_allowance(&asset, sig).await?;
+            if let Err(e) = self.funds.set_shares(&token, &b) {
+                tracing::warn!(token = %token, error = %e, "the venue's token balance");
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes the tracker's events, moving the funds by their fills.
+    fn drain(&mut self) -> Vec<OrderEvent> {
+        let events = self.shared.with(Tracker::drain);
+        for e in &events {
+            if let OrderEvent::Filled(fill) = e {
+                self.funds.apply_fill(fill);
+            }
+        }
+        events
     }
 
     /// Listens to the account's user channel: fills and the venue's cancels
@@ -186,7 +227,7 @@ impl Venue for PolymarketVenue {
                 ts_ns: now_ns,
             }];
         }
-        let Some((request, _)) = self.prepared.remove(&order.key) else {
+        let Some((request, terms)) = self.prepared.remove(&order.key) else {
             return vec![OrderEvent::Rejected {
                 key: order.key,
                 reject: VenueReject::InvalidPayload,
@@ -194,6 +235,19 @@ impl Venue for PolymarketVenue {
                 ts_ns: now_ns,
             }];
         };
+        let exchange = if terms.neg_risk {
+            NEG_RISK_CTF_EXCHANGE_V2
+        } else {
+            CTF_EXCHANGE_V2
+        }
+        .to_string();
+        let held = self.shared.with(|t| t.held(order.key));
+        if let Err(message) = self.funds.check(&order, &exchange, &held) {
+            tracing::info!(order = ?order.key, %message, "refused before sending");
+            self.shared
+                .with(|t| t.rejected(order.key, VenueReject::InsufficientFunds, message, now_ns));
+            return self.drain();
+        }
         if self.shadow {
             tracing::info!(
                 order = ?order.key,
@@ -222,11 +276,11 @@ impl Venue for PolymarketVenue {
     }
 
     fn on_market(&mut self, _: &MarketEvent, _: u64, _: &Books) -> Vec<OrderEvent> {
-        self.shared.with(Tracker::drain)
+        self.drain()
     }
 
     fn on_time(&mut self, _: u64, _: &Books) -> Vec<OrderEvent> {
-        self.shared.with(Tracker::drain)
+        self.drain()
     }
 
     fn add_market(&mut self, spec: &MarketSpec) {
@@ -316,6 +370,10 @@ impl Venue for PolymarketVenue {
             answers.insert(order.key, Reconciliation { fate, fills });
         }
         self.snapshot = Snapshot { answers };
+        if let Err(e) = self.refresh_funds().await {
+            // Not a reason to stop trading: the venue checks funds itself.
+            tracing::warn!(error = %e, "asking the account's balances failed");
+        }
         Ok(())
     }
 
@@ -450,11 +508,58 @@ async fn send_loop(
     }
 }
 
-async fn post(
-    client: &ClobClient,
-    shared: &Inbox,
-    batch: Vec<(OrderKey, Box<OrderRequest>, TimeInForce)>,
-) {
+type Batch = Vec<(OrderKey, Box<OrderRequest>, TimeInForce)>;
+
+/// What the venue says when an order is signed for another version than the
+/// one it expects.
+const VERSION_MISMATCH: &str = "order_version_mismatch";
+
+/// Posts a batch. Orders refused for their version are sent once more when
+/// the venue still says version 2 (the refusal was stale); if it now expects
+/// another version this build cannot sign, they are rejected and trading
+/// stops until an operator upgrades.
+async fn post(client: &ClobClient, shared: &Inbox, batch: Batch) {
+    let refused = post_once(client, shared, batch).await;
+    if refused.is_empty() {
+        return;
+    }
+    let still = match client.version().await {
+        Ok(2) => {
+            tracing::warn!(
+                orders = refused.len(),
+                "order_version_mismatch while the venue says version 2: sending once more"
+            );
+            post_once(client, shared, refused).await
+        }
+        Ok(v) => {
+            shared.set_trouble(Some(format!(
+                "the venue now expects order version {v}; this build signs version 2: not trading"
+            )));
+            refused
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "asking the venue's order version failed");
+            refused
+        }
+    };
+    let now = PolymarketVenue::now_ns();
+    for (key, _, _) in &still {
+        shared.with(|t| {
+            t.rejected(
+                *key,
+                VenueReject::Other {
+                    message: VERSION_MISMATCH.into(),
+                },
+                VERSION_MISMATCH.into(),
+                now,
+            )
+        });
+    }
+}
+
+/// Posts a batch once (with the retries of refusals that had no effect) and
+/// books the answers; returns the orders refused for their version.
+async fn post_once(client: &ClobClient, shared: &Inbox, batch: Batch) -> Batch {
     let requests: Vec<OrderRequest> = batch.iter().map(|(_, r, _)| (**r).clone()).collect();
     let mut attempt = 0;
     let answers = loop {
@@ -474,14 +579,15 @@ async fn post(
         }
     };
     let now = PolymarketVenue::now_ns();
+    let mut refused = Vec::new();
     match answers {
         Ok(answers) => {
-            for (i, (key, _, tif)) in batch.iter().enumerate() {
+            for (i, (key, request, tif)) in batch.into_iter().enumerate() {
                 let Some(a) = answers.get(i) else {
                     // An answer missing from the batch is an answer lost.
                     shared.with(|t| {
                         t.unknown(
-                            *key,
+                            key,
                             "the venue's batch answer had no entry for it".into(),
                             now,
                         )
@@ -489,15 +595,17 @@ async fn post(
                     continue;
                 };
                 if a.success {
-                    shared.with(|t| t.accepted(*key, now));
+                    shared.with(|t| t.accepted(key, now));
                     // An order that does not rest ends once its trades are in.
                     if matches!(tif, TimeInForce::Fak | TimeInForce::Fok) || a.status == "unmatched"
                     {
-                        settle_immediate(client, shared, *key, &a.order_id).await;
+                        settle_immediate(client, shared, key, &a.order_id).await;
                     }
+                } else if a.error_msg.contains(VERSION_MISMATCH) {
+                    refused.push((key, request, tif));
                 } else {
                     let reject = reject_of(&a.error_msg);
-                    shared.with(|t| t.rejected(*key, reject, a.error_msg.clone(), now));
+                    shared.with(|t| t.rejected(key, reject, a.error_msg.clone(), now));
                 }
             }
         }
@@ -506,6 +614,11 @@ async fn post(
                 shared.with(|t| t.unknown(*key, e.to_string(), now));
             }
         }
+        Err(ClobError::Status {
+            status: 400,
+            ref message,
+            ..
+        }) if message.contains(VERSION_MISMATCH) => refused = batch,
         Err(e) => {
             let (reject, message) = e.reject();
             for (key, _, _) in &batch {
@@ -513,6 +626,7 @@ async fn post(
             }
         }
     }
+    refused
 }
 
 /// A FAK/FOK order (or one the venue left unmatched) is done at once: its

@@ -46,6 +46,10 @@ fn gate(sim: &mut SimState, caller: &Caller, cost: u32) -> Result<(), Box<Respon
     let forced = match limited {
         Err(wait) => retry_after(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests", wait),
         Ok(()) => match sim.exchange.faults.take_forced() {
+            // The text the SDKs look for before asking /version again.
+            Some(ForcedStatus::VersionMismatch) => {
+                error(StatusCode::BAD_REQUEST, "order_version_mismatch")
+            }
             Some(ForcedStatus::TooEarly) => error(
                 StatusCode::TOO_EARLY,
                 "the matching engine is restarting, retry later",

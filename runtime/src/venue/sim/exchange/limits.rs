@@ -81,11 +81,18 @@ pub struct TradingFaults {
     pub hold_fills_until_ms: u64,
     /// Bumped to close every user-channel socket.
     pub drop_user_ws: u64,
+    /// Order posts answered `order_version_mismatch`.
+    pub order_version_mismatch: u32,
+    /// The order version the venue expects, when not 2.
+    pub order_version: Option<u32>,
+    /// Callers are geoblocked in this country.
+    pub geoblocked_in: Option<String>,
 }
 
 /// The answer a pending fault forces on an order post.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ForcedStatus {
+    VersionMismatch,
     TooEarly,
     Unavailable,
     TooMany,
@@ -116,6 +123,18 @@ impl TradingFaults {
         if r.drop_user_ws {
             self.drop_user_ws += 1;
         }
+        self.order_version_mismatch += r.order_version_mismatch;
+        if let Some(v) = r.order_version {
+            self.order_version = (v != 2).then_some(v);
+        }
+        if let Some(c) = &r.geoblock_country {
+            self.geoblocked_in = (!c.is_empty()).then(|| c.clone());
+        }
+    }
+
+    /// The order version `GET /version` answers.
+    pub fn order_version(&self) -> u32 {
+        self.order_version.unwrap_or(2)
     }
 
     pub fn take_fail_trade(&mut self) -> bool {
@@ -127,7 +146,9 @@ impl TradingFaults {
     }
 
     pub fn take_forced(&mut self) -> Option<ForcedStatus> {
-        if take(&mut self.order_425) {
+        if self.order_version.is_some() || take(&mut self.order_version_mismatch) {
+            Some(ForcedStatus::VersionMismatch)
+        } else if take(&mut self.order_425) {
             Some(ForcedStatus::TooEarly)
         } else if take(&mut self.order_503) {
             Some(ForcedStatus::Unavailable)

@@ -177,8 +177,20 @@ pub async fn time(State(app): State<AppState>) -> Json<u64> {
     Json(app.sim().now_ms / 1_000)
 }
 
-pub async fn version() -> Json<Value> {
-    Json(json!({ "version": 2 }))
+pub async fn version(State(app): State<AppState>) -> Json<Value> {
+    Json(json!({ "version": app.sim().exchange.faults.order_version() }))
+}
+
+/// `GET /api/geoblock` (polymarket.com's, served here too): blocked only
+/// when a fault says so.
+pub async fn geoblock(State(app): State<AppState>) -> Json<Value> {
+    let country = app.sim().exchange.faults.geoblocked_in.clone();
+    Json(json!({
+        "blocked": country.is_some(),
+        "ip": "127.0.0.1",
+        "country": country.clone().unwrap_or_else(|| "ZZ".into()),
+        "region": country.map_or("", |_| "sim"),
+    }))
 }
 
 pub async fn inject_faults(
