@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::venue::ForeignPolicy;
+
 /// What the engine's orders reach.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -58,6 +60,10 @@ pub struct LiveConfig {
     /// Milliseconds before a trading request without an answer is given up
     /// (its order becomes unknown until reconciled).
     pub request_timeout_ms: u64,
+    /// Open orders on the account that the journal does not know, found by
+    /// reconciliation: `cancel` (default), `adopt` (counted against the
+    /// global limits) or `leave` (reported only).
+    pub foreign_orders: ForeignPolicy,
 }
 
 impl Default for LiveConfig {
@@ -72,6 +78,7 @@ impl Default for LiveConfig {
             reconcile_every_s: 30,
             heartbeat_every_s: 5,
             request_timeout_ms: 10_000,
+            foreign_orders: ForeignPolicy::Cancel,
         }
     }
 }
