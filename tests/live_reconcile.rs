@@ -179,8 +179,8 @@ async fn reconcile(sim: &SimServer, db: &Path, policy: &str, args: &[&str]) -> (
     let stderr = String::from_utf8_lossy(&out.stderr);
     let code = out.status.code().unwrap_or(-1);
     assert!(code == 0 || code == 2, "exit {code}: {stderr}");
-    let json: Value = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("{e}: {stdout}\nstderr: {stderr}"));
+    let json: Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\nstderr: {stderr}"));
     (code, json)
 }
 
@@ -231,7 +231,10 @@ async fn a_foreign_order_is_listed_by_a_dry_run_then_cancelled_and_journaled() {
     let id = a.place_foreign().await;
 
     let (code, report) = reconcile(&sim, &db, "cancel", &["--dry-run"]).await;
-    assert_eq!(code, 2, "a dry run that finds a difference says so: {report}");
+    assert_eq!(
+        code, 2,
+        "a dry run that finds a difference says so: {report}"
+    );
     assert_eq!(report["dry_run"], true);
     assert_eq!(report["in_agreement"], false);
     assert_eq!(
@@ -389,8 +392,12 @@ async fn a_fill_made_while_away_is_shown_by_a_dry_run_and_booked_once() {
     let id = a.place(&mut o).await;
     {
         let mut j = Journal::open(&db).await.unwrap();
-        j.append(o.created_ns, Some(1), &Entry::OrderSubmitted { order: o.clone() })
-            .unwrap();
+        j.append(
+            o.created_ns,
+            Some(1),
+            &Entry::OrderSubmitted { order: o.clone() },
+        )
+        .unwrap();
         j.append(
             o.created_ns,
             Some(1),
@@ -461,5 +468,9 @@ async fn a_fill_made_while_away_is_shown_by_a_dry_run_and_booked_once() {
     assert_eq!(code, 0, "{report}");
     assert_eq!(report["in_agreement"], true, "{report}");
     assert_eq!(report["applied"], false);
-    assert_eq!(entries(&db).await.len(), after.len(), "nothing more to book");
+    assert_eq!(
+        entries(&db).await.len(),
+        after.len(),
+        "nothing more to book"
+    );
 }
