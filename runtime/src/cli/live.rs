@@ -6,26 +6,22 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use pqap::config::{Config, LiveConfig, TradingMode, WalletKind};
-use pqap::engine::runner::{MarketSelector, Session, wall_ns};
+use pqap::config::{Config, TradingMode};
+use pqap::engine::runner::{Session, wall_ns};
 use pqap::engine::{Engine, EngineConfig, Registry, StrategySetup};
 use pqap::store::{EngineLock, Journal};
 use pqap::strategy::ClockMode;
-use pqap::venue::MarketSpec;
-use pqap::venue::polymarket::execution::geoblock;
+use pqap::venue::polymarket::execution::Asset;
 use pqap::venue::polymarket::execution::user_feed::UserFeedConfig;
-use pqap::venue::polymarket::execution::{Asset, ClobClient, OrderSigner, PolymarketVenue};
-use pqap::venue::polymarket::http::client::{HttpConfig, PolymarketHttp};
-use pqap::venue::polymarket::signing::{Account, ApiCredentials, PrivateKey};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::duration;
+use super::live_venue::{self, Endpoints};
 use super::paper::{
     check_params_targets, resolve_artifact, sandbox_engine, settings_for, setup_of_flags,
 };
@@ -88,49 +84,6 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
     rt.block_on(live(args))
 }
 
-/// The private key: the configured file (0600 or stricter) or `PQAP_PRIVATE_KEY`.
-fn private_key(live: &LiveConfig) -> anyhow::Result<PrivateKey> {
-    Ok(match &live.key_file {
-        Some(path) => PrivateKey::from_file(path)?,
-        None => PrivateKey::from_env("PQAP_PRIVATE_KEY").context(
-            "live trading needs the private key: set live.key_file (mode 0600) or PQAP_PRIVATE_KEY",
-        )?,
-    })
-}
-
-fn account(live: &LiveConfig, key: &PrivateKey) -> anyhow::Result<Account> {
-    let funder = || -> anyhow::Result<alloy_primitives::Address> {
-        let f = live.funder.as_deref().unwrap_or_default();
-        f.parse()
-            .with_context(|| format!("live.funder `{f}` is not an address"))
-    };
-    Ok(match live.wallet {
-        WalletKind::Eoa => Account::eoa(key.address()),
-        WalletKind::Proxy => Account::proxy(funder()?, key.address()),
-        WalletKind::Safe => Account::safe(funder()?, key.address()),
-        WalletKind::DepositWallet => Account::deposit_wallet(funder()?),
-    })
-}
-
-/// API credentials: the configured file, `PQAP_CLOB_API_KEY`/`_SECRET`/
-/// `_PASSPHRASE`, or created (derived) with the key.
-async fn credentials(
-    live: &LiveConfig,
-    client: &ClobClient,
-    key: &PrivateKey,
-) -> anyhow::Result<ApiCredentials> {
-    if let Some(path) = &live.credentials_file {
-        return Ok(ApiCredentials::from_file(path)?);
-    }
-    if std::env::var_os("PQAP_CLOB_API_KEY").is_some() {
-        return Ok(ApiCredentials::from_env("PQAP_CLOB_")?);
-    }
-    client
-        .create_or_derive_api_key(key, live.api_key_nonce)
-        .await
-        .context("creating (or deriving) the API key with the private key")
-}
-
 pub async fn live(args: LiveArgs) -> anyhow::Result<ExitCode> {
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("installing the SIGTERM handler")?;
@@ -142,45 +95,11 @@ pub async fn live(args: LiveArgs) -> anyhow::Result<ExitCode> {
             args.config.display()
         );
     }
-    let (Some(clob), Some(gamma), Some(ws)) = (
-        config.venue.clob_url.clone(),
-        config.venue.gamma_url.clone(),
-        config.venue.ws_url.clone(),
-    ) else {
-        anyhow::bail!(
-            "{}: live trading needs venue.clob_url, gamma_url and ws_url",
-            args.config.display()
-        );
-    };
+    let endpoints = Endpoints::of(&config, &args.config)?;
     let live = &config.live;
-    let key = Arc::new(private_key(live)?);
-    let account = account(live, &key)?;
-    let timeout = Duration::from_millis(live.request_timeout_ms);
-    let mut client = ClobClient::new(&clob, live.chain_id, timeout)?;
-    client
-        .sync_clock()
-        .await
-        .context("reading the venue's clock")?;
-    let version = client
-        .version()
-        .await
-        .context("asking the venue's order version")?;
-    anyhow::ensure!(
-        version == 2,
-        "the venue expects order version {version}; this build signs version 2 orders"
-    );
-    if let Some(url) = &live.geoblock_url {
-        let here = geoblock::ask(url, timeout).await.with_context(|| {
-            format!("asking {url} (live.geoblock_url) whether this machine may trade")
-        })?;
-        anyhow::ensure!(
-            !here.blocked,
-            "geoblocked: {url} says trading is not allowed from {}: not trading",
-            here.place()
-        );
-    }
-    let creds = credentials(live, &client, &key).await?;
-    let client = client.authenticated(&creds, key.address());
+    let reached = live_venue::connect(live, &endpoints.clob).await?;
+    let (key, account, creds) = (reached.key.clone(), reached.account, reached.creds.clone());
+    let client = &reached.client;
     anyhow::ensure!(
         !client
             .closed_only()
@@ -223,26 +142,16 @@ pub async fn live(args: LiveArgs) -> anyhow::Result<ExitCode> {
     }
     check_params_targets(&artifacts, &args.params)?;
 
-    let http_config = HttpConfig {
-        clob_url: clob.clone(),
-        gamma_url: gamma,
-        ..HttpConfig::default()
-    };
-    let selector = MarketSelector::parse(args.markets.as_deref().unwrap_or("all"));
-    let listed = selector
-        .open_on(&PolymarketHttp::new(http_config.clone())?)
-        .await
-        .context("listing open markets")?;
-    let markets: Vec<MarketSpec> = listed.iter().map(MarketSpec::from).collect();
+    let http_config = endpoints.http();
+    let (selector, markets) = live_venue::open_markets(&endpoints, args.markets.as_deref()).await?;
     anyhow::ensure!(!markets.is_empty(), "--markets: no open market matches");
 
-    let signer = OrderSigner::new(key.clone(), account, live.chain_id, &creds.api_key);
-    let mut venue = PolymarketVenue::start(client, signer, &markets);
+    let mut venue = live_venue::venue(reached, live, &markets);
     if args.shadow {
         venue = venue.shadow();
     }
     venue.start_heartbeats(first_beat, Duration::from_secs(live.heartbeat_every_s));
-    venue.start_user_feed(UserFeedConfig::beside_market(&ws), creds.clone());
+    venue.start_user_feed(UserFeedConfig::beside_market(&endpoints.ws), creds.clone());
     let db = args.db.clone().unwrap_or_else(|| config.database.clone());
     let _lock = EngineLock::acquire(&db)?;
     let journal = Journal::open(&db).await?;
@@ -301,7 +210,7 @@ pub async fn live(args: LiveArgs) -> anyhow::Result<ExitCode> {
         );
     }
 
-    let mut settings = session_settings(http_config, ws, selector, &config);
+    let mut settings = session_settings(http_config, endpoints.ws.clone(), selector, &config);
     settings.reconcile_every = Some(Duration::from_secs(live.reconcile_every_s));
     settings.deadline_ns = args
         .duration
@@ -343,41 +252,4 @@ pub async fn live(args: LiveArgs) -> anyhow::Result<ExitCode> {
 struct LiveSummary {
     working_orders: usize,
     journal_entries: i64,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn funder_wallets_sign_with_the_owner_key() {
-        let key = PrivateKey::from_hex(
-            "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
-            "test",
-        )
-        .unwrap();
-        let eoa = account(&LiveConfig::default(), &key).unwrap();
-        assert_eq!(eoa.maker, key.address());
-        let safe = LiveConfig {
-            wallet: WalletKind::Safe,
-            funder: Some("0xd93b25Cb943D14d0d34FBAf01fc93a0F8b5f6e47".into()),
-            ..LiveConfig::default()
-        };
-        let a = account(&safe, &key).unwrap();
-        assert_eq!(a.signer, key.address());
-        assert_eq!(
-            a.maker.to_string().to_lowercase(),
-            "0xd93b25cb943d14d0d34fbaf01fc93a0f8b5f6e47"
-        );
-        let bad = LiveConfig {
-            funder: Some("nope".into()),
-            ..safe
-        };
-        assert!(
-            account(&bad, &key)
-                .unwrap_err()
-                .to_string()
-                .contains("nope")
-        );
-    }
 }

@@ -7,9 +7,12 @@ mod demo;
 mod deploy;
 mod duration;
 mod live;
+mod live_venue;
 mod paper;
 mod paper_report;
 mod print;
+mod reconcile;
+mod reconcile_diff;
 mod record;
 mod remote;
 mod report;
@@ -51,6 +54,10 @@ enum Command {
     /// Trade on Polymarket's CLOB with real orders: needs `trading: live` in
     /// the config; `--shadow` signs orders and sends none.
     Live(live::LiveArgs),
+    /// The journal against the live venue's account: missed fills, order
+    /// fates and foreign orders; books them (and acts on foreign orders per
+    /// `live.foreign_orders`) unless `--dry-run`.
+    Reconcile(reconcile::ReconcileArgs),
     /// Run the engine with its strategies and the HTTP API (`/api/v1`,
     /// `/healthz`, `/readyz`, `/metrics`) until SIGTERM.
     Serve(serve::ServeArgs),
@@ -99,6 +106,7 @@ pub fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Paper(args) => paper::run(args),
         Command::Live(args) => live::run(args),
+        Command::Reconcile(args) => reconcile::run(args),
         Command::Backtest(args) => backtest::run(*args),
         Command::Serve(args) => serve::run(args),
         Command::Deploy(args) => deploy::run(args),

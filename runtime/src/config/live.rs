@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::venue::ForeignPolicy;
+
 /// What the engine's orders reach.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -62,6 +64,10 @@ pub struct LiveConfig {
     /// `https://polymarket.com/api/geoblock`); asked at start when set, and a
     /// blocked answer refuses to trade.
     pub geoblock_url: Option<String>,
+    /// Open orders on the account that the journal does not know, found by
+    /// reconciliation: `cancel` (default), `adopt` (counted against the
+    /// global limits) or `leave` (reported only).
+    pub foreign_orders: ForeignPolicy,
 }
 
 impl Default for LiveConfig {
@@ -77,6 +83,7 @@ impl Default for LiveConfig {
             heartbeat_every_s: 5,
             request_timeout_ms: 10_000,
             geoblock_url: None,
+            foreign_orders: ForeignPolicy::Cancel,
         }
     }
 }

@@ -231,6 +231,14 @@ impl Config {
             "PQAP_LIVE_HEARTBEAT_EVERY_S" => self.live.heartbeat_every_s = num(value)?,
             "PQAP_LIVE_RECONCILE_EVERY_S" => self.live.reconcile_every_s = num(value)?,
             "PQAP_LIVE_GEOBLOCK_URL" => self.live.geoblock_url = Some(value.to_string()),
+            "PQAP_LIVE_FOREIGN_ORDERS" => {
+                self.live.foreign_orders = match value {
+                    "cancel" => crate::venue::ForeignPolicy::Cancel,
+                    "adopt" => crate::venue::ForeignPolicy::Adopt,
+                    "leave" => crate::venue::ForeignPolicy::Leave,
+                    _ => return Err(bad("expected cancel, adopt or leave".into())),
+                }
+            }
             "PQAP_SERVER_URL" => self.server.url = Some(value.to_string()),
             "PQAP_ALERTS_WEBHOOK_URL" => self.alerts.webhook_url = Some(value.to_string()),
             "PQAP_SERVER_ON_SHUTDOWN" => {

@@ -8,6 +8,7 @@ mod controls;
 mod daily_loss;
 mod delivery;
 mod deploy;
+mod foreign;
 mod orders;
 mod reconcile;
 mod recovery;
@@ -178,6 +179,9 @@ pub struct Engine<V: Venue> {
     /// Orders whose answer was lost: working as far as limits go, and told
     /// as accepted once reconciliation finds them at the venue.
     unknown: BTreeSet<OrderKey>,
+    /// Foreign orders open on the venue's account at the last reconciliation
+    /// (by venue id), with what was done about them.
+    foreign: BTreeMap<String, (crate::venue::ForeignOrder, crate::venue::ForeignAction)>,
 }
 
 const DAY_NS: u64 = 86_400_000_000_000;

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{ConditionId, MarketEvent, Order, OrderEvent, OrderKey, StrategyId, TokenId};
 use crate::risk::TradingState;
+use crate::venue::{ForeignAction, ForeignOrder};
 
 /// What a strategy asked for (after the sandbox's structural checks).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,6 +92,15 @@ pub enum Entry {
         complete: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         problem: Option<String>,
+    },
+    /// A foreign order on the venue's account (one no order of the host names)
+    /// and what was done about it under `live.foreign_orders`; `detail` says
+    /// why a cancel failed.
+    ForeignOrder {
+        order: ForeignOrder,
+        action: ForeignAction,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
     },
     /// A restarted strategy was restored from the snapshot at `snapshot_seq` and
     /// re-delivered `redelivered` order events journaled since.
@@ -192,6 +202,7 @@ impl Entry {
             Entry::Snapshot { .. } => "snapshot",
             Entry::Reconciled { .. } => "reconciled",
             Entry::VenueReconciliation { .. } => "venue_reconciliation",
+            Entry::ForeignOrder { .. } => "foreign_order",
             Entry::Restored { .. } => "restored",
             Entry::TradingState { .. } => "trading_state",
             Entry::StrategyPaused { .. } => "strategy_paused",

@@ -4,7 +4,7 @@
 
 use crate::data::books::Books;
 use crate::model::{Fill, MarketEvent, Order, OrderEvent, OrderKey, Size};
-use crate::venue::MarketSpec;
+use crate::venue::{ForeignOrder, ForeignPolicy, MarketSpec};
 
 /// A place orders go to and order events come from.
 pub trait Venue {
@@ -43,6 +43,25 @@ pub trait Venue {
         _now_ns: u64,
     ) -> impl Future<Output = Result<(), VenueUnreachable>> {
         std::future::ready(Ok(()))
+    }
+    /// Open orders on the account that the last refresh was not asked about
+    /// and this process did not place. A venue inside the process has none.
+    fn foreign_orders(&self) -> Vec<ForeignOrder> {
+        Vec::new()
+    }
+    /// What the host does with foreign orders (the venue's account config).
+    fn foreign_policy(&self) -> ForeignPolicy {
+        ForeignPolicy::Leave
+    }
+    /// Cancels a foreign order by its venue id: `Ok` once the venue says it
+    /// is cancelled, else why not (the venue's or the transport's words).
+    fn cancel_foreign(
+        &mut self,
+        venue_id: &str,
+    ) -> impl Future<Output = Result<(), VenueUnreachable>> {
+        std::future::ready(Err(VenueUnreachable(format!(
+            "this venue cannot cancel {venue_id}: it has no orders it did not place"
+        ))))
     }
     /// Something wrong with the venue connection that must stop new orders
     /// (heartbeats failing: the venue is cancelling the account's orders).

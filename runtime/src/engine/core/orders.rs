@@ -164,6 +164,9 @@ impl<V: Venue> Engine<V> {
                 }
             }
         }
+        if strategy.is_none() {
+            self.count_foreign(&mut e, &order.token);
+        }
         let (mine_rate, all_rate) = self.rate.count(order.key.strategy, self.now_ns);
         e.orders_last_minute = if strategy.is_some() {
             mine_rate

@@ -17,6 +17,8 @@ pub struct ReconcileReport {
     pub fills: usize,
     /// Orders found over (cancelled by the venue) or never received.
     pub ended: usize,
+    /// Foreign orders open on the account after it (see `live.foreign_orders`).
+    pub foreign: usize,
 }
 
 impl<V: Venue> Engine<V> {
@@ -39,6 +41,7 @@ impl<V: Venue> Engine<V> {
             }
             return Ok(());
         }
+        self.handle_foreign().await?;
         for r in prior.open_orders() {
             let remaining = r.order.size.saturating_sub(filled_size(r.filled));
             let found = self.venue.reconcile(&r.order, self.now_ns);
@@ -71,6 +74,7 @@ impl<V: Venue> Engine<V> {
             self.commit_round().await?;
             return Ok(report);
         }
+        report.foreign = self.handle_foreign().await?;
         for order in orders {
             let key = order.key;
             let found = self.venue.reconcile(&order, self.now_ns);

@@ -95,6 +95,7 @@ impl<V: Venue> Engine<V> {
                 .filter(|r| r.status == crate::store::OrderStatus::Unknown)
                 .map(|r| r.order.key)
                 .collect(),
+            foreign: BTreeMap::new(),
         };
         let mut next_id = prior.strategies.keys().max().copied().unwrap_or(0) + 1;
         for setup in setups {

@@ -31,6 +31,11 @@ pub struct VenueOrder {
     pub status: String,
     #[serde(default)]
     pub asset_id: String,
+    /// `BUY` or `SELL` (any case).
+    #[serde(default)]
+    pub side: String,
+    #[serde(default)]
+    pub price: Decimal,
     pub original_size: Decimal,
     pub size_matched: Decimal,
     #[serde(default)]
@@ -136,6 +141,10 @@ mod tests {
         .unwrap();
         assert!(page.data[0].is_live());
         assert_eq!(page.data[0].size_matched, Decimal::new(25, 1));
+        assert_eq!(
+            (page.data[0].side.as_str(), page.data[0].price),
+            ("BUY", Decimal::new(5, 1))
+        );
         let trade: VenueTrade = serde_json::from_str(
             r#"{"id":"t1","taker_order_id":"0xff","market":"0xc","asset_id":"12","side":"SELL","size":"5","fee_rate_bps":"0","price":"0.52","status":"MATCHED","match_time":"1713398400","last_update":"1713398400","outcome":"Yes","bucket_index":0,"owner":"k","maker_address":"0x1","transaction_hash":"0x0","trader_side":"MAKER","maker_orders":[{"order_id":"0xab","owner":"k","maker_address":"0x1","matched_amount":"2.5","price":"0.5","fee_rate_bps":"0","asset_id":"12","outcome":"Yes","side":"BUY"}]}"#,
         )

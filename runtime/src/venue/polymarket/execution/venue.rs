@@ -7,7 +7,7 @@
 //! asks the venue for the account's open orders, the engine's orders and its
 //! trades, from which `reconcile` answers.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,13 +24,15 @@ use super::types::{VenueOrder, VenueTrade};
 use super::user_feed::{self, UserFeedConfig};
 use crate::data::books::Books;
 use crate::model::{
-    CancelCause, Fill, FillCause, Liquidity, MarketEvent, Order, OrderEvent, OrderKey, Price, Size,
-    TimeInForce, VenueReject,
+    CancelCause, Fill, FillCause, Liquidity, MarketEvent, Order, OrderEvent, OrderKey, Price, Side,
+    Size, TimeInForce, TokenId, VenueReject,
 };
 use crate::venue::polymarket::signing::{
     ApiCredentials, CTF_EXCHANGE_V2, MAX_BATCH, NEG_RISK_CTF_EXCHANGE_V2, OrderRequest,
 };
-use crate::venue::{MarketSpec, OrderFate, Reconciliation, Venue, VenueUnreachable};
+use crate::venue::{
+    ForeignOrder, ForeignPolicy, MarketSpec, OrderFate, Reconciliation, Venue, VenueUnreachable,
+};
 
 /// Times a refused-for-now request (425, 429, 503, no connection) is tried.
 const MAX_ATTEMPTS: u32 = 6;
@@ -58,6 +60,10 @@ pub struct PolymarketVenue {
     held: Vec<Request>,
     sender: mpsc::UnboundedSender<Request>,
     snapshot: Snapshot,
+    /// Open orders of the account the last refresh was not asked about and
+    /// this process did not place, and what to do with them.
+    foreign: Vec<ForeignOrder>,
+    foreign_policy: ForeignPolicy,
     /// Sign everything, send nothing (`pqap live --shadow`).
     shadow: bool,
     /// Heartbeats and the user channel, stopped with the venue.
@@ -95,6 +101,8 @@ impl PolymarketVenue {
             held: Vec::new(),
             sender,
             snapshot: Snapshot::default(),
+            foreign: Vec::new(),
+            foreign_policy: ForeignPolicy::default(),
             shadow: false,
             tasks: Vec::new(),
             funds: Funds::default(),
@@ -109,6 +117,12 @@ impl PolymarketVenue {
     /// rejected ("shadow mode") so strategies see a consistent state.
     pub fn shadow(mut self) -> PolymarketVenue {
         self.shadow = true;
+        self
+    }
+
+    /// What reconciliation does with foreign orders (`live.foreign_orders`).
+    pub fn with_foreign_orders(mut self, policy: ForeignPolicy) -> PolymarketVenue {
+        self.foreign_policy = policy;
         self
     }
 
@@ -374,7 +388,67 @@ impl Venue for PolymarketVenue {
             // Not a reason to stop trading: the venue checks funds itself.
             tracing::warn!(error = %e, "asking the account's balances failed");
         }
+        let asked: HashSet<String> = orders
+            .iter()
+            .filter_map(|o| o.venue_ref.as_ref())
+            .map(|r| r.id.to_ascii_lowercase())
+            .collect();
+        self.foreign = open
+            .iter()
+            .filter(|(id, o)| {
+                o.is_live()
+                    && !asked.contains(*id)
+                    && self.shared.with(|t| t.key_of(id).or_else(|| t.key_of(&o.id)).is_none())
+            })
+            .filter_map(|(_, o)| {
+                let found = foreign_of(o);
+                if found.is_none() {
+                    tracing::error!(order = %o.id, asset = %o.asset_id, side = %o.side, price = %o.price, "an open order of the account that cannot be read; not counted");
+                }
+                found
+            })
+            .collect();
         Ok(())
+    }
+
+    fn foreign_orders(&self) -> Vec<ForeignOrder> {
+        self.foreign.clone()
+    }
+
+    fn foreign_policy(&self) -> ForeignPolicy {
+        // Shadow mode sends nothing, cancels included.
+        if self.shadow {
+            ForeignPolicy::Leave
+        } else {
+            self.foreign_policy
+        }
+    }
+
+    async fn cancel_foreign(&mut self, venue_id: &str) -> Result<(), VenueUnreachable> {
+        let answer = self
+            .client
+            .cancel(venue_id)
+            .await
+            .map_err(|e| VenueUnreachable(e.to_string()))?;
+        if answer
+            .canceled
+            .unwrap_or_default()
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(venue_id))
+        {
+            return Ok(());
+        }
+        let why = answer
+            .not_canceled
+            .and_then(|n| {
+                n.iter()
+                    .find(|(id, _)| id.eq_ignore_ascii_case(venue_id))
+                    .map(|(_, why)| why.clone())
+            })
+            .unwrap_or_else(|| "no reason given".into());
+        Err(VenueUnreachable(format!(
+            "the venue did not cancel {venue_id}: {why}"
+        )))
     }
 
     fn reconcile(&mut self, order: &Order, _now_ns: u64) -> Reconciliation {
@@ -404,6 +478,26 @@ impl Venue for PolymarketVenue {
         });
         found
     }
+}
+
+/// An open order of the account as a foreign order; `None` when a field
+/// cannot be read.
+fn foreign_of(o: &VenueOrder) -> Option<ForeignOrder> {
+    let side = if o.side.eq_ignore_ascii_case("buy") {
+        Side::Buy
+    } else if o.side.eq_ignore_ascii_case("sell") {
+        Side::Sell
+    } else {
+        return None;
+    };
+    Some(ForeignOrder {
+        venue_id: o.id.clone(),
+        token: TokenId::parse(&o.asset_id).ok()?,
+        side,
+        price: price_of(o.price)?,
+        size: size_of(o.original_size),
+        remaining: size_of(o.original_size - o.size_matched),
+    })
 }
 
 /// An exact decimal share count as a size (dust below a micro-share dropped).
