@@ -6,99 +6,21 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::net::SocketAddr;
-use std::time::Duration;
-
+use common::live::{ADDRESS, KEY, live_command, start_funded_sim};
 use pqap::model::{OrderEvent, TokenId};
 use pqap::store::{Entry, Journal, Projections};
-use pqap::venue::polymarket::execution::{Asset, ClobClient};
-use pqap::venue::polymarket::signing::PrivateKey;
-use rust_decimal::Decimal;
-
-const KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
-const ADDRESS: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
-const FUNDED: i64 = 1_000;
-
-fn start_sim() -> (common::server::Guard, SocketAddr) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .unwrap()
-        .port();
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_pqap"))
-        .args(["sim", "--bind", &addr.to_string(), "--step", "20ms"])
-        .args(["--seed", "5", "--markets", "2"])
-        .args(["--fund", &format!("{ADDRESS}={FUNDED}")])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let guard = common::server::Guard(child);
-    common::server::wait_for(20, "pqap sim", || {
-        std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok()
-    });
-    (guard, addr)
-}
-
-/// The exchange's view of the account: collateral and each token's shares.
-async fn exchange_view(
-    addr: SocketAddr,
-    tokens: &[TokenId],
-) -> (Decimal, BTreeMap<TokenId, Decimal>) {
-    let key = PrivateKey::from_hex(KEY, "test").unwrap();
-    let client = ClobClient::new(&format!("http://{addr}"), 137, Duration::from_secs(5)).unwrap();
-    let creds = client.create_or_derive_api_key(&key, 0).await.unwrap();
-    let client = client.authenticated(&creds, key.address());
-    let units = |s: &str| s.parse::<Decimal>().unwrap() / Decimal::from(1_000_000);
-    let cash = units(
-        &client
-            .balance_allowance(&Asset::Collateral, 0)
-            .await
-            .unwrap()
-            .balance,
-    );
-    let mut shares = BTreeMap::new();
-    for t in tokens {
-        let b = client
-            .balance_allowance(
-                &Asset::Conditional {
-                    token_id: t.to_string(),
-                },
-                0,
-            )
-            .await
-            .unwrap();
-        shares.insert(t.clone(), units(&b.balance));
-    }
-    (cash, shares)
-}
 
 #[test]
 fn pqap_live_trades_on_the_local_exchange_and_books_what_the_exchange_books() {
-    let (_sim, addr) = start_sim();
+    let (_sim, addr) = start_funded_sim();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("live.db");
     let mm = common::guest(
         "strategies/market-maker",
         pqap::strategy::build::GuestTarget::UnknownUnknown,
     );
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pqap"))
-        .arg("live")
-        .arg(&mm)
-        .arg("--config")
-        .arg(common::repo().join("configs/prod.yaml"))
-        .arg("--db")
-        .arg(&db)
-        .args(["--duration", "15s", "--json"])
-        .args(["--params", "market_maker.all_outcomes=true"])
-        .env("PQAP_TRADING", "live")
-        .env("PQAP_PRIVATE_KEY", KEY)
-        .env_remove("PQAP_CLOB_API_KEY")
-        .env("PQAP_COMPILED_CACHE", dir.path().join("cache"))
-        .env("PQAP_VENUE_CLOB_URL", format!("http://{addr}"))
-        .env("PQAP_VENUE_GAMMA_URL", format!("http://{addr}/gamma"))
-        .env("PQAP_VENUE_WS_URL", format!("ws://{addr}/ws/market"))
+    let out = live_command(&mm, &db, &dir.path().join("cache"), addr)
+        .args(["--duration", "15s"])
         .env("PQAP_LIVE_RECONCILE_EVERY_S", "2")
         .output()
         .unwrap();
@@ -168,35 +90,14 @@ fn pqap_live_trades_on_the_local_exchange_and_books_what_the_exchange_books() {
         .collect();
     assert!(odd.is_empty(), "{odd:?}");
     // The journal's books against the exchange's.
-    let p = Projections::replay(&entries).portfolio;
-    let mut cash = Decimal::ZERO;
-    let mut held: BTreeMap<TokenId, Decimal> = BTreeMap::new();
-    for (_, account) in p.accounts() {
-        cash += account.cash;
-        for (t, h) in &account.holdings {
-            *held.entry(t.clone()).or_default() +=
-                Decimal::from(h.size.micros()) / Decimal::from(1_000_000);
-        }
-    }
+    let p = Projections::replay(&entries);
     let tokens: Vec<TokenId> = submitted
         .iter()
         .map(|o| o.token.clone())
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    let (exchange_cash, exchange_shares) = rt.block_on(exchange_view(addr, &tokens));
-    assert_eq!(
-        exchange_cash - Decimal::from(FUNDED),
-        cash,
-        "cash moved the same"
-    );
-    for t in &tokens {
-        assert_eq!(
-            exchange_shares.get(t).copied().unwrap_or_default(),
-            held.get(t).copied().unwrap_or_default(),
-            "shares of {t}"
-        );
-    }
+    rt.block_on(common::live::assert_books_match(addr, &p, &tokens));
     let fills = events
         .iter()
         .filter(|e| matches!(e, OrderEvent::Filled(_)))
@@ -206,7 +107,7 @@ fn pqap_live_trades_on_the_local_exchange_and_books_what_the_exchange_books() {
 
 #[test]
 fn shadow_mode_signs_every_order_and_sends_none() {
-    let (_sim, addr) = start_sim();
+    let (_sim, addr) = start_funded_sim();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("shadow.db");
     let mm = common::guest(
@@ -273,12 +174,8 @@ fn shadow_mode_signs_every_order_and_sends_none() {
         "logged what it would have sent"
     );
     // The exchange saw no order.
-    let key = PrivateKey::from_hex(KEY, "test").unwrap();
     let open = rt.block_on(async {
-        let client =
-            ClobClient::new(&format!("http://{addr}"), 137, Duration::from_secs(5)).unwrap();
-        let creds = client.create_or_derive_api_key(&key, 0).await.unwrap();
-        let client = client.authenticated(&creds, key.address());
+        let client = common::live::client(addr).await;
         (
             client.open_orders().await.unwrap(),
             client.trades(None).await.unwrap(),

@@ -5,6 +5,7 @@
 
 pub mod browser;
 pub mod hand;
+pub mod live;
 pub mod server;
 pub mod session;
 

@@ -54,6 +54,35 @@ async fn rate_limits_and_order_faults() {
     assert_eq!(c.post(&o(4)).await.0, 503);
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     assert_eq!(c.post(&o(5)).await.0, 200);
+
+    // A held answer: the order is live at the exchange (listed by
+    // `/_sim/orders`, salt and all) while its sender still waits.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    c.fault(json!({"delay_order_responses_ms": 1_000})).await;
+    let posted = tokio::time::Instant::now();
+    let c = std::sync::Arc::new(c);
+    let (poster, held) = (c.clone(), o(6));
+    let answer = tokio::spawn(async move { poster.post(&held).await });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let listed: Vec<Value> = c
+        .http
+        .get(format!("http://{}/_sim/orders", sim.addr))
+        .send()
+        .await
+        .expect("/_sim/orders")
+        .json()
+        .await
+        .expect("a list");
+    assert!(!answer.is_finished(), "answered before the delay was over");
+    assert!(
+        listed
+            .iter()
+            .any(|o| o["salt"] == "6" && o["status"] == "LIVE"),
+        "{listed:?}"
+    );
+    let (status, r) = answer.await.expect("the post");
+    assert_eq!(status, 200, "{r}");
+    assert!(posted.elapsed() >= Duration::from_millis(900));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -42,6 +42,9 @@ pub struct FaultRequest {
     pub order_429: u32,
     /// Trading: hold fill reports on the user channel for this long.
     pub delay_fills_ms: u64,
+    /// Trading: for this long, order posts take effect at once but are
+    /// answered only when the time is over.
+    pub delay_order_responses_ms: u64,
     /// Trading: the next N trades settle RETRYING → FAILED (reversed).
     pub fail_trades: u32,
     /// Trading: close every user-channel socket.

@@ -43,6 +43,10 @@ struct Tracked {
     /// Sent (or about to be) by this process and not answered yet: the
     /// venue may not have it yet, which must not read as "never received".
     in_flight: bool,
+    /// The venue ended the order after `Size` had matched, more than the
+    /// fills heard of: the end waits for the missing fills (the user channel
+    /// can trail the cancel), so it never books matched shares as unfilled.
+    ending: Option<(CancelCause, Size)>,
 }
 
 /// Every order sent, and the events owed to the engine.
@@ -68,6 +72,7 @@ impl Tracker {
             ended: false,
             cancel_requested: false,
             in_flight,
+            ending: None,
         });
     }
 
@@ -186,6 +191,10 @@ impl Tracker {
         if remaining.is_zero() {
             t.ended = true;
         }
+        let end = t
+            .ending
+            .filter(|(_, venue)| !t.ended && matched >= *venue)
+            .map(|(cause, _)| cause);
         self.out.push(OrderEvent::Filled(Fill {
             key,
             token: t.order.token.clone(),
@@ -200,7 +209,34 @@ impl Tracker {
             trade_id: Some(trade_id.to_string()),
             cause: FillCause::Reported,
         }));
+        if let Some(cause) = end {
+            self.ended(key, cause, now_ns);
+        }
         true
+    }
+
+    /// The venue ended the order with `venue_matched` matched in all. When
+    /// fills are still on their way, the end waits for them (until then the
+    /// order counts as working, and a restart reconciles it with the venue's
+    /// trades); otherwise it ends now.
+    pub fn ended_after(
+        &mut self,
+        key: OrderKey,
+        cause: CancelCause,
+        venue_matched: Size,
+        now_ns: u64,
+    ) {
+        if let Some(t) = self.orders.get_mut(&key)
+            && !t.ended
+            && venue_matched > t.matched
+        {
+            tracing::info!(order = %t.venue_id, heard = %t.matched, %venue_matched, "the venue ended the order; its last fills are still on their way");
+            t.answered = true;
+            t.in_flight = false;
+            t.ending = Some((cause, venue_matched));
+            return;
+        }
+        self.ended(key, cause, now_ns);
     }
 
     /// The order stopped working: what has not matched is cancelled.
@@ -314,6 +350,29 @@ mod tests {
             !t.fill("0xcd", "t9", p, shares(1), Liquidity::Taker, 9),
             "not ours"
         );
+    }
+
+    #[test]
+    fn an_end_waits_for_the_fills_the_venue_matched_before_it() {
+        let mut t = Tracker::default();
+        let o = order(3, 10);
+        t.track(&o, "0x02", FeeSchedule::FREE, true);
+        t.accepted(o.key, 1);
+        // Cancelled after 4 shares matched; the fill report comes later.
+        t.ended_after(o.key, CancelCause::Requested, shares(4), 2);
+        assert_eq!(t.drain().len(), 1, "only the acceptance so far");
+        assert!(t.fill("0x02", "t1", o.price, shares(4), Liquidity::Maker, 3));
+        let ev = t.drain();
+        assert!(matches!(&ev[0], OrderEvent::Filled(f) if f.remaining == shares(6)));
+        assert!(
+            matches!(&ev[1], OrderEvent::Cancelled { unfilled, .. } if *unfilled == shares(6)),
+            "{ev:?}"
+        );
+        // Nothing heard is missing: the end is at once.
+        let o2 = order(4, 10);
+        t.track(&o2, "0x03", FeeSchedule::FREE, true);
+        t.ended_after(o2.key, CancelCause::Venue, Size::ZERO, 4);
+        assert!(matches!(t.drain()[..], [OrderEvent::Cancelled { .. }]));
     }
 
     #[test]

@@ -101,7 +101,9 @@ pub fn apply(tracker: &mut Tracker, message: &UserMessage, now_ns: u64) -> bool 
                     } else {
                         CancelCause::Venue
                     };
-                    tracker.ended(key, cause, now_ns);
+                    // The event says what matched in all: fills it
+                    // outran are waited for.
+                    tracker.ended_after(key, cause, o.size_matched, now_ns);
                     true
                 }
                 None => false,

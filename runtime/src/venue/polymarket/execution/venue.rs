@@ -764,8 +764,23 @@ async fn cancel(client: &ClobClient, shared: &Inbox, key: OrderKey, id: &str) {
                     .iter()
                     .any(|c| c.eq_ignore_ascii_case(id));
                 if done {
-                    let now = PolymarketVenue::now_ns();
-                    shared.with(|t| t.ended(key, CancelCause::Requested, now));
+                    // The answer does not say what had matched; fills made
+                    // before the cancel may still be on their way on the
+                    // user channel, and must not be booked as unfilled (a
+                    // kill before they arrive would lose them: a restart
+                    // reconciles only orders left open). The order's record
+                    // says; if it cannot be read, reconciliation will tell.
+                    match client.order(id).await {
+                        Ok(Some(o)) => {
+                            let now = PolymarketVenue::now_ns();
+                            let matched = size_of(o.size_matched);
+                            shared
+                                .with(|t| t.ended_after(key, CancelCause::Requested, matched, now));
+                        }
+                        Ok(None) | Err(_) => {
+                            tracing::warn!(order = %id, "cancelled, but what matched cannot be read; reconciliation will tell");
+                        }
+                    }
                 } else {
                     tracing::info!(order = %id, reason = ?answer.not_canceled, "the venue did not cancel (filled or gone); reconciliation will tell");
                 }

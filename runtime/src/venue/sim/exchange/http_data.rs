@@ -86,6 +86,30 @@ pub async fn orders(
     page(items, &q)
 }
 
+/// `GET /_sim/orders`: every order the exchange took, of every account, open
+/// or over, with its salt (not a venue route: for tests that check no order
+/// reached the exchange twice).
+pub async fn sim_orders(State(app): State<AppState>) -> Response {
+    let sim = lock(&app);
+    let items: Vec<Value> = sim
+        .exchange
+        .orders
+        .values()
+        .map(|o| {
+            let mut v = o.to_json();
+            if let Some(m) = v.as_object_mut() {
+                m.insert("salt".into(), json!(o.salt.to_string()));
+                m.insert(
+                    "owner_address".into(),
+                    json!(o.owner_address.to_checksum(None)),
+                );
+            }
+            v
+        })
+        .collect();
+    Json(items).into_response()
+}
+
 /// `GET /data/order/{id}`: any order of the caller.
 pub async fn order(
     State(app): State<AppState>,

@@ -78,15 +78,20 @@ fn place_one(sim: &mut SimState, caller: &Caller, req: &OrderRequest) -> Result<
 
 /// `POST /order`.
 pub async fn post_order(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let mut sim = lock(&app);
-    let caller = match l2(&sim, &headers, "POST", "/order", &body) {
+    let answer = place_posted(&app, &headers, &body);
+    held(&app, answer).await
+}
+
+fn place_posted(app: &AppState, headers: &HeaderMap, body: &Bytes) -> Response {
+    let mut sim = lock(app);
+    let caller = match l2(&sim, headers, "POST", "/order", body) {
         Ok(c) => c,
         Err(r) => return *r,
     };
     if let Err(r) = gate(&mut sim, &caller, 1) {
         return *r;
     }
-    let text = String::from_utf8_lossy(&body);
+    let text = String::from_utf8_lossy(body);
     let req = match OrderRequest::from_json(&text) {
         Ok(r) => r,
         Err(e) => {
@@ -108,14 +113,35 @@ pub async fn post_order(State(app): State<AppState>, headers: HeaderMap, body: B
     }
 }
 
+/// The answer to an order post, once a pending answer delay is over. The
+/// post took effect before the wait (the lock is not held across it), so the
+/// exchange trades the order, and reports it on the user channel, while its
+/// sender still waits for the answer.
+async fn held(app: &AppState, answer: Response) -> Response {
+    let hold = {
+        let sim = lock(app);
+        sim.exchange.faults.answer_hold(clock(&sim).wall_ms)
+    };
+    if let Some(wait) = hold {
+        tracing::info!(?wait, "sim fault: order answer held back");
+        tokio::time::sleep(wait).await;
+    }
+    answer
+}
+
 /// `POST /orders`: at most 15, one result per order.
 pub async fn post_orders(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let mut sim = lock(&app);
-    let caller = match l2(&sim, &headers, "POST", "/orders", &body) {
+    let answer = place_batch(&app, &headers, &body);
+    held(&app, answer).await
+}
+
+fn place_batch(app: &AppState, headers: &HeaderMap, body: &Bytes) -> Response {
+    let mut sim = lock(app);
+    let caller = match l2(&sim, headers, "POST", "/orders", body) {
         Ok(c) => c,
         Err(r) => return *r,
     };
-    let raw: Vec<Value> = match serde_json::from_slice(&body) {
+    let raw: Vec<Value> = match serde_json::from_slice(body) {
         Ok(v) => v,
         Err(e) => {
             return error(

@@ -79,6 +79,10 @@ pub struct TradingFaults {
     pub fail_trades: u32,
     /// Until this wall time, fill reports on the user channel are held back.
     pub hold_fills_until_ms: u64,
+    /// Until this wall time, order posts are carried out at once but
+    /// answered only when it comes: the client's order is live at the
+    /// exchange while it still waits for the answer.
+    pub hold_order_responses_until_ms: u64,
     /// Bumped to close every user-channel socket.
     pub drop_user_ws: u64,
     /// Order posts answered `order_version_mismatch`.
@@ -123,6 +127,11 @@ impl TradingFaults {
         if r.drop_user_ws {
             self.drop_user_ws += 1;
         }
+        if r.delay_order_responses_ms > 0 {
+            self.hold_order_responses_until_ms = self
+                .hold_order_responses_until_ms
+                .max(wall_ms.saturating_add(r.delay_order_responses_ms));
+        }
         self.order_version_mismatch += r.order_version_mismatch;
         if let Some(v) = r.order_version {
             self.order_version = (v != 2).then_some(v);
@@ -163,6 +172,12 @@ impl TradingFaults {
     pub fn fill_hold(&self, wall_ms: u64) -> Option<u64> {
         (wall_ms < self.hold_fills_until_ms).then_some(self.hold_fills_until_ms)
     }
+
+    /// How long the answer to an order post carried out now is held back.
+    pub fn answer_hold(&self, wall_ms: u64) -> Option<std::time::Duration> {
+        (wall_ms < self.hold_order_responses_until_ms)
+            .then(|| std::time::Duration::from_millis(self.hold_order_responses_until_ms - wall_ms))
+    }
 }
 
 #[cfg(test)]
@@ -188,5 +203,27 @@ mod tests {
         assert!(r.take("k", Class::Order, 1, 500).is_ok());
         assert!(r.take("other", Class::Order, 3, 500).is_ok());
         assert_eq!(r.take("k", Class::Order, 5, 500), Err(3));
+    }
+
+    #[test]
+    fn order_answers_are_held_until_the_delay_is_over() {
+        let mut f = TradingFaults::default();
+        assert_eq!(f.answer_hold(1_000), None);
+        let delay = |ms| crate::venue::sim::faults::FaultRequest {
+            delay_order_responses_ms: ms,
+            ..Default::default()
+        };
+        f.inject(&delay(500), 1_000);
+        assert_eq!(
+            f.answer_hold(1_200),
+            Some(std::time::Duration::from_millis(300))
+        );
+        // A shorter delay asked later does not cut the first one short.
+        f.inject(&delay(100), 1_300);
+        assert_eq!(
+            f.answer_hold(1_400),
+            Some(std::time::Duration::from_millis(100))
+        );
+        assert_eq!(f.answer_hold(1_500), None);
     }
 }

@@ -219,6 +219,7 @@ impl ExchangeState {
         self.by_client.insert(client_id, id.clone());
         let record = ExOrder {
             id: id.clone(),
+            salt: o.salt.get(),
             key,
             owner: caller.api_key.clone(),
             owner_address: caller.address,

@@ -28,6 +28,9 @@ impl OrderStatus {
 #[derive(Debug, Clone)]
 pub struct ExOrder {
     pub id: String,
+    /// The signed order's salt (shown only by `GET /_sim/orders`, so a test
+    /// can tell a re-signed copy of an order from the original).
+    pub salt: u64,
     pub key: OrderKey,
     /// API key that placed it.
     pub owner: String,

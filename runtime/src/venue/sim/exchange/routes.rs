@@ -35,4 +35,5 @@ pub fn add(router: Router<AppState>) -> Router<AppState> {
             get(http_data::balance_allowance),
         )
         .route("/ws/user", get(user_ws::upgrade))
+        .route("/_sim/orders", get(http_data::sim_orders))
 }
