@@ -346,6 +346,7 @@ async fn run() -> Result<Value, Failure> {
         "last_trade_price": last_trade.price.to_string(),
         "api_key": api_key.to_string(),
         "api_key_again": again.key().to_string(),
+        // The SDK keeps the listed keys private; its Debug form is the one view.
         "api_keys_listed": format!("{api_keys:?}").contains(&api_key.to_string()),
         "closed_only": closed_only.closed_only,
         "rest": {
