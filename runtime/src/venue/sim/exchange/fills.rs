@@ -71,6 +71,11 @@ impl ExchangeState {
         let trade_id = uuid_of(keccak256(format!("trade|{id}|{n}")).as_slice());
         let tx = self.invented_hash("tx", n);
         let counterparty = self.invented_hash("counterparty-order", n);
+        // The venue names a counterparty order's owner by its API key, a UUID
+        // (the official Rust SDK refuses a trade whose `maker_orders` owner is
+        // anything else), so the invented counterparty gets an invented key.
+        let counterparty_owner =
+            uuid_of(keccak256(format!("counterparty-owner|{counterparty}")).as_slice());
         let will_fail = self.faults.take_fail_trade();
         let hold = self.faults.fill_hold(clock.wall_ms);
         let o = self.orders.get_mut(&id)?;
@@ -101,7 +106,7 @@ impl ExchangeState {
         };
         let theirs = MakerLeg {
             order_id: counterparty.clone(),
-            owner: String::new(),
+            owner: counterparty_owner,
             maker_address: alloy_primitives::Address::ZERO.to_checksum(None),
             matched_amount: fill.size,
             price: fill.price,

@@ -296,6 +296,41 @@ fn crossing_fills_and_a_failed_trade_is_reversed() {
     assert!(after_fill < ledger.collateral);
 }
 
+/// A trade's counterparty legs name their owner by an API key of the UUID
+/// shape keys have (the official Rust SDK fails to read `/data/trades` when an
+/// owner is anything else, e.g. empty).
+#[test]
+fn counterparty_owners_are_api_key_uuids() {
+    let (mut s, caller) = sim(1_000);
+    let t = token(&s);
+    let (_, ask) = best(&s, &t);
+    let req = request(
+        &caller,
+        &t,
+        Side::Buy,
+        ask,
+        taker_shares(ask),
+        5,
+        OrderType::Fak,
+    );
+    place(&mut s, &caller, &req, 0).unwrap();
+    assert!(!s.exchange.trades.is_empty());
+    for trade in &s.exchange.trades {
+        let json = trade.to_json();
+        let makers = json["maker_orders"].as_array().expect("maker_orders");
+        assert!(!makers.is_empty());
+        for m in makers {
+            let owner = m["owner"].as_str().unwrap_or_default();
+            let groups: Vec<usize> = owner.split('-').map(str::len).collect();
+            assert_eq!(groups, [8, 4, 4, 4, 12], "owner {owner:?} is no UUID");
+            assert!(
+                owner.chars().all(|c| c == '-' || c.is_ascii_hexdigit()),
+                "{owner}"
+            );
+        }
+    }
+}
+
 #[test]
 fn trades_settle_mined_then_confirmed() {
     let (mut s, caller) = sim(1_000);
