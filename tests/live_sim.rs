@@ -186,7 +186,7 @@ fn shadow_mode_signs_every_order_and_sends_none() {
 
 #[test]
 fn a_geoblocked_machine_does_not_trade() {
-    let (_sim, addr) = start_sim();
+    let (_sim, addr) = start_funded_sim();
     let (status, body) = common::server::call(
         addr,
         "POST",
@@ -196,33 +196,21 @@ fn a_geoblocked_machine_does_not_trade() {
     );
     assert_eq!(status, 200, "{body}");
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pqap"))
-        .arg("live")
-        .arg("market-maker")
-        .arg("--config")
-        .arg(common::repo().join("configs/prod.yaml"))
-        .arg("--db")
-        .arg(dir.path().join("live.db"))
-        .env("PQAP_TRADING", "live")
-        .env("PQAP_PRIVATE_KEY", KEY)
-        .env_remove("PQAP_CLOB_API_KEY")
-        .env("PQAP_VENUE_CLOB_URL", format!("http://{addr}"))
-        .env("PQAP_VENUE_GAMMA_URL", format!("http://{addr}/gamma"))
-        .env("PQAP_VENUE_WS_URL", format!("ws://{addr}/ws/market"))
-        .env(
-            "PQAP_LIVE_GEOBLOCK_URL",
-            format!("http://{addr}/api/geoblock"),
-        )
-        .output()
-        .unwrap();
+    let db = dir.path().join("live.db");
+    let out = live_command(
+        std::path::Path::new("market-maker"),
+        &db,
+        &dir.path().join("cache"),
+        addr,
+    )
+    .env("PQAP_LIVE_GEOBLOCK_URL", format!("http://{addr}/api/geoblock"))
+    .output()
+    .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "it started: {stderr}");
     assert!(
         stderr.contains("geoblocked") && stderr.contains("US"),
         "{stderr}"
     );
-    assert!(
-        !dir.path().join("live.db").exists(),
-        "nothing was journaled"
-    );
+    assert!(!db.exists(), "nothing was journaled");
 }
