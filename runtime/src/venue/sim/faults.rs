@@ -46,6 +46,9 @@ pub struct FaultRequest {
     pub fail_trades: u32,
     /// Trading: close every user-channel socket.
     pub drop_user_ws: bool,
+    /// Trading: answer heartbeats 503 for this long (they do not count, so
+    /// the dead-man switch cancels the key's orders after its timeout).
+    pub fail_heartbeats_ms: u64,
 }
 
 impl Faults {

@@ -6,6 +6,7 @@ pub mod client;
 pub mod error;
 pub mod inbox;
 pub mod rate;
+pub mod settlement;
 pub mod sign_orders;
 pub mod tracker;
 pub mod types;

@@ -81,6 +81,8 @@ pub struct TradingFaults {
     pub hold_fills_until_ms: u64,
     /// Bumped to close every user-channel socket.
     pub drop_user_ws: u64,
+    /// Until this wall time, heartbeats are answered 503 and not counted.
+    pub heartbeats_down_until_ms: u64,
 }
 
 /// The answer a pending fault forces on an order post.
@@ -115,6 +117,11 @@ impl TradingFaults {
         }
         if r.drop_user_ws {
             self.drop_user_ws += 1;
+        }
+        if r.fail_heartbeats_ms > 0 {
+            self.heartbeats_down_until_ms = self
+                .heartbeats_down_until_ms
+                .max(wall_ms.saturating_add(r.fail_heartbeats_ms));
         }
     }
 
