@@ -81,10 +81,8 @@ impl PortfolioProjection {
                         fill: Some(fill),
                         ..
                     },
-            } => {
-                if self.reversed.insert(trade_id.clone()) {
-                    let _ = self.portfolio.reverse_fill(fill);
-                }
+            } if self.reversed.insert(trade_id.clone()) => {
+                let _ = self.portfolio.reverse_fill(fill);
             }
             Entry::Settlement {
                 token,

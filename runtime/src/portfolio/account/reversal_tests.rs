@@ -34,16 +34,18 @@ fn fill(t: u32, side: Side, price: u32, micros: u64, fee: Decimal, trade: usize)
 
 const SHARE: u64 = 1_000_000;
 
-/// What the account would say without entries that are zero.
-fn essence(
-    a: &Account,
-) -> (
+/// Cash, holdings, realised (closed) PnL, fees and realised PnL per token
+/// (zeros left out).
+type Essence = (
     Decimal,
     Vec<(TokenId, Holding)>,
     Decimal,
     Decimal,
     Vec<(TokenId, Decimal)>,
-) {
+);
+
+/// What the account would say without entries that are zero.
+fn essence(a: &Account) -> Essence {
     (
         a.cash,
         a.holdings
