@@ -100,7 +100,9 @@ fn check(entries: &[Stored], round: usize) -> (usize, usize) {
                     OrderEvent::Cancelled { .. } | OrderEvent::Rejected { .. } => {
                         ended.insert(key);
                     }
-                    OrderEvent::Accepted { .. } | OrderEvent::Unknown { .. } => {}
+                    OrderEvent::Accepted { .. }
+                    | OrderEvent::Unknown { .. }
+                    | OrderEvent::FillReversed { .. } => {}
                 }
             }
             Entry::Mark {

@@ -12,6 +12,7 @@ mod foreign;
 mod orders;
 mod reconcile;
 mod recovery;
+mod reversal;
 mod settlement;
 mod universe;
 mod views;
@@ -173,6 +174,8 @@ pub struct Engine<V: Venue> {
     /// Venue trade ids of every fill journaled: a trade reported again (at
     /// each settlement stage, or by reconciliation) is booked once.
     trade_ids: std::collections::HashSet<String>,
+    /// The fills of those trades, and the trades reversed (failed to settle).
+    reversals: reversal::Reversals,
     /// Set while the venue's account could not be reconciled: no new orders
     /// until it is (see `reconcile_now`).
     unreconciled: Option<String>,
@@ -240,6 +243,12 @@ impl<V: Venue> Engine<V> {
         } else {
             self.state
         }
+    }
+
+    /// Whether the venue asks for a reconciliation now (it may have missed
+    /// reports: its user channel dropped and is back).
+    pub fn reconcile_due(&self) -> bool {
+        self.venue.wants_reconcile()
     }
 
     /// Why the venue's account is not reconciled, if it is not.

@@ -303,6 +303,38 @@ pub fn order_event(registry: &Registry, ev: &OrderEvent) -> Option<(StrategyId, 
         // The strategy's order stays working as far as it can tell, which is
         // what the host assumes too until reconciliation says otherwise.
         OrderEvent::Unknown { .. } => return None,
+        // The strategy hears a fill that cancels the failed one: the same
+        // size at the same price the other way, its fee given back, so
+        // positions and cash it keeps from fills come out as if the trade
+        // never happened (the WIT has no reversal of its own).
+        OrderEvent::FillReversed {
+            fill: Some(f),
+            remaining,
+            ..
+        } => {
+            let instrument = registry.instrument(&f.token)?;
+            let fee = (f.fee_value() * rust_decimal::Decimal::from(1_000_000))
+                .round()
+                .try_into()
+                .unwrap_or(0i64);
+            wit::EventKind::Fill(wit::Fill {
+                order: key.client_id,
+                instrument,
+                side: side(match f.side {
+                    crate::model::Side::Buy => crate::model::Side::Sell,
+                    crate::model::Side::Sell => crate::model::Side::Buy,
+                }),
+                price: f.price.micros(),
+                size: f.size.micros(),
+                fee: -fee,
+                liquidity: match f.liquidity {
+                    crate::model::Liquidity::Maker => wit::Liquidity::Maker,
+                    crate::model::Liquidity::Taker => wit::Liquidity::Taker,
+                },
+                remaining: remaining.micros(),
+            })
+        }
+        OrderEvent::FillReversed { fill: None, .. } => return None,
         OrderEvent::Filled(f) => {
             let instrument = registry.instrument(&f.token)?;
             // Fees cross the boundary in micro-dollars (rebates negative),

@@ -211,6 +211,23 @@ pub enum OrderEvent {
         reason: String,
         ts_ns: u64,
     },
+    /// A fill booked earlier did not happen: the venue's settlement of its
+    /// trade failed (Polymarket: RETRYING, then FAILED), so the trade is void.
+    /// The order's size the trade took does not come back to it (the venue
+    /// does not put it back on the book).
+    FillReversed {
+        key: OrderKey,
+        trade_id: String,
+        /// The fill as the host booked it: a venue leaves it out, the engine
+        /// puts its own record in before journaling, so the entry alone says
+        /// what is undone.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fill: Option<Fill>,
+        /// Size of the order still open (the reversal does not change it).
+        #[serde(with = "size", default)]
+        remaining: Size,
+        ts_ns: u64,
+    },
 }
 
 impl OrderEvent {
@@ -219,7 +236,8 @@ impl OrderEvent {
             OrderEvent::Accepted { key, .. }
             | OrderEvent::Rejected { key, .. }
             | OrderEvent::Cancelled { key, .. }
-            | OrderEvent::Unknown { key, .. } => *key,
+            | OrderEvent::Unknown { key, .. }
+            | OrderEvent::FillReversed { key, .. } => *key,
             OrderEvent::Filled(f) => f.key,
         }
     }

@@ -28,6 +28,14 @@ pub enum PortfolioError {
         sold: Decimal,
         held: Decimal,
     },
+    #[error(
+        "reversing a buy of {reversed} shares of {token} finds only {held} held (sold since); the rest stays sold"
+    )]
+    ReversalShort {
+        token: TokenId,
+        reversed: Decimal,
+        held: Decimal,
+    },
 }
 
 /// Shares of one token held.
@@ -68,6 +76,10 @@ pub struct Account {
     /// Realised PnL per token (closed, settled or merged; dollar fees
     /// included), kept after the position is gone.
     pub realized_by_token: BTreeMap<TokenId, Decimal>,
+    /// What each sale with a venue trade id took out of its holding's cost:
+    /// reversing the sale (its trade failed to settle) puts that cost back.
+    #[serde(skip)]
+    pub sale_costs: BTreeMap<String, Decimal>,
 }
 
 impl Account {
@@ -119,6 +131,9 @@ impl Account {
                         .entry(fill.token.clone())
                         .or_default() += value - cost_out;
                     self.cash += value;
+                    if let Some(trade) = &fill.trade_id {
+                        self.sale_costs.insert(trade.clone(), cost_out);
+                    }
                     if h.size.is_zero() {
                         self.holdings.remove(&fill.token);
                     }
@@ -206,5 +221,8 @@ impl Account {
     }
 }
 
+mod reversal;
+#[cfg(test)]
+mod reversal_tests;
 #[cfg(test)]
 mod tests;

@@ -32,6 +32,11 @@ impl Portfolio {
         self.account_mut(fill.key.strategy).apply_fill(fill)
     }
 
+    /// Undoes a fill booked earlier (its trade failed to settle).
+    pub fn reverse_fill(&mut self, fill: &Fill) -> Result<(), PortfolioError> {
+        self.account_mut(fill.key.strategy).reverse_fill(fill)
+    }
+
     /// Settles a resolved token in every account.
     pub fn settle(&mut self, token: &TokenId, payout: Price) {
         for a in self.accounts.values_mut() {

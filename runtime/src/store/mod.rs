@@ -19,4 +19,6 @@ pub use projection::{
 };
 
 #[cfg(test)]
+mod reversal_tests;
+#[cfg(test)]
 mod tests;

@@ -60,6 +60,8 @@ pub struct FillRecord {
 #[derive(Debug, Clone, Default)]
 pub struct PortfolioProjection {
     pub portfolio: Portfolio,
+    /// Trades whose fills were reversed (each is undone once).
+    reversed: std::collections::BTreeSet<String>,
 }
 
 impl PortfolioProjection {
@@ -71,6 +73,16 @@ impl PortfolioProjection {
                 // An oversell is an anomaly `Projections` reports; the
                 // figures go on from what the portfolio accepted.
                 let _ = self.portfolio.apply_fill(fill);
+            }
+            Entry::Order {
+                event:
+                    OrderEvent::FillReversed {
+                        trade_id,
+                        fill: Some(fill),
+                        ..
+                    },
+            } if self.reversed.insert(trade_id.clone()) => {
+                let _ = self.portfolio.reverse_fill(fill);
             }
             Entry::Settlement {
                 token,
@@ -90,7 +102,11 @@ impl PortfolioProjection {
 pub struct Projections {
     pub strategies: BTreeMap<StrategyId, (String, String)>,
     pub orders: BTreeMap<OrderKey, OrderRecord>,
+    /// Fills that stand: a reversed one leaves this list for `reversals`.
     pub fills: Vec<FillRecord>,
+    /// Fills reversed (their trades failed to settle), at the reversal's
+    /// sequence: their trade ids stay known, so none is booked again.
+    pub reversals: Vec<FillRecord>,
     pub portfolio: Portfolio,
     pub rejections: u64,
     pub faults: Vec<(i64, StrategyId, serde_json::Value)>,
@@ -343,6 +359,9 @@ impl Projections {
                     r.status = OrderStatus::Unknown;
                 }
             }
+            OrderEvent::FillReversed { trade_id, fill, .. } => {
+                self.reverse(seq, key, trade_id, fill.as_ref())
+            }
             OrderEvent::Filled(fill) => {
                 if let Some(r) = record {
                     r.filled += crate::model::money::shares(fill.size);
@@ -365,6 +384,38 @@ impl Projections {
                 });
             }
         }
+    }
+
+    /// Undoes the fill of `trade_id` (as booked: `fill`, or the one the
+    /// journal holds), once: the order's filled total, the portfolio.
+    fn reverse(&mut self, seq: i64, key: OrderKey, trade_id: &str, fill: Option<&Fill>) {
+        let same = |r: &FillRecord| r.fill.trade_id.as_deref() == Some(trade_id);
+        if self.reversals.iter().any(same) {
+            return;
+        }
+        let Some(fill) = fill
+            .cloned()
+            .or_else(|| self.fills.iter().find(|r| same(r)).map(|r| r.fill.clone()))
+        else {
+            self.anomalies.push(format!(
+                "entry {seq}: reversal of trade {trade_id}, which was never booked"
+            ));
+            return;
+        };
+        if let Some(r) = self.orders.get_mut(&key) {
+            r.filled = (r.filled - crate::model::money::shares(fill.size)).max(Decimal::ZERO);
+            // What the failed trade took is neither filled nor working.
+            if r.status == OrderStatus::Filled {
+                r.status = OrderStatus::Cancelled {
+                    cause: CancelCause::Venue,
+                };
+            }
+        }
+        if let Err(e) = self.portfolio.reverse_fill(&fill) {
+            self.anomalies.push(format!("entry {seq}: {e}"));
+        }
+        self.fills.retain(|r| !same(r));
+        self.reversals.push(FillRecord { seq, fill });
     }
 
     /// Whether a strategy's order id was ever sent to a venue.

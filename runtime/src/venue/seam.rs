@@ -69,6 +69,12 @@ pub trait Venue {
     fn trouble(&self) -> Option<String> {
         None
     }
+    /// Whether the venue may have missed reports and a reconciliation is due
+    /// at once, not at the next interval (its user channel dropped and is
+    /// back). Until one succeeds, [`Venue::trouble`] stops new orders.
+    fn wants_reconcile(&self) -> bool {
+        false
+    }
     /// Woken when the venue has news (answers, fills) for the engine, which
     /// then takes them at once instead of at its next clock tick.
     fn wakeup(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {

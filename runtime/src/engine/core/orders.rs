@@ -286,6 +286,10 @@ impl<V: Venue> Engine<V> {
         events: Vec<OrderEvent>,
     ) -> Result<(), EngineError> {
         for mut ev in events {
+            if let OrderEvent::FillReversed { trade_id, .. } = &ev {
+                self.reverse_trade(trade_id)?;
+                continue;
+            }
             if let OrderEvent::Filled(crate::model::Fill {
                 trade_id: Some(trade),
                 ..
@@ -308,6 +312,7 @@ impl<V: Venue> Engine<V> {
             )?;
             match &ev {
                 OrderEvent::Filled(fill) => {
+                    self.reversals.booked(fill);
                     self.portfolio_revision += 1;
                     if let Err(e) = self.portfolio.apply_fill(fill) {
                         tracing::error!(error = %e, "fill refused by the portfolio");
@@ -334,6 +339,7 @@ impl<V: Venue> Engine<V> {
                 OrderEvent::Unknown { key, .. } => {
                     self.unknown.insert(*key);
                 }
+                OrderEvent::FillReversed { .. } => {}
             }
             if let Some((strategy, kind)) = order_event(&self.registry, &ev)
                 && let Some(slot) = self.slots.iter_mut().find(|s| s.id == strategy)

@@ -87,8 +87,10 @@ impl<V: Venue> Engine<V> {
             trade_ids: prior
                 .fills
                 .iter()
+                .chain(&prior.reversals)
                 .filter_map(|f| f.fill.trade_id.clone())
                 .collect(),
+            reversals: reversal::Reversals::from_journal(&prior),
             unreconciled: None,
             unknown: prior
                 .open_orders()

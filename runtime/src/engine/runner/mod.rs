@@ -134,6 +134,9 @@ pub struct Session<V: Venue> {
     settings: SessionSettings,
     recorder: Option<Recorder>,
     counters: FeedCounters,
+    /// When a reconciliation the venue asked for last ran: one that fails
+    /// (the venue unreachable) is tried again a second later, not every tick.
+    forced_at: Option<std::time::Instant>,
 }
 
 impl<V: Venue> Session<V> {
@@ -150,6 +153,7 @@ impl<V: Venue> Session<V> {
             settings,
             recorder,
             counters: FeedCounters::default(),
+            forced_at: None,
         })
     }
 
@@ -209,19 +213,16 @@ impl<V: Venue> Session<V> {
                 () = woken(wakeup.as_deref()) => {
                     let now = self.now();
                     self.engine.on_time(now).await?;
+                    self.reconcile_if_due().await?;
                 }
-                () = ticked(reconcile.as_mut()) => {
-                    let report = self.engine.reconcile_now().await?;
-                    if report.fills > 0 || report.ended > 0 {
-                        tracing::warn!(?report, "reconciliation found what the venue had not reported");
-                    }
-                }
+                () = ticked(reconcile.as_mut()) => self.reconcile().await?,
                 _ = tick.tick() => {
                     let now = self.now();
                     if self.settings.deadline_ns.is_some_and(|d| now >= d) {
                         return Ok(Ended::Deadline);
                     }
                     self.engine.on_time(now).await?;
+                    self.reconcile_if_due().await?;
                     if let Some(r) = self.recorder.as_mut() {
                         r.record(&clock_tick(now)).await?;
                     }
@@ -248,6 +249,32 @@ impl<V: Venue> Session<V> {
                 msg = rx.recv() => self.on_feed(msg).await?,
             }
         }
+    }
+
+    /// Reconciles working orders (and booked trades not yet settled) with
+    /// the venue's account.
+    async fn reconcile(&mut self) -> Result<(), RunError> {
+        let report = self.engine.reconcile_now().await?;
+        if report.fills > 0 || report.ended > 0 {
+            tracing::warn!(
+                ?report,
+                "reconciliation found what the venue had not reported"
+            );
+        }
+        Ok(())
+    }
+
+    /// Reconciles at once when the venue may have missed reports (its user
+    /// channel was down), not at the next interval.
+    async fn reconcile_if_due(&mut self) -> Result<(), RunError> {
+        let recent = self
+            .forced_at
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(1));
+        if self.engine.reconcile_due() && !recent {
+            self.forced_at = Some(std::time::Instant::now());
+            self.reconcile().await?;
+        }
+        Ok(())
     }
 
     async fn on_feed(&mut self, msg: Option<FeedMessage>) -> Result<(), RunError> {

@@ -677,6 +677,9 @@ proptest! {
                 }
                 OrderEvent::Accepted { .. } => {}
                 OrderEvent::Unknown { .. } => prop_assert!(false, "the simulator always answers"),
+                OrderEvent::FillReversed { .. } => {
+                    prop_assert!(false, "the simulator's trades never fail")
+                }
             }
         }
         prop_assert!(ended.values().all(|n| *n == 1), "an order ended twice: {:?}", ended);

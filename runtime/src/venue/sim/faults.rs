@@ -57,6 +57,9 @@ pub struct FaultRequest {
     /// The country `GET /api/geoblock` says the caller is in, blocked
     /// (empty: not blocked).
     pub geoblock_country: Option<String>,
+    /// Trading: answer heartbeats 503 for this long (they do not count, so
+    /// the dead-man switch cancels the key's orders after its timeout).
+    pub fail_heartbeats_ms: u64,
 }
 
 impl Faults {

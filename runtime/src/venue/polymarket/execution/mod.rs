@@ -8,6 +8,7 @@ pub mod funds;
 pub mod geoblock;
 pub mod inbox;
 pub mod rate;
+pub mod settlement;
 pub mod sign_orders;
 pub mod tracker;
 pub mod types;

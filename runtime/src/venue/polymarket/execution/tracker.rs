@@ -3,7 +3,8 @@
 //! venue says, in whatever order and however often (the HTTP answer, the user
 //! channel, a reconciliation), comes out as at most one answer (accepted,
 //! rejected or unknown), fills that never exceed the order (each trade once)
-//! and at most one end.
+//! and at most one end; a trade booked and then FAILED comes out as one
+//! reversal.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -55,6 +56,11 @@ pub struct Tracker {
     orders: BTreeMap<OrderKey, Tracked>,
     by_id: HashMap<String, OrderKey>,
     trades: HashSet<String>,
+    /// Trades booked and not yet CONFIRMED (they may still fail), with the
+    /// order and when they were booked (host ns).
+    unsettled: BTreeMap<String, (OrderKey, u64)>,
+    /// Trades the venue said FAILED (each reversed, or never booked, once).
+    failed: HashSet<String>,
     out: Vec<OrderEvent>,
 }
 
@@ -180,6 +186,7 @@ impl Tracker {
             return false;
         };
         self.trades.insert(trade_id.to_string());
+        self.unsettled.insert(trade_id.to_string(), (key, now_ns));
         t.in_flight = false;
         if !t.answered {
             t.answered = true;
@@ -258,13 +265,61 @@ impl Tracker {
 
     /// Adopts what reconciliation booked: `matched` so far, and whether the
     /// order is over (the engine journaled those events itself).
-    pub fn reconciled(&mut self, key: OrderKey, matched: Size, over: bool, trades: &[String]) {
+    pub fn reconciled(
+        &mut self,
+        key: OrderKey,
+        matched: Size,
+        over: bool,
+        trades: &[String],
+        now_ns: u64,
+    ) {
         if let Some(t) = self.orders.get_mut(&key) {
             t.matched = t.matched.max(matched);
             t.answered = true;
             t.ended |= over;
         }
-        self.trades.extend(trades.iter().cloned());
+        for trade in trades {
+            if self.trades.insert(trade.clone()) {
+                self.unsettled.insert(trade.clone(), (key, now_ns));
+            }
+        }
+    }
+
+    /// The trade settled on chain: it can no longer fail.
+    pub fn confirmed(&mut self, trade_id: &str) {
+        self.unsettled.remove(trade_id);
+    }
+
+    /// The venue says the trade `trade_id` on its order `venue_id` FAILED.
+    /// One booked is reversed (once); one not booked never will be. The
+    /// order's matched size stays: the venue does not give it back.
+    pub fn failed(&mut self, venue_id: &str, trade_id: &str, now_ns: u64) -> bool {
+        let Some(key) = self.key_of(venue_id) else {
+            return false;
+        };
+        if !self.failed.insert(trade_id.to_string()) {
+            return false;
+        }
+        self.unsettled.remove(trade_id);
+        if !self.trades.insert(trade_id.to_string()) {
+            self.out.push(OrderEvent::FillReversed {
+                key,
+                trade_id: trade_id.to_string(),
+                fill: None,
+                remaining: Size::ZERO,
+                ts_ns: now_ns,
+            });
+            return true;
+        }
+        false
+    }
+
+    /// Booked trades that may still fail, and the earliest booking (host ns).
+    pub fn unsettled(&self) -> (Vec<String>, Option<u64>) {
+        (
+            self.unsettled.keys().cloned().collect(),
+            self.unsettled.values().map(|(_, at)| *at).min(),
+        )
     }
 
     /// Events owed to the engine, in the order they happened.

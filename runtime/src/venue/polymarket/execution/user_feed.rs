@@ -1,9 +1,10 @@
 //! The authenticated user channel, kept open for the venue adapter: every
 //! trade on one of our orders becomes a fill the moment the venue reports it
 //! (its first report; later settlement stages repeat it and are ignored, a
-//! FAILED one is logged for reconciliation), and cancellations the venue
-//! makes end their orders. It reconnects with backoff; whatever it missed
-//! while down, reconciliation finds.
+//! FAILED one reverses the fill), and cancellations the venue makes end
+//! their orders. It reconnects with backoff; while it is down new orders
+//! stop, and once it is back the engine reconciles at once (whatever it
+//! missed, reconciliation finds) before trading again.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,11 +63,23 @@ fn subscribe(credentials: &ApiCredentials) -> String {
 /// Applies one user-channel message to the tracker; whether it changed it.
 pub fn apply(tracker: &mut Tracker, message: &UserMessage, now_ns: u64) -> bool {
     match message {
-        UserMessage::Trade(t) => {
-            if matches!(t.status, TradeStatus::Failed) {
-                tracing::error!(trade = %t.id, "the venue reports a trade FAILED; reconciliation will not book it");
-                return false;
+        UserMessage::Trade(t) if matches!(t.status, TradeStatus::Failed) => {
+            // Settlement failed: the trade is void. Each of our legs booked
+            // is reversed; one not booked never will be.
+            let mut changed = tracker.failed(&t.taker_order_id, &t.id, now_ns);
+            for m in &t.maker_orders {
+                let trade = format!("{}:{}", t.id, m.order_id.to_ascii_lowercase());
+                changed |= tracker.failed(&m.order_id, &trade, now_ns);
             }
+            changed
+        }
+        UserMessage::Trade(t) => {
+            if matches!(t.status, TradeStatus::Retrying) {
+                // Stays booked: most retries settle; a FAILED that follows
+                // reverses it.
+                tracing::warn!(trade = %t.id, "the venue is retrying a trade's settlement");
+            }
+            let confirmed = matches!(t.status, TradeStatus::Confirmed);
             let mut changed = false;
             if tracker.key_of(&t.taker_order_id).is_some() {
                 changed |= tracker.fill(
@@ -89,7 +102,13 @@ pub fn apply(tracker: &mut Tracker, message: &UserMessage, now_ns: u64) -> bool 
                         Liquidity::Maker,
                         now_ns,
                     );
+                    if confirmed {
+                        tracker.confirmed(&trade);
+                    }
                 }
+            }
+            if confirmed {
+                tracker.confirmed(&t.id);
             }
             changed
         }
@@ -126,10 +145,18 @@ pub fn apply(tracker: &mut Tracker, message: &UserMessage, now_ns: u64) -> bool 
 pub async fn run(config: UserFeedConfig, credentials: ApiCredentials, inbox: Arc<Inbox>) {
     let mut backoff = Duration::from_millis(250);
     loop {
-        match session(&config, &credentials, &inbox).await {
-            Ok(()) => backoff = Duration::from_millis(250),
-            Err(e) => tracing::warn!(error = %e, "user channel down; reconnecting"),
-        }
+        let result = session(&config, &credentials, &inbox).await;
+        // Whatever the venue said while the channel was down is lost to it:
+        // no new orders until a reconciliation after it is back.
+        let why = match result {
+            Ok(()) => {
+                backoff = Duration::from_millis(250);
+                "closed".to_string()
+            }
+            Err(e) => e,
+        };
+        tracing::warn!(error = %why, "user channel down; no new orders until it is back and reconciled");
+        inbox.channel_down(format!("user channel down ({why}); reports may be lost"));
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(10));
     }
@@ -146,6 +173,7 @@ async fn session(
         .send(Message::Text(subscribe(credentials).into()))
         .await
         .map_err(|e| format!("{}: subscribing: {e}", config.url))?;
+    inbox.channel_up();
     let mut ping = tokio::time::interval(config.ping_every);
     ping.tick().await;
     loop {
@@ -248,6 +276,41 @@ mod tests {
             matches!(&ev[2], OrderEvent::Cancelled { cause: CancelCause::Venue, unfilled, .. }
             if *unfilled == Size::from_shares(6).unwrap())
         );
+    }
+
+    #[test]
+    fn a_trade_that_fails_after_it_was_booked_is_reversed_once() {
+        let mut t = Tracker::default();
+        t.track(&order(), "0xAB", FeeSchedule::FREE, true);
+        let trade = |id: &str, status: &str| {
+            format!(
+                r#"{{"event_type":"trade","type":"TRADE","id":"{id}","taker_order_id":"0xff","market":"0xc","asset_id":"12","side":"SELL","size":"4","price":"0.5","status":"{status}","maker_orders":[{{"order_id":"0xab","owner":"k","maker_address":"0x1","matched_amount":"4","price":"0.5","asset_id":"12","outcome":"Yes","side":"BUY"}}]}}"#
+            )
+        };
+        // Booked at MATCHED, still booked while RETRYING, reversed at FAILED
+        // (once, however often it is said); a trade first heard FAILED is
+        // never booked, even if a MATCHED report of it comes late.
+        for (id, status) in [
+            ("t1", "MATCHED"),
+            ("t1", "RETRYING"),
+            ("t1", "FAILED"),
+            ("t1", "FAILED"),
+            ("t2", "FAILED"),
+            ("t2", "MATCHED"),
+        ] {
+            for m in messages(&trade(id, status)) {
+                apply(&mut t, &m, 1);
+            }
+        }
+        let ev = t.drain();
+        assert_eq!(ev.len(), 3, "{ev:?}");
+        assert!(
+            matches!(&ev[1], OrderEvent::Filled(f) if f.trade_id.as_deref() == Some("t1:0xab"))
+        );
+        assert!(
+            matches!(&ev[2], OrderEvent::FillReversed { trade_id, .. } if trade_id == "t1:0xab")
+        );
+        assert!(t.unsettled().0.is_empty(), "a failed trade is settled");
     }
 
     #[test]

@@ -18,6 +18,7 @@ use super::client::{Asset, ClobClient};
 use super::error::{ClobError, reject_of};
 use super::funds::Funds;
 use super::inbox::Inbox;
+use super::settlement;
 use super::sign_orders::{MarketTerms, OrderSigner};
 use super::tracker::{Tracker, venue_fee};
 use super::types::{VenueOrder, VenueTrade};
@@ -321,8 +322,15 @@ impl Venue for PolymarketVenue {
         Some(self.shared.notify())
     }
 
-    async fn refresh(&mut self, orders: &[Order], _now_ns: u64) -> Result<(), VenueUnreachable> {
+    fn wants_reconcile(&self) -> bool {
+        self.shared.reconcile_due()
+    }
+
+    async fn refresh(&mut self, orders: &[Order], now_ns: u64) -> Result<(), VenueUnreachable> {
         let unreachable = |e: ClobError| VenueUnreachable(e.to_string());
+        // Taken before asking: a drop while asking leaves its gap open.
+        let gap = self.shared.gap_mark();
+        let (unsettled, booked_since) = self.shared.with(|t| t.unsettled());
         let open = self.client.open_orders().await.map_err(unreachable)?;
         let open: HashMap<String, VenueOrder> = open
             .into_iter()
@@ -330,14 +338,20 @@ impl Venue for PolymarketVenue {
             .collect();
         let since = orders
             .iter()
-            .map(|o| o.created_ns / 1_000_000_000)
+            .map(|o| o.created_ns)
+            .chain(booked_since)
             .min()
-            .map(|s| s.saturating_sub(60));
-        let trades = if orders.is_empty() {
+            .map(|ns| (ns / 1_000_000_000).saturating_sub(60));
+        let trades = if orders.is_empty() && unsettled.is_empty() {
             Vec::new()
         } else {
             self.client.trades(since).await.map_err(unreachable)?
         };
+        // Trades booked that settled since, or failed (their fills reversed).
+        if !unsettled.is_empty() {
+            self.shared
+                .with(|t| settlement::follow(t, &trades, &unsettled, now_ns));
+        }
         let mut answers = HashMap::new();
         for order in orders {
             let Some(r) = &order.venue_ref else {
@@ -408,6 +422,9 @@ impl Venue for PolymarketVenue {
                 found
             })
             .collect();
+        if let Some(mark) = gap {
+            self.shared.reconciled(mark);
+        }
         Ok(())
     }
 
@@ -451,7 +468,7 @@ impl Venue for PolymarketVenue {
         )))
     }
 
-    fn reconcile(&mut self, order: &Order, _now_ns: u64) -> Reconciliation {
+    fn reconcile(&mut self, order: &Order, now_ns: u64) -> Reconciliation {
         let found = self
             .snapshot
             .answers
@@ -473,7 +490,7 @@ impl Venue for PolymarketVenue {
         self.shared.with(|t| {
             // An order still on its way is answered by its own request.
             if !t.in_flight(order.key) {
-                t.reconciled(order.key, matched, over, &trades);
+                t.reconciled(order.key, matched, over, &trades, now_ns);
             }
         });
         found

@@ -341,6 +341,13 @@ pub async fn heartbeat(State(app): State<AppState>, headers: HeaderMap, body: By
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty());
     let now = clock(&sim).wall_ms;
+    if now < sim.exchange.faults.heartbeats_down_until_ms {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "error": "heartbeats unavailable (sim fault)" })),
+        )
+            .into_response();
+    }
     match sim.exchange.heartbeats.beat(&caller.api_key, id, now) {
         Ok(next) => Json(json!({ "heartbeat_id": next, "error": Value::Null })).into_response(),
         Err(e) => (

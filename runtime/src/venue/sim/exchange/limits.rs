@@ -91,6 +91,8 @@ pub struct TradingFaults {
     pub order_version: Option<u32>,
     /// Callers are geoblocked in this country.
     pub geoblocked_in: Option<String>,
+    /// Until this wall time, heartbeats are answered 503 and not counted.
+    pub heartbeats_down_until_ms: u64,
 }
 
 /// The answer a pending fault forces on an order post.
@@ -126,6 +128,11 @@ impl TradingFaults {
         }
         if r.drop_user_ws {
             self.drop_user_ws += 1;
+        }
+        if r.fail_heartbeats_ms > 0 {
+            self.heartbeats_down_until_ms = self
+                .heartbeats_down_until_ms
+                .max(wall_ms.saturating_add(r.fail_heartbeats_ms));
         }
         if r.delay_order_responses_ms > 0 {
             self.hold_order_responses_until_ms = self

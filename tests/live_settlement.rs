@@ -1,0 +1,503 @@
+//! Settlement faults of the live venue adapter, in-process against the local
+//! exchange: a trade booked at MATCHED that ends FAILED is reversed (from the
+//! user channel, or found by reconciliation in the trade list) and the
+//! host's cash and shares end equal to the exchange's ledger to the
+//! micro-dollar; a user channel dropped while fill reports were held back
+//! stops new orders, and once it is back a reconciliation runs at once and
+//! every fill is booked exactly once.
+
+mod common;
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use pqap::data::feed::FeedConfig;
+use pqap::engine::runner::{MarketSelector, Session, SessionSettings, Unobserved, wall_ns};
+use pqap::engine::{Engine, EngineConfig, Registry, StrategySetup};
+use pqap::model::{Fill, OrderEvent, TokenId};
+use pqap::risk::RiskLimits;
+use pqap::store::{Entry, Journal, Projections, Stored};
+use pqap::strategy::{ClockMode, SandboxLimits};
+use pqap::venue::MarketSpec;
+use pqap::venue::polymarket::execution::user_feed::UserFeedConfig;
+use pqap::venue::polymarket::execution::{ClobClient, OrderSigner, PolymarketVenue};
+use pqap::venue::polymarket::http::client::{HttpConfig, PolymarketHttp};
+use pqap::venue::polymarket::signing::{Account, PrivateKey};
+use pqap::venue::polymarket::websocket::client::WsConfig;
+use pqap::venue::sim::exchange::{AccountConfig, ExchangeConfig};
+use pqap::venue::sim::generator::{Generator, GeneratorConfig};
+use pqap::venue::sim::{Activity, SimConfig, SimServer};
+use rust_decimal::Decimal;
+
+const KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+/// The account's collateral at the start, in micro-dollars.
+const START_COLLATERAL: u64 = 1_000_000_000;
+
+async fn exchange() -> SimServer {
+    exchange_with(ExchangeConfig::default().heartbeat_timeout_ms).await
+}
+
+/// The exchange, cancelling a key's orders after `heartbeat_timeout_ms` of
+/// silence.
+async fn exchange_with(heartbeat_timeout_ms: u64) -> SimServer {
+    let key = PrivateKey::from_hex(KEY, "test").unwrap();
+    let g = Generator::new(
+        GeneratorConfig {
+            seed: 5,
+            markets: 1,
+            step_ms: 20,
+            ..GeneratorConfig::default()
+        },
+        pqap::venue::polymarket::websocket::client::now_ms(),
+    );
+    SimServer::start(
+        SimConfig {
+            step_every: Duration::from_millis(20),
+            exchange: ExchangeConfig {
+                accounts: [(
+                    key.address(),
+                    AccountConfig {
+                        collateral: START_COLLATERAL,
+                        ..AccountConfig::default()
+                    },
+                )]
+                .into_iter()
+                .collect(),
+                heartbeat_timeout_ms,
+                ..ExchangeConfig::default()
+            },
+            ..SimConfig::default()
+        },
+        Activity::Synthetic(g),
+    )
+    .await
+    .unwrap()
+}
+
+fn market_maker() -> StrategySetup {
+    StrategySetup {
+        artifact: common::market_maker(),
+        params: Vec::new(),
+        limits: RiskLimits::default(),
+        markets: Vec::new(),
+    }
+}
+
+/// The hostile guest's `buy_once`: one FAK buy of 10 shares at the ask.
+fn buy_once() -> StrategySetup {
+    StrategySetup {
+        artifact: common::load(
+            &common::guest(
+                "tests/guests/hostile",
+                pqap::strategy::build::GuestTarget::UnknownUnknown,
+            ),
+            &SandboxLimits::default(),
+        ),
+        params: vec![pqap::strategy::bindings::types::Param {
+            name: "mode".into(),
+            value: pqap::strategy::bindings::types::ParamValue::Text("buy_once".into()),
+        }],
+        limits: RiskLimits::default(),
+        markets: Vec::new(),
+    }
+}
+
+/// `strategy` trading live on `sim`, journaling into `db`; with the user
+/// channel or without; reconciling every `reconcile_every` (`None`: only
+/// when the venue asks).
+async fn session(
+    sim: &SimServer,
+    db: &std::path::Path,
+    user_channel: bool,
+    strategy: StrategySetup,
+    reconcile_every: Option<Duration>,
+) -> Session<PolymarketVenue> {
+    session_with(sim, db, user_channel, strategy, reconcile_every, None).await
+}
+
+/// As [`session`], sending heartbeats every `heartbeats` when given.
+async fn session_with(
+    sim: &SimServer,
+    db: &std::path::Path,
+    user_channel: bool,
+    strategy: StrategySetup,
+    reconcile_every: Option<Duration>,
+    heartbeats: Option<Duration>,
+) -> Session<PolymarketVenue> {
+    let key = Arc::new(PrivateKey::from_hex(KEY, "test").unwrap());
+    let client = ClobClient::new(&sim.clob_url(), 137, Duration::from_secs(3)).unwrap();
+    let creds = client.create_or_derive_api_key(&key, 0).await.unwrap();
+    let client = client.authenticated(&creds, key.address());
+    let first_beat = match heartbeats {
+        Some(_) => Some(client.heartbeat(None).await.unwrap()),
+        None => None,
+    };
+    let feed = FeedConfig {
+        http: HttpConfig {
+            clob_url: sim.clob_url(),
+            gamma_url: sim.gamma_url(),
+            ..HttpConfig::default()
+        },
+        ws: WsConfig {
+            url: sim.ws_url(),
+            ..WsConfig::default()
+        },
+        ..FeedConfig::default()
+    };
+    let listed = MarketSelector::all()
+        .open_on(&PolymarketHttp::new(feed.http.clone()).unwrap())
+        .await
+        .unwrap();
+    let markets: Vec<MarketSpec> = listed.iter().map(MarketSpec::from).collect();
+    let signer = OrderSigner::new(
+        key.clone(),
+        Account::eoa(key.address()),
+        137,
+        &creds.api_key,
+    );
+    let mut venue = PolymarketVenue::start(client, signer, &markets);
+    if user_channel {
+        venue.start_user_feed(UserFeedConfig::beside_market(&sim.ws_url()), creds);
+    }
+    if let (Some(every), Some(first)) = (heartbeats, first_beat) {
+        venue.start_heartbeats(first, every);
+    }
+    let engine = Engine::start(
+        EngineConfig {
+            run_id: "live-settlement".into(),
+            mode: ClockMode::Wall,
+            seed: 3,
+            sandbox: SandboxLimits::default(),
+            global_limits: RiskLimits::default(),
+            mark_every_ns: 1_000_000_000,
+            keep_quarantines: false,
+        },
+        Registry::new(markets.clone()),
+        venue,
+        Journal::open(db).await.unwrap(),
+        vec![strategy],
+        wall_ns(),
+    )
+    .await
+    .unwrap();
+    let mut settings = SessionSettings::new(feed, MarketSelector::all());
+    settings.reconcile_every = reconcile_every;
+    Session::new(engine, settings, None).unwrap()
+}
+
+/// Switches the exchange's faults on, as `POST /_sim/faults` does.
+async fn inject(sim: &SimServer, faults: serde_json::Value) {
+    pqap::venue::polymarket::http::client::install_crypto_provider();
+    let r = reqwest::Client::new()
+        .post(format!("{}/_sim/faults", sim.clob_url()))
+        .json(&faults)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+}
+
+async fn run_for(session: &mut Session<PolymarketVenue>, millis: u64) {
+    session.set_deadline(Some(wall_ns() + millis * 1_000_000));
+    tokio::time::timeout(
+        Duration::from_millis(millis + 20_000),
+        session.run(std::future::pending::<()>(), &mut Unobserved),
+    )
+    .await
+    .expect("the session ends by its deadline")
+    .unwrap();
+}
+
+/// Journal entries, once the session is finished (the chain verified).
+async fn journal(db: &std::path::Path) -> Vec<Stored> {
+    let j = Journal::open(db).await.unwrap();
+    let report = j.verify().await.unwrap();
+    assert!(report.broken.is_none(), "{report:?}");
+    j.read_from(1).await.unwrap()
+}
+
+fn events(entries: &[Stored]) -> Vec<OrderEvent> {
+    entries
+        .iter()
+        .filter_map(|e| match &e.entry {
+            Entry::Order { event } => Some(event.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn fills(ev: &[OrderEvent]) -> Vec<Fill> {
+    ev.iter()
+        .filter_map(|e| match e {
+            OrderEvent::Filled(f) => Some(f.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The exchange's ledger of the account: collateral moved since the start
+/// (micro-dollars) and shares per token (micro-shares, zeros left out).
+fn exchange_view(sim: &SimServer) -> (i128, BTreeMap<TokenId, i128>) {
+    let key = PrivateKey::from_hex(KEY, "test").unwrap();
+    let s = sim.state.lock().unwrap();
+    let ledger = s
+        .exchange
+        .ledgers
+        .get(&key.address())
+        .cloned()
+        .unwrap_or_default();
+    (
+        ledger.collateral - i128::from(START_COLLATERAL),
+        ledger
+            .positions
+            .into_iter()
+            .filter(|(_, v)| *v != 0)
+            .collect(),
+    )
+}
+
+/// The host's view from the journal alone (replayed): cash (micro-dollars)
+/// and shares per token, over every strategy.
+fn host_view(entries: &[Stored]) -> (i128, BTreeMap<TokenId, i128>) {
+    let p = Projections::replay(entries);
+    let mut cash = Decimal::ZERO;
+    let mut shares = BTreeMap::new();
+    for (_, a) in p.portfolio.accounts() {
+        cash += a.cash;
+        for (t, h) in &a.holdings {
+            *shares.entry(t.clone()).or_insert(0) += i128::from(h.size.micros());
+        }
+    }
+    let micros = cash * Decimal::from(1_000_000);
+    assert_eq!(micros, micros.trunc(), "cash is whole micro-dollars");
+    (
+        rust_decimal::prelude::ToPrimitive::to_i128(&micros).unwrap(),
+        shares.into_iter().filter(|(_, v)| *v != 0).collect(),
+    )
+}
+
+fn reversed(ev: &[OrderEvent]) -> Vec<(String, Option<Fill>)> {
+    ev.iter()
+        .filter_map(|e| match e {
+            OrderEvent::FillReversed { trade_id, fill, .. } => {
+                Some((trade_id.clone(), fill.clone()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// A buy booked at MATCHED whose trade ends FAILED: told by the user
+/// channel, or (without it) found by reconciliation in the trade list.
+/// Either way the journal reverses it once, and the host's cash and shares
+/// equal the exchange's ledger to the micro-dollar.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_trade_is_reversed_and_the_books_match_the_exchange() {
+    for user_channel in [true, false] {
+        let sim = exchange().await;
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("failed.db");
+        inject(&sim, serde_json::json!({ "fail_trades": 1 })).await;
+        let every = (!user_channel).then_some(Duration::from_millis(500));
+        let mut s = session(&sim, &db, user_channel, buy_once(), every).await;
+        run_for(&mut s, 4_000).await;
+        let held_now = s
+            .engine()
+            .portfolio()
+            .accounts()
+            .map(|(_, a)| a.holdings.len())
+            .sum::<usize>();
+        s.finish().await.unwrap();
+        let entries = journal(&db).await;
+        let ev = events(&entries);
+        let booked = fills(&ev);
+        assert!(
+            !booked.is_empty(),
+            "bought (channel {user_channel}): {ev:?}"
+        );
+        let reversals = reversed(&ev);
+        assert_eq!(
+            reversals.len(),
+            1,
+            "the failed trade is reversed once (channel {user_channel}): {ev:?}"
+        );
+        let (trade, fill) = &reversals[0];
+        let fill = fill.as_ref().expect("the journal says what was undone");
+        assert_eq!(fill.trade_id.as_ref(), Some(trade));
+        assert!(
+            booked.iter().any(|f| f.trade_id.as_ref() == Some(trade)),
+            "it reverses a fill that was booked"
+        );
+        let host = host_view(&entries);
+        let venue = exchange_view(&sim);
+        assert_eq!(host, venue, "host (cash, shares) vs exchange ledger");
+        assert_eq!(
+            held_now,
+            host.1.len(),
+            "the engine's portfolio agrees with replay"
+        );
+        if booked.len() == 1 {
+            assert_eq!(
+                host,
+                (0, BTreeMap::new()),
+                "the only buy failed: nothing held"
+            );
+        }
+    }
+}
+
+/// The user channel drops while the exchange holds fill reports back: new
+/// orders stop; once the channel is back a reconciliation runs at once (the
+/// periodic one is off), trading resumes, and every fill is booked exactly
+/// once with the host's books equal to the exchange's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_channel_gap_is_reconciled_at_once_and_nothing_is_booked_twice() {
+    let sim = exchange().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("gap.db");
+    let mut s = session(&sim, &db, true, market_maker(), None).await;
+    run_for(&mut s, 2_000).await;
+    inject(
+        &sim,
+        serde_json::json!({ "delay_fills_ms": 2_500, "drop_user_ws": true }),
+    )
+    .await;
+    run_for(&mut s, 6_000).await;
+    assert!(
+        s.engine().unreconciled().is_none(),
+        "trading resumed after the gap"
+    );
+    // Reports held back were due long ago; after the cancels nothing trades
+    // (a further run would let the market maker quote again).
+    assert_eq!(
+        s.cancel_all_and_wait(Duration::from_secs(5)).await.unwrap(),
+        0
+    );
+    s.finish().await.unwrap();
+    let entries = journal(&db).await;
+    // The gap closed the gate, and a reconciliation (not the periodic one:
+    // there is none) opened it again.
+    let gates: Vec<(i64, bool, Option<String>)> = entries
+        .iter()
+        .filter_map(|e| match &e.entry {
+            Entry::VenueReconciliation { complete, problem } => {
+                Some((e.ts_ns, *complete, problem.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    let closed = gates
+        .iter()
+        .position(|(_, complete, p)| {
+            !complete && p.as_deref().is_some_and(|p| p.contains("user channel"))
+        })
+        .unwrap_or_else(|| panic!("the gap stopped new orders: {gates:?}"));
+    let (closed_at, _, _) = gates[closed];
+    let reopened = gates[closed..]
+        .iter()
+        .find(|(_, complete, _)| *complete)
+        .unwrap_or_else(|| panic!("a reconciliation reopened trading: {gates:?}"));
+    assert!(
+        reopened.0 - closed_at < 5_000_000_000,
+        "reconciled soon after the channel came back: {gates:?}"
+    );
+    // No order was placed while the gate was closed.
+    let placed_while_closed = entries.iter().any(|e| {
+        e.ts_ns > closed_at
+            && e.ts_ns < reopened.0
+            && matches!(&e.entry, Entry::OrderSubmitted { .. })
+    });
+    assert!(!placed_while_closed, "no new order while unreconciled");
+    let booked = fills(&events(&entries));
+    assert!(!booked.is_empty(), "the market maker traded");
+    let mut ids = HashSet::new();
+    for f in &booked {
+        let id = f.trade_id.clone().expect("a live fill has its trade id");
+        assert!(ids.insert(id.clone()), "trade {id} booked twice");
+    }
+    assert_eq!(host_view(&entries), exchange_view(&sim));
+}
+
+/// Heartbeats fail at the exchange (answered 503): new orders stop, and
+/// nothing stays working at the exchange (its dead-man switch cancels what
+/// the strategy did not) while the host agrees; once heartbeats are answered
+/// again a reconciliation reopens trading, nothing lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeat_loss_cancels_at_the_exchange_and_stops_new_orders_until_reconciled() {
+    let sim = exchange_with(1_500).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("heartbeats.db");
+    let mut s = session_with(
+        &sim,
+        &db,
+        true,
+        market_maker(),
+        Some(Duration::from_secs(1)),
+        Some(Duration::from_millis(300)),
+    )
+    .await;
+    run_for(&mut s, 2_000).await;
+    assert!(s.engine().working_orders() > 0, "the market maker quotes");
+    inject(&sim, serde_json::json!({ "fail_heartbeats_ms": 3_500 })).await;
+    run_for(&mut s, 3_000).await;
+    assert!(
+        s.engine()
+            .unreconciled()
+            .is_some_and(|p| p.contains("heartbeats")),
+        "heartbeats failing stop new orders: {:?}",
+        s.engine().unreconciled()
+    );
+    // Whoever ended them first (the exchange's dead-man switch, or the
+    // strategy requoting into the halt), nothing is left working at the
+    // exchange, and the host agrees.
+    let open_at_exchange = sim
+        .state
+        .lock()
+        .unwrap()
+        .exchange
+        .orders
+        .values()
+        .filter(|o| o.is_open())
+        .count();
+    assert_eq!(open_at_exchange, 0, "no order left at the exchange");
+    assert_eq!(s.engine().working_orders(), 0, "the host agrees");
+    run_for(&mut s, 4_000).await;
+    assert!(
+        s.engine().unreconciled().is_none(),
+        "heartbeats answered again and a reconciliation ran"
+    );
+    assert_eq!(
+        s.cancel_all_and_wait(Duration::from_secs(5)).await.unwrap(),
+        0
+    );
+    s.finish().await.unwrap();
+    let entries = journal(&db).await;
+    let gates: Vec<(i64, bool, Option<String>)> = entries
+        .iter()
+        .filter_map(|e| match &e.entry {
+            Entry::VenueReconciliation { complete, problem } => {
+                Some((e.ts_ns, *complete, problem.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    let closed = gates
+        .iter()
+        .position(|(_, c, p)| !c && p.as_deref().is_some_and(|p| p.contains("heartbeats")))
+        .unwrap_or_else(|| panic!("{gates:?}"));
+    let reopened = gates[closed..]
+        .iter()
+        .find(|(_, c, _)| *c)
+        .unwrap_or_else(|| panic!("{gates:?}"));
+    assert!(
+        !entries.iter().any(|e| e.ts_ns > gates[closed].0
+            && e.ts_ns < reopened.0
+            && matches!(&e.entry, Entry::OrderSubmitted { .. })),
+        "no new order while heartbeats failed"
+    );
+    // Nothing lost: every order ended, and the books equal the exchange's.
+    let p = Projections::replay(&entries);
+    assert_eq!(p.open_orders().count(), 0);
+    assert_eq!(host_view(&entries), exchange_view(&sim));
+}
