@@ -203,7 +203,10 @@ fn a_geoblocked_machine_does_not_trade() {
         &dir.path().join("cache"),
         addr,
     )
-    .env("PQAP_LIVE_GEOBLOCK_URL", format!("http://{addr}/api/geoblock"))
+    .env(
+        "PQAP_LIVE_GEOBLOCK_URL",
+        format!("http://{addr}/api/geoblock"),
+    )
     .output()
     .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
