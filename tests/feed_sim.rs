@@ -292,7 +292,8 @@ async fn feed_tracks_the_sim_and_recovers_from_every_fault() {
     let now = pqap::venue::polymarket::websocket::client::now_ms();
     sim.faults.inject(
         &FaultRequest {
-            stall_ms: 1_500,
+            // Well past the 400 ms limit, so a loaded machine still sees it.
+            stall_ms: 3_000,
             ..FaultRequest::default()
         },
         now,
