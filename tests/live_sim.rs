@@ -6,6 +6,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::live::{ADDRESS, KEY, live_command, start_funded_sim};
 use pqap::model::{OrderEvent, TokenId};
 use pqap::store::{Entry, Journal, Projections};
@@ -216,4 +218,88 @@ fn a_geoblocked_machine_does_not_trade() {
         "{stderr}"
     );
     assert!(!db.exists(), "nothing was journaled");
+}
+
+#[test]
+fn serve_live_trades_on_the_exchange_and_serves_the_api() {
+    let (_sim, addr) = start_funded_sim();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("serve.db");
+    let mm = common::guest(
+        "strategies/market-maker",
+        pqap::strategy::build::GuestTarget::UnknownUnknown,
+    );
+    let bind = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_pqap"))
+        .arg("serve")
+        .arg("--live")
+        .arg(&mm)
+        .arg("--config")
+        .arg(common::repo().join("configs/prod.yaml"))
+        .arg("--db")
+        .arg(&db)
+        .args(["--bind", &bind.to_string(), "--duration", "12s"])
+        .args(["--params", "market_maker.all_outcomes=true"])
+        .env("PQAP_TRADING", "live")
+        .env("PQAP_PRIVATE_KEY", KEY)
+        .env_remove("PQAP_CLOB_API_KEY")
+        .env("PQAP_COMPILED_CACHE", dir.path().join("cache"))
+        .env("PQAP_VENUE_CLOB_URL", format!("http://{addr}"))
+        .env("PQAP_VENUE_GAMMA_URL", format!("http://{addr}/gamma"))
+        .env("PQAP_VENUE_WS_URL", format!("ws://{addr}/ws/market"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("serve.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let mut server = common::server::Guard(child);
+    common::server::wait_for(40, "pqap serve --live ready", || {
+        std::net::TcpStream::connect_timeout(&bind, Duration::from_millis(200)).ok()?;
+        let (status, body) = common::server::request(bind, "GET", "/readyz");
+        (status == 200 && body.contains("true")).then_some(())
+    });
+    let status = server.0.wait().unwrap();
+    let stderr = std::fs::read_to_string(dir.path().join("serve.log")).unwrap();
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("live trading"), "{stderr}");
+    assert!(!stderr.contains(&KEY[2..]), "the key was printed");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let entries = rt.block_on(async {
+        let journal = Journal::open(&db).await.unwrap();
+        let report = journal.verify().await.unwrap();
+        assert!(report.broken.is_none(), "{report:?}");
+        journal.read_from(1).await.unwrap()
+    });
+    assert!(
+        entries.iter().any(|e| matches!(
+            &e.entry,
+            Entry::RunStarted { run_id, .. } if run_id.starts_with("live-")
+        )),
+        "the server's run is a live run"
+    );
+    let orders: Vec<_> = entries
+        .iter()
+        .filter_map(|e| match &e.entry {
+            Entry::OrderSubmitted { order } => Some(order.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(!orders.is_empty(), "the market maker quoted");
+    assert!(
+        orders.iter().all(|o| o.venue_ref.is_some()),
+        "every order was signed for the venue"
+    );
+    assert!(
+        entries.iter().any(|e| matches!(
+            &e.entry,
+            Entry::Order {
+                event: OrderEvent::Accepted { .. }
+            }
+        )),
+        "the exchange accepted orders"
+    );
 }

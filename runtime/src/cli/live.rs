@@ -10,13 +10,16 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use pqap::alerts::{Alerter, Webhook};
 use pqap::config::{Config, TradingMode};
+use pqap::data::feed::FeedCounters;
 use pqap::engine::runner::{Session, wall_ns};
 use pqap::engine::{Engine, EngineConfig, Registry, StrategySetup};
 use pqap::store::{EngineLock, Journal};
 use pqap::strategy::ClockMode;
 use pqap::venue::polymarket::execution::Asset;
 use pqap::venue::polymarket::execution::user_feed::UserFeedConfig;
+use pqap::web::{Live, publish};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -27,7 +30,8 @@ use super::paper::{
 };
 use super::paper_report::FillPrinter;
 use super::print;
-use super::session::{PaperObserver, session_settings};
+use super::serve::RunningServer;
+use super::session::{PaperObserver, deployed_strategies, session_settings};
 
 #[derive(Debug, Args)]
 pub struct LiveArgs {
@@ -55,6 +59,10 @@ pub struct LiveArgs {
     /// Parameter values per strategy, `STRATEGY.NAME=VALUE`.
     #[arg(long = "params", num_args = 1.., value_name = "STRATEGY.NAME=VALUE")]
     pub params: Vec<String>,
+    /// Serve the HTTP API, dashboard and deployments on this address too
+    /// (`pqap serve --live`).
+    #[arg(skip)]
+    pub serve: Option<std::net::SocketAddr>,
 }
 
 /// What a live session trades with (printed before it starts; no secret).
@@ -91,7 +99,7 @@ pub async fn live(args: LiveArgs) -> anyhow::Result<ExitCode> {
     if config.trading != TradingMode::Live && !args.shadow {
         anyhow::bail!(
             "{}: `trading: paper`. Live trading needs `trading: live` in the config (or PQAP_TRADING=live) \
-             and `pqap live`; `pqap live --shadow` signs orders without sending them",
+             and `pqap live` (or `pqap serve --live`); `pqap live --shadow` signs orders without sending them",
             args.config.display()
         );
     }
@@ -155,6 +163,22 @@ pub async fn live(args: LiveArgs) -> anyhow::Result<ExitCode> {
     let db = args.db.clone().unwrap_or_else(|| config.database.clone());
     let _lock = EngineLock::acquire(&db)?;
     let journal = Journal::open(&db).await?;
+    // A server also runs what was deployed to it; a deployed strategy of the
+    // same name replaces the one named on the command line.
+    let library = match args.serve {
+        Some(_) => {
+            let (library, deployed) =
+                deployed_strategies(&db, sandbox.clone(), &config, &journal).await?;
+            setups.retain(|s| {
+                !deployed
+                    .iter()
+                    .any(|d| d.artifact.info.name == s.artifact.info.name)
+            });
+            setups.extend(deployed);
+            Some(library)
+        }
+        None => None,
+    };
     let start_ns = wall_ns();
     let engine = Engine::start(
         EngineConfig {
@@ -164,7 +188,7 @@ pub async fn live(args: LiveArgs) -> anyhow::Result<ExitCode> {
             sandbox: config.sandbox.clone(),
             global_limits: config.risk.global.clone(),
             mark_every_ns: config.mark_every_ms.saturating_mul(1_000_000),
-            keep_quarantines: false,
+            keep_quarantines: args.serve.is_some(),
         },
         Registry::new(markets.clone()),
         venue,
@@ -215,7 +239,41 @@ pub async fn live(args: LiveArgs) -> anyhow::Result<ExitCode> {
     settings.deadline_ns = args
         .duration
         .map(|d| start_ns.saturating_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)));
-    let mut observer = PaperObserver::quiet(FillPrinter::new(engine.journal()).await?);
+    let live_view: Live = Default::default();
+    if let Ok(mut l) = live_view.write() {
+        l.started_ms = start_ns / 1_000_000;
+        l.mode = armed.mode.into();
+    }
+    publish(
+        &live_view,
+        &engine,
+        FeedCounters::default(),
+        wall_ns() / 1_000_000,
+    );
+    let server = match args.serve {
+        Some(addr) => Some(
+            RunningServer::start(
+                addr,
+                live_view.clone(),
+                &db,
+                library.clone(),
+                config.server.base_url().starts_with("https://"),
+            )
+            .await?,
+        ),
+        None => None,
+    };
+    let mut observer = PaperObserver {
+        alerter: args.serve.map(|_| {
+            Alerter::new(
+                engine.journal().pool().clone(),
+                config.alerts.webhook_url.clone().map(Webhook::new),
+            )
+        }),
+        ..PaperObserver::quiet(FillPrinter::new(engine.journal()).await?)
+    };
+    observer.live = live_view;
+    settings.deployments = library.map(|l| (l, config.risk.strategy.clone()));
     let mut session = Session::new(engine, settings, None)?;
     let stop = async move {
         tokio::select! {
@@ -233,6 +291,9 @@ pub async fn live(args: LiveArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let (engine, _) = session.finish().await?;
+    if let Some(server) = server {
+        server.stop().await;
+    }
     let summary = LiveSummary {
         working_orders: engine.working_orders(),
         journal_entries: engine.journal().next_seq() - 1,

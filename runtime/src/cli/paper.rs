@@ -15,14 +15,13 @@ use pqap::config::{Config, ShutdownOrders};
 use pqap::data::archive::{Archive, MarketMeta};
 use pqap::data::feed::FeedCounters;
 use pqap::engine::runner::{MarketSelector, Session, clock_tick, wall_ns};
-use pqap::engine::{Engine, EngineConfig, Registry, StrategySetup, deployments};
+use pqap::engine::{Engine, EngineConfig, Registry, StrategySetup};
 use pqap::execution::FillSimulator;
 use pqap::model::time::parse_day;
 use pqap::store::{EngineLock, Journal};
 use pqap::strategy::build::{BuildOptions, GuestTarget, build_strategy};
 use pqap::strategy::{
-    Artifact, ArtifactLibrary, ClockMode, EngineOptions, SandboxEngine, SandboxLimits,
-    StrategySettings,
+    Artifact, ClockMode, EngineOptions, SandboxEngine, SandboxLimits, StrategySettings,
 };
 use pqap::venue::MarketSpec;
 use pqap::venue::polymarket::http::client::{HttpConfig, PolymarketHttp};
@@ -33,7 +32,7 @@ use pqap::web::{Live, publish};
 use super::duration;
 use super::paper_report::{FillPrinter, print_summary, summarize};
 use super::serve::RunningServer;
-use super::session::{PaperObserver, session_settings};
+use super::session::{PaperObserver, deployed_strategies, session_settings};
 
 #[derive(Debug, Args)]
 pub struct PaperArgs {
@@ -348,23 +347,14 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
     let _lock = EngineLock::acquire(&db)?;
     let journal = Journal::open(&db).await?;
     // A server also runs what was deployed to it, from its strategy library.
-    let library = args.serve.map(|_| {
-        Arc::new(ArtifactLibrary::beside(
-            &db,
-            sandbox.clone(),
-            config.sandbox.clone(),
-        ))
-    });
-    let mut deployed = Vec::new();
-    if let Some(lib) = &library {
-        let (setups, problems) =
-            deployments::deployed_setups(journal.pool(), lib, &config.risk.strategy).await?;
-        for p in problems {
-            tracing::error!(problem = %p, "a deployed strategy cannot start");
-            eprintln!("not starting a deployed strategy: {p}");
+    let (library, deployed) = match args.serve {
+        Some(_) => {
+            let (library, deployed) =
+                deployed_strategies(&db, sandbox.clone(), &config, &journal).await?;
+            (Some(library), deployed)
         }
-        deployed = setups;
-    }
+        None => (None, Vec::new()),
+    };
     let mut recorder = match &args.record {
         Some(dir) => {
             let archive = Archive::open(dir).await?;

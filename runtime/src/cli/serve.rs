@@ -1,6 +1,6 @@
 //! `pqap serve`: the long-lived process — the engine with its strategies, trading
 //! paper against the configured venue (an in-process simulator when none is
-//! set), plus the HTTP API, `/healthz`, `/readyz` and `/metrics`. Stops cleanly on
+//! set), or live with `--live` (as `pqap live` does), plus the HTTP API, `/healthz`, `/readyz` and `/metrics`. Stops cleanly on
 //! SIGTERM or Ctrl-C: strategies snapshot, the journal is flushed.
 
 use std::net::SocketAddr;
@@ -17,6 +17,7 @@ use pqap::strategy::ArtifactLibrary;
 use pqap::web::{FailureLimiter, Live, ServerState, WebError};
 
 use super::duration;
+use super::live::LiveArgs;
 use super::paper::{PaperArgs, run as run_paper};
 
 #[derive(Debug, Args)]
@@ -43,6 +44,10 @@ pub struct ServeArgs {
     /// Parameter values of the strategies named here, `STRATEGY.NAME=VALUE`.
     #[arg(long = "params", num_args = 1.., value_name = "STRATEGY.NAME=VALUE")]
     pub params: Vec<String>,
+    /// Trade live on the configured venue, as `pqap live` does (needs
+    /// `trading: live` in the config; the same checks before the first order).
+    #[arg(long)]
+    pub live: bool,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -50,6 +55,19 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Some(b) => b,
         None => Config::load(&args.config, std::env::vars())?.server.bind,
     };
+    if args.live {
+        return super::live::run(LiveArgs {
+            names: args.names,
+            config: args.config,
+            markets: args.markets,
+            db: args.db,
+            duration: args.duration,
+            shadow: false,
+            json: false,
+            params: args.params,
+            serve: Some(bind),
+        });
+    }
     run_paper(PaperArgs {
         names: args.names,
         config: args.config,

@@ -77,3 +77,30 @@ impl<V: Venue> SessionObserver<V> for PaperObserver {
         Ok(())
     }
 }
+
+/// What `pqap serve` adds to a session: the strategy library uploads go to,
+/// and the strategies deployed to this server (a deployed strategy that
+/// cannot start is reported, not fatal).
+pub(super) async fn deployed_strategies(
+    db: &std::path::Path,
+    sandbox: std::sync::Arc<pqap::strategy::SandboxEngine>,
+    config: &Config,
+    journal: &pqap::store::Journal,
+) -> anyhow::Result<(
+    std::sync::Arc<pqap::strategy::ArtifactLibrary>,
+    Vec<pqap::engine::StrategySetup>,
+)> {
+    let library = std::sync::Arc::new(pqap::strategy::ArtifactLibrary::beside(
+        db,
+        sandbox,
+        config.sandbox.clone(),
+    ));
+    let (setups, problems) =
+        pqap::engine::deployments::deployed_setups(journal.pool(), &library, &config.risk.strategy)
+            .await?;
+    for p in problems {
+        tracing::error!(problem = %p, "a deployed strategy cannot start");
+        eprintln!("not starting a deployed strategy: {p}");
+    }
+    Ok((library, setups))
+}
