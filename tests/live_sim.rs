@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::live::{ADDRESS, KEY, live_command, start_funded_sim};
+use common::live::{ADDRESS, KEY, live_command, live_strategy_command, start_funded_sim};
 use pqap::model::{OrderEvent, TokenId};
 use pqap::store::{Entry, Journal, Projections};
 
@@ -184,6 +184,112 @@ fn shadow_mode_signs_every_order_and_sends_none() {
         )
     });
     assert!(open.0.is_empty() && open.1.is_empty());
+}
+
+/// The sim's binary markets as (YES token, NO token).
+fn market_pairs(addr: std::net::SocketAddr) -> Vec<(TokenId, TokenId)> {
+    let (status, body) = common::server::call(addr, "GET", "/markets", None, "");
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let token =
+                |i: usize| TokenId::parse(m["tokens"][i]["token_id"].as_str().unwrap()).unwrap();
+            (token(0), token(1))
+        })
+        .collect()
+}
+
+#[test]
+fn complement_arbitrage_buys_both_legs_live_when_the_no_book_dislocates() {
+    let (_sim, addr) = start_funded_sim();
+    let pairs = market_pairs(addr);
+    // Every NO book 5 cents under the mirror of its YES book: YES ask + NO
+    // ask costs 0.95 plus the spread, at the exchange as on the feed.
+    let (status, body) = common::server::call(
+        addr,
+        "POST",
+        "/_sim/faults",
+        None,
+        r#"{"dislocate_no_micros":50000}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("live.db");
+    let arb = common::guest(
+        "strategies/complement-arb",
+        pqap::strategy::build::GuestTarget::UnknownUnknown,
+    );
+    let out = live_strategy_command(&arb, &db, &dir.path().join("cache"), addr)
+        .args(["--duration", "10s"])
+        .env("PQAP_LIVE_RECONCILE_EVERY_S", "2")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let entries = rt.block_on(async {
+        let journal = Journal::open(&db).await.unwrap();
+        let report = journal.verify().await.unwrap();
+        assert!(report.broken.is_none(), "{report:?}");
+        journal.read_from(1).await.unwrap()
+    });
+    let submitted: Vec<_> = entries
+        .iter()
+        .filter_map(|e| match &e.entry {
+            Entry::OrderSubmitted { order } => Some(order.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(!submitted.is_empty(), "the arbitrage traded");
+    // Takers only, each with its venue identity.
+    assert!(
+        submitted.iter().all(|o| !matches!(
+            o.tif,
+            pqap::model::TimeInForce::Gtc | pqap::model::TimeInForce::Gtd { .. }
+        ) && o.venue_ref.is_some()),
+        "{submitted:?}"
+    );
+    let events: Vec<&OrderEvent> = entries
+        .iter()
+        .filter_map(|e| match &e.entry {
+            Entry::Order { event } => Some(event),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, OrderEvent::Unknown { .. })),
+        "no answer was lost"
+    );
+    let p = Projections::replay(&entries);
+    let tokens: Vec<TokenId> = pairs
+        .iter()
+        .flat_map(|(y, n)| [y.clone(), n.clone()])
+        .collect();
+    // Both legs of a market were bought: the pairs the strategy holds to
+    // resolution, on the exchange's books as on the journal's.
+    let (_, held) = common::live::journal_books(&p);
+    let paired = pairs.iter().any(|(yes, no)| {
+        let zero = rust_decimal::Decimal::ZERO;
+        held.get(yes).copied().unwrap_or(zero) > zero
+            && held.get(no).copied().unwrap_or(zero) > zero
+    });
+    assert!(paired, "no market holds both legs: {held:?}");
+    rt.block_on(common::live::assert_books_match(addr, &p, &tokens));
+    let fills = events
+        .iter()
+        .filter(|e| matches!(e, OrderEvent::Filled(_)))
+        .count();
+    eprintln!("{} orders, {fills} fills, held {held:?}", submitted.len());
 }
 
 #[test]

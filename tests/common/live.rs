@@ -49,15 +49,27 @@ pub fn start_funded_sim() -> (super::server::Guard, SocketAddr) {
 /// code cached in `cache` (shared across runs: a restart does not compile the
 /// component again). The caller adds `--duration` and its own settings.
 pub fn live_command(mm: &Path, db: &Path, cache: &Path, addr: SocketAddr) -> Command {
+    let mut cmd = live_strategy_command(mm, db, cache, addr);
+    cmd.args(["--params", "market_maker.all_outcomes=true"]);
+    cmd
+}
+
+/// `pqap live` running `strategy` (its own default parameters) on the funded
+/// account at `addr`, as `live_command` describes.
+pub fn live_strategy_command(
+    strategy: &Path,
+    db: &Path,
+    cache: &Path,
+    addr: SocketAddr,
+) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pqap"));
     cmd.arg("live")
-        .arg(mm)
+        .arg(strategy)
         .arg("--config")
         .arg(super::repo().join("configs/prod.yaml"))
         .arg("--db")
         .arg(db)
         .arg("--json")
-        .args(["--params", "market_maker.all_outcomes=true"])
         .env("PQAP_TRADING", "live")
         .env("PQAP_PRIVATE_KEY", KEY)
         .env_remove("PQAP_CLOB_API_KEY")

@@ -60,6 +60,11 @@ pub struct FaultRequest {
     /// Trading: answer heartbeats 503 for this long (they do not count, so
     /// the dead-man switch cancels the key's orders after its timeout).
     pub fail_heartbeats_ms: u64,
+    /// Market data and matching: from the next step, every NO book sits this
+    /// many micro-dollars below the mirror of its YES book (0 restores the
+    /// mirror), so buying YES and NO at their asks costs under a dollar.
+    /// Synthetic sessions only.
+    pub dislocate_no_micros: Option<u32>,
 }
 
 impl Faults {

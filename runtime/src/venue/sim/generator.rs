@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 mod mirror;
 
-use mirror::{mirror_change, mirror_sides, opposite};
+use mirror::{mirror_change, mirror_price, mirror_sides, opposite};
 
 use crate::model::{BookLevel, ConditionId, LevelChange, MarketEvent, Price, Side, Size, TokenId};
 
@@ -94,6 +94,10 @@ pub struct Generator {
     step: u64,
     now_ms: u64,
     markets: Vec<Market>,
+    /// Micro-dollars every NO book sits below the mirror of its YES book.
+    no_shift: u32,
+    /// A new `no_shift`, applied (books republished) at the next step.
+    pending_shift: Option<u32>,
 }
 
 const CENT: i64 = 10_000;
@@ -106,6 +110,8 @@ impl Generator {
             step: 0,
             now_ms: start_ms,
             markets: Vec::new(),
+            no_shift: 0,
+            pending_shift: None,
         };
         for m in 0..g.config.markets {
             if let Some(market) = g.new_market(m) {
@@ -174,7 +180,7 @@ impl Generator {
         // 1 - p on the other), as on the venue, where a resting NO bid can fill
         // a YES buyer through a MINT match.
         g.seed_book(&mut market.tokens[0], fair);
-        let (bids, asks) = mirror_sides(&market.tokens[0]);
+        let (bids, asks) = mirror_sides(&market.tokens[0], g.no_shift);
         market.tokens[1].bids = bids;
         market.tokens[1].asks = asks;
         Some(market)
@@ -275,12 +281,43 @@ impl Generator {
             .collect()
     }
 
+    /// From the next step on, every NO book sits `micros` below the mirror of
+    /// its YES book (0: the exact mirror again), so that YES ask + NO ask can
+    /// cost less than a dollar, as when one side of a market lags the other.
+    pub fn dislocate_no(&mut self, micros: u32) {
+        self.pending_shift = Some(micros);
+    }
+
+    /// Applies a pending dislocation: every open market's NO book is rebuilt
+    /// from its YES book and republished.
+    fn apply_shift(&mut self, out: &mut Vec<MarketEvent>) {
+        let Some(shift) = self.pending_shift.take() else {
+            return;
+        };
+        if shift == self.no_shift {
+            return;
+        }
+        self.no_shift = shift;
+        for i in 0..self.markets.len() {
+            if self.markets[i].info.closed {
+                continue;
+            }
+            let (bids, asks) = mirror_sides(&self.markets[i].tokens[0], shift);
+            let no = &mut self.markets[i].tokens[1];
+            no.bids = bids;
+            no.asks = asks;
+            let id = no.id.clone();
+            out.extend(self.book(&id));
+        }
+    }
+
     /// Advances one step and returns what the venue would publish, in order.
     pub fn step(&mut self) -> Vec<MarketEvent> {
         self.step += 1;
         self.now_ms += self.config.step_ms;
         let resolve = self.config.resolve_after.is_some_and(|n| self.step >= n);
         let mut out = Vec::new();
+        self.apply_shift(&mut out);
         if self.config.add_market_after == Some(self.step) {
             let m = self.markets.len() as u32;
             if let Some(market) = self.new_market(m) {
@@ -318,12 +355,19 @@ impl Generator {
             let mut yes = self.markets[i].tokens[0].clone();
             self.flow(&mut yes, fair, &mut changes, &mut trades);
             self.markets[i].tokens[0] = yes;
+            let shift = self.no_shift;
             let no = &mut self.markets[i].tokens[1];
-            let mirrored: Vec<LevelChange> = changes.iter().map(|c| mirror_change(c, no)).collect();
+            let mirrored: Vec<LevelChange> = changes
+                .iter()
+                .filter_map(|c| mirror_change(c, no, shift))
+                .collect();
             changes.extend(mirrored);
             let mirrored: Vec<_> = trades
                 .iter()
-                .map(|(_, p, s, side)| (no.id.clone(), p.complement(), *s, opposite(*side)))
+                .filter_map(|(_, p, s, side)| {
+                    let price = mirror_price(*p, shift, no.tick)?;
+                    Some((no.id.clone(), price, *s, opposite(*side)))
+                })
                 .collect();
             trades.extend(mirrored);
             let m = &self.markets[i];

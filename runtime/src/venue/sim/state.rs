@@ -222,6 +222,14 @@ impl SimState {
         })
     }
 
+    /// Moves every NO book below the mirror of its YES book from the next
+    /// step (see `Generator::dislocate_no`); a replay plays what was recorded.
+    pub fn dislocate_no(&mut self, micros: u32) {
+        if let Activity::Synthetic(g) = &mut self.activity {
+            g.dislocate_no(micros);
+        }
+    }
+
     /// Whether a replay has run out.
     pub fn finished(&self) -> bool {
         matches!(&self.activity, Activity::Replay(q) if q.is_empty())

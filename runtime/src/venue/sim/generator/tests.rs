@@ -155,3 +155,82 @@ fn no_books_mirror_yes_books_in_snapshots_and_changes() {
         trades.len()
     );
 }
+
+#[test]
+fn a_dislocated_no_book_sits_below_the_mirror_and_opens_a_complement_edge() {
+    let mut g = Generator::new(
+        GeneratorConfig {
+            seed: 17,
+            markets: 3,
+            ..GeneratorConfig::default()
+        },
+        1_700_000_000_000,
+    );
+    let mut books = Books::default();
+    let mut out = Vec::new();
+    for t in g.tokens() {
+        books.apply(&g.book(&t).unwrap(), 0, &mut out);
+    }
+    g.dislocate_no(50_000);
+    let first = g.step();
+    // The NO books are republished at once, before any flow on the new grid.
+    let republished = first
+        .iter()
+        .filter(|e| matches!(e, MarketEvent::Book { .. }))
+        .count();
+    assert_eq!(republished, 3, "one NO snapshot per market");
+    let mut edges = 0;
+    let mut events = first;
+    for step in 0..500u64 {
+        if step > 0 {
+            events = g.step();
+        }
+        for e in &events {
+            books.apply(e, step, &mut out);
+        }
+        for m in g.markets() {
+            let (yes, no) = (&m.tokens[0].0, &m.tokens[1].0);
+            let (yb, ya) = sides(&g.book(yes).unwrap());
+            let (nb, na) = sides(&g.book(no).unwrap());
+            let shifted = |side: &BTreeMap<Price, Size>| -> BTreeMap<Price, Size> {
+                side.iter()
+                    .filter_map(|(p, s)| {
+                        let q = Price::new(p.complement().micros().checked_sub(50_000)?)?;
+                        q.is_valid_order_price(m.tick).then_some((q, *s))
+                    })
+                    .collect()
+            };
+            assert_eq!(shifted(&yb), na, "step {step}: NO asks");
+            assert_eq!(shifted(&ya), nb, "step {step}: NO bids");
+            // What clients rebuild from the feed is the generator's book.
+            for t in [yes, no] {
+                let ours = books.book(t).unwrap();
+                let (b, a) = sides(&g.book(t).unwrap());
+                assert_eq!(
+                    ours.best_bid().map(|l| l.price),
+                    b.keys().next_back().copied()
+                );
+                assert_eq!(ours.best_ask().map(|l| l.price), a.keys().next().copied());
+                assert!(!ours.is_crossed(), "step {step}");
+            }
+            if let (Some(y), Some(n)) = (ya.keys().next(), na.keys().next())
+                && y.micros() + n.micros() < 1_000_000
+            {
+                edges += 1;
+            }
+        }
+    }
+    assert!(
+        edges > 1_000,
+        "YES ask + NO ask under a dollar ({edges} market-steps)"
+    );
+    // Restoring the mirror republishes exact complements.
+    g.dislocate_no(0);
+    g.step();
+    for m in g.markets() {
+        let (yb, _) = sides(&g.book(&m.tokens[0].0).unwrap());
+        let (_, na) = sides(&g.book(&m.tokens[1].0).unwrap());
+        let flip: BTreeMap<Price, Size> = yb.iter().map(|(p, s)| (p.complement(), *s)).collect();
+        assert_eq!(flip, na);
+    }
+}

@@ -198,6 +198,10 @@ pub async fn inject_faults(
     Json(req): Json<FaultRequest>,
 ) -> Json<Value> {
     app.faults.inject(&req, now_ms());
-    app.sim().exchange.faults.inject(&req, now_ms());
+    let mut sim = app.sim();
+    sim.exchange.faults.inject(&req, now_ms());
+    if let Some(micros) = req.dislocate_no_micros {
+        sim.dislocate_no(micros);
+    }
     Json(json!({ "ok": true }))
 }
