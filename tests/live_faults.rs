@@ -7,70 +7,37 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use pqap::data::feed::FeedConfig;
-use pqap::engine::runner::{Ended, MarketSelector, Session, SessionSettings, Unobserved, wall_ns};
-use pqap::engine::{Engine, EngineConfig, Registry, StrategySetup};
+use common::live_session::{
+    Wiring, buy_once, events, exchange, exchange_with, inject, journal, market_maker, submitted,
+};
+use pqap::engine::StrategySetup;
+use pqap::engine::runner::{Ended, Session};
 use pqap::model::OrderEvent;
-use pqap::risk::RiskLimits;
-use pqap::store::{Entry, Journal};
-use pqap::strategy::{ClockMode, SandboxLimits};
-use pqap::venue::polymarket::execution::user_feed::UserFeedConfig;
-use pqap::venue::polymarket::execution::{ClobClient, OrderSigner, PolymarketVenue};
-use pqap::venue::polymarket::http::client::{HttpConfig, PolymarketHttp};
-use pqap::venue::polymarket::signing::{Account, PrivateKey};
-use pqap::venue::polymarket::websocket::client::WsConfig;
-use pqap::venue::sim::exchange::{AccountConfig, ExchangeConfig};
-use pqap::venue::sim::generator::{Generator, GeneratorConfig};
-use pqap::venue::sim::{Activity, SimConfig, SimServer};
-use pqap::venue::{MarketSpec, Venue};
+use pqap::store::Entry;
+use pqap::venue::Venue;
+use pqap::venue::polymarket::execution::PolymarketVenue;
+use pqap::venue::sim::SimServer;
 
-const KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
-
-async fn exchange() -> SimServer {
-    exchange_funded(1_000_000_000).await
+/// `strategy` trading on `sim`, reconciling every second; with the user
+/// channel or without (then only reconciliation tells what the HTTP answers
+/// did not).
+async fn session_with(
+    sim: &SimServer,
+    db: &std::path::Path,
+    user_channel: bool,
+    strategy: StrategySetup,
+) -> Session<PolymarketVenue> {
+    let wiring = Wiring {
+        user_channel,
+        reconcile_every: Some(Duration::from_secs(1)),
+        heartbeats: None,
+    };
+    common::live_session::session(sim, db, strategy, wiring).await
 }
 
-/// The exchange with the test account holding `collateral` (units of 10⁻⁶ pUSD).
-async fn exchange_funded(collateral: u64) -> SimServer {
-    let key = PrivateKey::from_hex(KEY, "test").unwrap();
-    let g = Generator::new(
-        GeneratorConfig {
-            seed: 5,
-            markets: 1,
-            step_ms: 20,
-            ..GeneratorConfig::default()
-        },
-        pqap::venue::polymarket::websocket::client::now_ms(),
-    );
-    SimServer::start(
-        SimConfig {
-            step_every: Duration::from_millis(20),
-            exchange: ExchangeConfig {
-                accounts: [(
-                    key.address(),
-                    AccountConfig {
-                        collateral,
-                        ..AccountConfig::default()
-                    },
-                )]
-                .into_iter()
-                .collect(),
-                ..ExchangeConfig::default()
-            },
-            ..SimConfig::default()
-        },
-        Activity::Synthetic(g),
-    )
-    .await
-    .unwrap()
-}
-
-/// The market maker trading live on `sim`, journaling into `db`, reconciling
-/// every second; with the user channel or without (then only reconciliation
-/// tells what the HTTP answers did not).
+/// The market maker, as [`session_with`].
 async fn session(
     sim: &SimServer,
     db: &std::path::Path,
@@ -79,105 +46,8 @@ async fn session(
     session_with(sim, db, user_channel, market_maker()).await
 }
 
-fn market_maker() -> StrategySetup {
-    StrategySetup {
-        artifact: common::market_maker(),
-        params: Vec::new(),
-        limits: RiskLimits::default(),
-        markets: Vec::new(),
-    }
-}
-
-/// The hostile guest's `buy_once`: one FAK buy of 10 shares at the ask.
-fn buy_once() -> StrategySetup {
-    StrategySetup {
-        artifact: common::load(
-            &common::guest(
-                "tests/guests/hostile",
-                pqap::strategy::build::GuestTarget::UnknownUnknown,
-            ),
-            &SandboxLimits::default(),
-        ),
-        params: vec![pqap::strategy::bindings::types::Param {
-            name: "mode".into(),
-            value: pqap::strategy::bindings::types::ParamValue::Text("buy_once".into()),
-        }],
-        limits: RiskLimits::default(),
-        markets: Vec::new(),
-    }
-}
-
-async fn session_with(
-    sim: &SimServer,
-    db: &std::path::Path,
-    user_channel: bool,
-    strategy: StrategySetup,
-) -> Session<PolymarketVenue> {
-    let key = Arc::new(PrivateKey::from_hex(KEY, "test").unwrap());
-    let client = ClobClient::new(&sim.clob_url(), 137, Duration::from_secs(3)).unwrap();
-    let creds = client.create_or_derive_api_key(&key, 0).await.unwrap();
-    let client = client.authenticated(&creds, key.address());
-    let feed = FeedConfig {
-        http: HttpConfig {
-            clob_url: sim.clob_url(),
-            gamma_url: sim.gamma_url(),
-            ..HttpConfig::default()
-        },
-        ws: WsConfig {
-            url: sim.ws_url(),
-            ..WsConfig::default()
-        },
-        ..FeedConfig::default()
-    };
-    let listed = MarketSelector::all()
-        .open_on(&PolymarketHttp::new(feed.http.clone()).unwrap())
-        .await
-        .unwrap();
-    let markets: Vec<MarketSpec> = listed.iter().map(MarketSpec::from).collect();
-    let signer = OrderSigner::new(
-        key.clone(),
-        Account::eoa(key.address()),
-        137,
-        &creds.api_key,
-    );
-    let mut venue = PolymarketVenue::start(client, signer, &markets);
-    if user_channel {
-        venue.start_user_feed(UserFeedConfig::beside_market(&sim.ws_url()), creds);
-    }
-    let engine = Engine::start(
-        EngineConfig {
-            run_id: "live-faults".into(),
-            mode: ClockMode::Wall,
-            seed: 3,
-            sandbox: SandboxLimits::default(),
-            global_limits: RiskLimits::default(),
-            mark_every_ns: 1_000_000_000,
-            keep_quarantines: false,
-        },
-        Registry::new(markets.clone()),
-        venue,
-        Journal::open(db).await.unwrap(),
-        vec![strategy],
-        wall_ns(),
-    )
-    .await
-    .unwrap();
-    assert!(engine.unreconciled().is_none());
-    let mut settings = SessionSettings::new(feed, MarketSelector::all());
-    settings.reconcile_every = Some(Duration::from_secs(1));
-    Session::new(engine, settings, None).unwrap()
-}
-
-/// Switches the exchange's faults on, as `POST /_sim/faults` does.
-async fn inject(sim: &SimServer, faults: serde_json::Value) {
-    pqap::venue::polymarket::http::client::install_crypto_provider();
-    let r = reqwest::Client::new()
-        .post(format!("{}/_sim/faults", sim.clob_url()))
-        .json(&faults)
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success());
+async fn exchange_funded(collateral: u64) -> SimServer {
+    exchange_with(collateral, None).await
 }
 
 /// Trading faults injected and not yet used up.
@@ -187,44 +57,10 @@ fn faults_left(sim: &SimServer) -> (u32, u32, u32) {
     (f.drop_order_responses, f.order_425, f.order_429)
 }
 
+/// Runs the session for `secs`; it must end by its deadline.
 async fn run_for(session: &mut Session<PolymarketVenue>, secs: u64) {
-    session.set_deadline(Some(wall_ns() + secs * 1_000_000_000));
-    let ended = tokio::time::timeout(
-        Duration::from_secs(secs + 20),
-        session.run(std::future::pending::<()>(), &mut Unobserved),
-    )
-    .await
-    .expect("the session ends by its deadline")
-    .unwrap();
+    let ended = common::live_session::run_for(session, secs * 1_000).await;
     assert_eq!(ended, Ended::Deadline);
-}
-
-/// Journal entries, once the session is finished.
-async fn journal(db: &std::path::Path) -> Vec<pqap::store::Stored> {
-    let j = Journal::open(db).await.unwrap();
-    let report = j.verify().await.unwrap();
-    assert!(report.broken.is_none(), "{report:?}");
-    j.read_from(1).await.unwrap()
-}
-
-fn submitted(entries: &[pqap::store::Stored]) -> Vec<pqap::model::Order> {
-    entries
-        .iter()
-        .filter_map(|e| match &e.entry {
-            Entry::OrderSubmitted { order } => Some(order.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
-fn events(entries: &[pqap::store::Stored]) -> Vec<OrderEvent> {
-    entries
-        .iter()
-        .filter_map(|e| match &e.entry {
-            Entry::Order { event } => Some(event.clone()),
-            _ => None,
-        })
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -480,4 +316,71 @@ async fn a_stale_version_refusal_is_sent_once_more_and_a_new_version_stops_tradi
         )),
         "the halt is journaled"
     );
+}
+
+/// A stop while the user channel still holds fills back: a quote the
+/// venue cancelled after the market traded with it waits for those fills,
+/// and the stop asks the venue's own view instead of leaving it working.
+/// Each fill is booked once (as reconciled) and the host's shares are the
+/// exchange's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_books_the_fills_the_user_channel_still_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    // The market trades with a quote within seconds, almost always: up to
+    // three fresh tries for a session in which it did.
+    for attempt in 1..=3 {
+        let sim = exchange().await;
+        let db = dir.path().join(format!("held-{attempt}.db"));
+        inject(&sim, serde_json::json!({ "delay_fills_ms": 120_000 })).await;
+        // No periodic reconciliation: only the stop can find the fills.
+        let wiring = Wiring {
+            user_channel: true,
+            reconcile_every: None,
+            heartbeats: None,
+        };
+        let mm = common::live_session::market_maker_all_outcomes();
+        let mut s = common::live_session::session(&sim, &db, mm, wiring).await;
+        let ended = common::live_session::run_for(&mut s, 6_000).await;
+        assert_eq!(ended, Ended::Deadline);
+        if sim.state.lock().unwrap().exchange.trades.is_empty() {
+            s.finish().await.unwrap();
+            eprintln!("attempt {attempt}: nothing traded with the quotes");
+            continue;
+        }
+        let left = s.cancel_all_and_wait(Duration::from_secs(3)).await.unwrap();
+        assert_eq!(left, 0, "the stop left an order working");
+        s.finish().await.unwrap();
+        let entries = journal(&db).await;
+        let fills = common::live_session::fills(&events(&entries));
+        let trades = sim.state.lock().unwrap().exchange.trades.len();
+        assert_eq!(fills.len(), trades, "every trade booked, once");
+        assert!(
+            fills
+                .iter()
+                .all(|f| f.cause == pqap::model::FillCause::Reconciled),
+            "{fills:?}"
+        );
+        let mut ids: Vec<_> = fills.iter().map(|f| f.trade_id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), fills.len(), "each trade booked once");
+        let held = common::live::journal_books(&pqap::store::Projections::replay(&entries)).1;
+        let address = pqap::venue::polymarket::signing::PrivateKey::from_hex(
+            common::live_session::KEY,
+            "test",
+        )
+        .unwrap()
+        .address();
+        let state = sim.state.lock().unwrap();
+        for (token, micros) in &state.exchange.ledgers[&address].positions {
+            let host = held.get(token).copied().unwrap_or_default();
+            assert_eq!(
+                host * rust_decimal::Decimal::from(1_000_000),
+                rust_decimal::Decimal::from(*micros),
+                "shares of {token}"
+            );
+        }
+        return;
+    }
+    panic!("in three tries nothing traded with the market maker's quotes");
 }

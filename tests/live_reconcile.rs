@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use pqap::data::feed::FeedConfig;
 use pqap::engine::runner::{Ended, MarketSelector, Session, SessionSettings, Unobserved, wall_ns};
 use pqap::engine::{Engine, EngineConfig, Registry, StrategySetup};
 use pqap::model::{
@@ -21,50 +20,12 @@ use pqap::risk::RiskLimits;
 use pqap::store::{Entry, Journal, Stored};
 use pqap::strategy::{ClockMode, SandboxLimits};
 use pqap::venue::polymarket::execution::{ClobClient, OrderSigner, PolymarketVenue};
-use pqap::venue::polymarket::http::client::{HttpConfig, PolymarketHttp};
 use pqap::venue::polymarket::signing::{Account, PrivateKey};
-use pqap::venue::polymarket::websocket::client::WsConfig;
-use pqap::venue::sim::exchange::{AccountConfig, ExchangeConfig};
-use pqap::venue::sim::generator::{Generator, GeneratorConfig};
-use pqap::venue::sim::{Activity, SimConfig, SimServer};
+use pqap::venue::sim::SimServer;
 use pqap::venue::{ForeignAction, ForeignPolicy, MarketSpec};
 use serde_json::Value;
 
-const KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
-
-async fn exchange() -> SimServer {
-    let key = PrivateKey::from_hex(KEY, "test").unwrap();
-    let g = Generator::new(
-        GeneratorConfig {
-            seed: 5,
-            markets: 1,
-            step_ms: 20,
-            ..GeneratorConfig::default()
-        },
-        pqap::venue::polymarket::websocket::client::now_ms(),
-    );
-    SimServer::start(
-        SimConfig {
-            step_every: Duration::from_millis(20),
-            exchange: ExchangeConfig {
-                accounts: [(
-                    key.address(),
-                    AccountConfig {
-                        collateral: 1_000_000_000,
-                        ..AccountConfig::default()
-                    },
-                )]
-                .into_iter()
-                .collect(),
-                ..ExchangeConfig::default()
-            },
-            ..SimConfig::default()
-        },
-        Activity::Synthetic(g),
-    )
-    .await
-    .unwrap()
-}
+use common::live_session::{KEY, exchange, feed, journal as entries, open_markets};
 
 /// The account's client and signer, and the exchange's markets.
 struct Account0 {
@@ -78,11 +39,7 @@ async fn account(sim: &SimServer) -> Account0 {
     let client = ClobClient::new(&sim.clob_url(), 137, Duration::from_secs(5)).unwrap();
     let creds = client.create_or_derive_api_key(&key, 0).await.unwrap();
     let client = client.authenticated(&creds, key.address());
-    let listed = MarketSelector::all()
-        .open_on(&PolymarketHttp::new(http(sim)).unwrap())
-        .await
-        .unwrap();
-    let markets: Vec<MarketSpec> = listed.iter().map(MarketSpec::from).collect();
+    let markets = open_markets(sim).await;
     let mut signer = OrderSigner::new(
         key.clone(),
         Account::eoa(key.address()),
@@ -96,14 +53,6 @@ async fn account(sim: &SimServer) -> Account0 {
         client,
         signer,
         markets,
-    }
-}
-
-fn http(sim: &SimServer) -> HttpConfig {
-    HttpConfig {
-        clob_url: sim.clob_url(),
-        gamma_url: sim.gamma_url(),
-        ..HttpConfig::default()
     }
 }
 
@@ -182,13 +131,6 @@ async fn reconcile(sim: &SimServer, db: &Path, policy: &str, args: &[&str]) -> (
     let json: Value =
         serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\nstderr: {stderr}"));
     (code, json)
-}
-
-async fn entries(db: &Path) -> Vec<Stored> {
-    let j = Journal::open(db).await.unwrap();
-    let report = j.verify().await.unwrap();
-    assert!(report.broken.is_none(), "{report:?}");
-    j.read_from(1).await.unwrap()
 }
 
 /// An empty journal (the account's, before any order).
@@ -312,15 +254,7 @@ async fn an_adopted_foreign_order_stays_and_counts_against_the_global_limits() {
     let adopted = engine.foreign_orders();
     assert_eq!(adopted.len(), 1);
     assert_eq!(adopted[0].1, ForeignAction::Adopted);
-    let feed = FeedConfig {
-        http: http(&sim),
-        ws: WsConfig {
-            url: sim.ws_url(),
-            ..WsConfig::default()
-        },
-        ..FeedConfig::default()
-    };
-    let mut settings = SessionSettings::new(feed, MarketSelector::all());
+    let mut settings = SessionSettings::new(feed(&sim), MarketSelector::all());
     settings.reconcile_every = Some(Duration::from_secs(1));
     let mut session = Session::new(engine, settings, None).unwrap();
     session.set_deadline(Some(wall_ns() + 4_000_000_000));

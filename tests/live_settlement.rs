@@ -9,99 +9,20 @@
 mod common;
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
 use std::time::Duration;
 
-use pqap::data::feed::FeedConfig;
-use pqap::engine::runner::{MarketSelector, Session, SessionSettings, Unobserved, wall_ns};
-use pqap::engine::{Engine, EngineConfig, Registry, StrategySetup};
+use common::live_session::{
+    KEY, START_COLLATERAL, Wiring, buy_once, events, exchange, exchange_with, fills, inject,
+    journal, market_maker,
+};
+use pqap::engine::StrategySetup;
+use pqap::engine::runner::Session;
 use pqap::model::{Fill, OrderEvent, TokenId};
-use pqap::risk::RiskLimits;
-use pqap::store::{Entry, Journal, Projections, Stored};
-use pqap::strategy::{ClockMode, SandboxLimits};
-use pqap::venue::MarketSpec;
-use pqap::venue::polymarket::execution::user_feed::UserFeedConfig;
-use pqap::venue::polymarket::execution::{ClobClient, OrderSigner, PolymarketVenue};
-use pqap::venue::polymarket::http::client::{HttpConfig, PolymarketHttp};
-use pqap::venue::polymarket::signing::{Account, PrivateKey};
-use pqap::venue::polymarket::websocket::client::WsConfig;
-use pqap::venue::sim::exchange::{AccountConfig, ExchangeConfig};
-use pqap::venue::sim::generator::{Generator, GeneratorConfig};
-use pqap::venue::sim::{Activity, SimConfig, SimServer};
+use pqap::store::{Entry, Projections, Stored};
+use pqap::venue::polymarket::execution::PolymarketVenue;
+use pqap::venue::polymarket::signing::PrivateKey;
+use pqap::venue::sim::SimServer;
 use rust_decimal::Decimal;
-
-const KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
-/// The account's collateral at the start, in micro-dollars.
-const START_COLLATERAL: u64 = 1_000_000_000;
-
-async fn exchange() -> SimServer {
-    exchange_with(ExchangeConfig::default().heartbeat_timeout_ms).await
-}
-
-/// The exchange, cancelling a key's orders after `heartbeat_timeout_ms` of
-/// silence.
-async fn exchange_with(heartbeat_timeout_ms: u64) -> SimServer {
-    let key = PrivateKey::from_hex(KEY, "test").unwrap();
-    let g = Generator::new(
-        GeneratorConfig {
-            seed: 5,
-            markets: 1,
-            step_ms: 20,
-            ..GeneratorConfig::default()
-        },
-        pqap::venue::polymarket::websocket::client::now_ms(),
-    );
-    SimServer::start(
-        SimConfig {
-            step_every: Duration::from_millis(20),
-            exchange: ExchangeConfig {
-                accounts: [(
-                    key.address(),
-                    AccountConfig {
-                        collateral: START_COLLATERAL,
-                        ..AccountConfig::default()
-                    },
-                )]
-                .into_iter()
-                .collect(),
-                heartbeat_timeout_ms,
-                ..ExchangeConfig::default()
-            },
-            ..SimConfig::default()
-        },
-        Activity::Synthetic(g),
-    )
-    .await
-    .unwrap()
-}
-
-fn market_maker() -> StrategySetup {
-    StrategySetup {
-        artifact: common::market_maker(),
-        params: Vec::new(),
-        limits: RiskLimits::default(),
-        markets: Vec::new(),
-    }
-}
-
-/// The hostile guest's `buy_once`: one FAK buy of 10 shares at the ask.
-fn buy_once() -> StrategySetup {
-    StrategySetup {
-        artifact: common::load(
-            &common::guest(
-                "tests/guests/hostile",
-                pqap::strategy::build::GuestTarget::UnknownUnknown,
-            ),
-            &SandboxLimits::default(),
-        ),
-        params: vec![pqap::strategy::bindings::types::Param {
-            name: "mode".into(),
-            value: pqap::strategy::bindings::types::ParamValue::Text("buy_once".into()),
-        }],
-        limits: RiskLimits::default(),
-        markets: Vec::new(),
-    }
-}
 
 /// `strategy` trading live on `sim`, journaling into `db`; with the user
 /// channel or without; reconciling every `reconcile_every` (`None`: only
@@ -113,127 +34,16 @@ async fn session(
     strategy: StrategySetup,
     reconcile_every: Option<Duration>,
 ) -> Session<PolymarketVenue> {
-    session_with(sim, db, user_channel, strategy, reconcile_every, None).await
-}
-
-/// As [`session`], sending heartbeats every `heartbeats` when given.
-async fn session_with(
-    sim: &SimServer,
-    db: &std::path::Path,
-    user_channel: bool,
-    strategy: StrategySetup,
-    reconcile_every: Option<Duration>,
-    heartbeats: Option<Duration>,
-) -> Session<PolymarketVenue> {
-    let key = Arc::new(PrivateKey::from_hex(KEY, "test").unwrap());
-    let client = ClobClient::new(&sim.clob_url(), 137, Duration::from_secs(3)).unwrap();
-    let creds = client.create_or_derive_api_key(&key, 0).await.unwrap();
-    let client = client.authenticated(&creds, key.address());
-    let first_beat = match heartbeats {
-        Some(_) => Some(client.heartbeat(None).await.unwrap()),
-        None => None,
+    let wiring = Wiring {
+        user_channel,
+        reconcile_every,
+        heartbeats: None,
     };
-    let feed = FeedConfig {
-        http: HttpConfig {
-            clob_url: sim.clob_url(),
-            gamma_url: sim.gamma_url(),
-            ..HttpConfig::default()
-        },
-        ws: WsConfig {
-            url: sim.ws_url(),
-            ..WsConfig::default()
-        },
-        ..FeedConfig::default()
-    };
-    let listed = MarketSelector::all()
-        .open_on(&PolymarketHttp::new(feed.http.clone()).unwrap())
-        .await
-        .unwrap();
-    let markets: Vec<MarketSpec> = listed.iter().map(MarketSpec::from).collect();
-    let signer = OrderSigner::new(
-        key.clone(),
-        Account::eoa(key.address()),
-        137,
-        &creds.api_key,
-    );
-    let mut venue = PolymarketVenue::start(client, signer, &markets);
-    if user_channel {
-        venue.start_user_feed(UserFeedConfig::beside_market(&sim.ws_url()), creds);
-    }
-    if let (Some(every), Some(first)) = (heartbeats, first_beat) {
-        venue.start_heartbeats(first, every);
-    }
-    let engine = Engine::start(
-        EngineConfig {
-            run_id: "live-settlement".into(),
-            mode: ClockMode::Wall,
-            seed: 3,
-            sandbox: SandboxLimits::default(),
-            global_limits: RiskLimits::default(),
-            mark_every_ns: 1_000_000_000,
-            keep_quarantines: false,
-        },
-        Registry::new(markets.clone()),
-        venue,
-        Journal::open(db).await.unwrap(),
-        vec![strategy],
-        wall_ns(),
-    )
-    .await
-    .unwrap();
-    let mut settings = SessionSettings::new(feed, MarketSelector::all());
-    settings.reconcile_every = reconcile_every;
-    Session::new(engine, settings, None).unwrap()
-}
-
-/// Switches the exchange's faults on, as `POST /_sim/faults` does.
-async fn inject(sim: &SimServer, faults: serde_json::Value) {
-    pqap::venue::polymarket::http::client::install_crypto_provider();
-    let r = reqwest::Client::new()
-        .post(format!("{}/_sim/faults", sim.clob_url()))
-        .json(&faults)
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success());
+    common::live_session::session(sim, db, strategy, wiring).await
 }
 
 async fn run_for(session: &mut Session<PolymarketVenue>, millis: u64) {
-    session.set_deadline(Some(wall_ns() + millis * 1_000_000));
-    tokio::time::timeout(
-        Duration::from_millis(millis + 20_000),
-        session.run(std::future::pending::<()>(), &mut Unobserved),
-    )
-    .await
-    .expect("the session ends by its deadline")
-    .unwrap();
-}
-
-/// Journal entries, once the session is finished (the chain verified).
-async fn journal(db: &std::path::Path) -> Vec<Stored> {
-    let j = Journal::open(db).await.unwrap();
-    let report = j.verify().await.unwrap();
-    assert!(report.broken.is_none(), "{report:?}");
-    j.read_from(1).await.unwrap()
-}
-
-fn events(entries: &[Stored]) -> Vec<OrderEvent> {
-    entries
-        .iter()
-        .filter_map(|e| match &e.entry {
-            Entry::Order { event } => Some(event.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
-fn fills(ev: &[OrderEvent]) -> Vec<Fill> {
-    ev.iter()
-        .filter_map(|e| match e {
-            OrderEvent::Filled(f) => Some(f.clone()),
-            _ => None,
-        })
-        .collect()
+    common::live_session::run_for(session, millis).await;
 }
 
 /// The exchange's ledger of the account: collateral moved since the start
@@ -425,18 +235,15 @@ async fn a_user_channel_gap_is_reconciled_at_once_and_nothing_is_booked_twice() 
 /// again a reconciliation reopens trading, nothing lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn heartbeat_loss_cancels_at_the_exchange_and_stops_new_orders_until_reconciled() {
-    let sim = exchange_with(1_500).await;
+    let sim = exchange_with(START_COLLATERAL, Some(1_500)).await;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("heartbeats.db");
-    let mut s = session_with(
-        &sim,
-        &db,
-        true,
-        market_maker(),
-        Some(Duration::from_secs(1)),
-        Some(Duration::from_millis(300)),
-    )
-    .await;
+    let wiring = Wiring {
+        user_channel: true,
+        reconcile_every: Some(Duration::from_secs(1)),
+        heartbeats: Some(Duration::from_millis(300)),
+    };
+    let mut s = common::live_session::session(&sim, &db, market_maker(), wiring).await;
     run_for(&mut s, 2_000).await;
     assert!(s.engine().working_orders() > 0, "the market maker quotes");
     inject(&sim, serde_json::json!({ "fail_heartbeats_ms": 3_500 })).await;

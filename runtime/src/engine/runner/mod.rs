@@ -23,6 +23,10 @@ use crate::venue::polymarket::http::client::HttpError;
 use crate::venue::polymarket::http::client::PolymarketHttp;
 use crate::venue::{MarketSpec, Venue};
 
+/// While a stop waits for cancels, how often it asks the venue's own view of
+/// the orders still working.
+const STOP_RECONCILE_EVERY: Duration = Duration::from_secs(1);
+
 /// What stops a session loop other than its stop signal.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -339,13 +343,31 @@ impl<V: Venue> Session<V> {
 
     /// Cancels every working order and waits (at most `within`) for the
     /// venue to confirm; how many are still working after that.
+    ///
+    /// An order the venue has ended can stay working here while its last
+    /// fills are still on their way (a slow or broken account stream). Rather
+    /// than leave it for the next start, the venue's own view of the account
+    /// is asked every `STOP_RECONCILE_EVERY`: fills it made are booked once and
+    /// the orders it ended are closed.
     pub async fn cancel_all_and_wait(&mut self, within: Duration) -> Result<usize, RunError> {
         self.engine.cancel_all().await?;
-        let until = tokio::time::Instant::now() + within;
+        let start = tokio::time::Instant::now();
+        let until = start + within;
+        let mut asked = start;
         while self.engine.working_orders() > 0 && tokio::time::Instant::now() < until {
             tokio::time::sleep(Duration::from_millis(50)).await;
             let now = self.now();
             self.engine.on_time(now).await?;
+            let last_chance = until.saturating_duration_since(tokio::time::Instant::now())
+                < Duration::from_millis(100);
+            if self.engine.working_orders() > 0
+                && (asked.elapsed() >= STOP_RECONCILE_EVERY || last_chance)
+            {
+                asked = tokio::time::Instant::now();
+                self.reconcile().await?;
+                // What reconciliation found still working is asked to go again.
+                self.engine.cancel_all().await?;
+            }
         }
         Ok(self.engine.working_orders())
     }
