@@ -438,12 +438,16 @@ fn sigkilled_live_trading_recovers_every_order_and_fill() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // A clean stop waits 10 s for the venue to confirm its cancels and for
-    // the fills the venue matched before them; one order has been seen still
-    // open after that (a fill the stop did not wait for). A reconciliation
-    // settles what the stop left, as an operator would run it.
+    // The clean stop itself leaves nothing open: it waits for the venue to
+    // confirm its cancels and asks the venue's view for the fills it matched
+    // before them.
+    let after_stop = Projections::replay(&read_journal(&rt, &db));
+    let open: Vec<_> = after_stop.open_orders().map(|r| r.order.key).collect();
+    assert!(open.is_empty(), "the clean stop left {open:?} open");
+    // And an operator's dry-run reconciliation finds the journal and the
+    // venue in agreement (exit 0).
     let reconciled = std::process::Command::new(env!("CARGO_BIN_EXE_pqap"))
-        .arg("reconcile")
+        .args(["reconcile", "--dry-run"])
         .arg("--config")
         .arg(common::repo().join("configs/prod.yaml"))
         .arg("--db")

@@ -59,6 +59,13 @@ pub fn utc_datetime(ns: i64) -> String {
     )
 }
 
+/// Nanoseconds since the Unix epoch by the wall clock (0 before 1970).
+pub fn wall_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

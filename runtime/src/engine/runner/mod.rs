@@ -113,11 +113,7 @@ pub enum Ended {
 }
 
 /// Host time now: wall-clock nanoseconds.
-pub fn wall_ns() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-}
+pub use crate::model::time::wall_ns;
 
 /// An update without events: a clock tick in a recorded session, which a
 /// backtest replays as the passage of time alone.

@@ -4,10 +4,12 @@
 
 pub mod client;
 pub mod error;
+mod from_venue;
 pub mod funds;
 pub mod geoblock;
 pub mod inbox;
 pub mod rate;
+mod sender;
 pub mod settlement;
 pub mod sign_orders;
 pub mod tracker;

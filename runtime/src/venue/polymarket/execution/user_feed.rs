@@ -193,7 +193,7 @@ async fn session(
                 if text.as_str() == "PONG" {
                     continue;
                 }
-                let now = crate::engine::runner::wall_ns();
+                let now = crate::model::time::wall_ns();
                 let changed = inbox.with(|t| {
                     messages(&text).iter().fold(false, |c, m| apply(t, m, now) | c)
                 });
