@@ -4,7 +4,6 @@
 //! directory. Without PyPI the test is skipped (with the reason printed), unless
 //! `CI` is set, when it fails.
 
-use std::net::ToSocketAddrs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -13,23 +12,12 @@ use pqap::venue::sim::generator::{Generator, GeneratorConfig};
 use pqap::venue::sim::{Activity, SimConfig, SimServer};
 use serde_json::Value;
 
+mod common;
 #[path = "sim_pyclient/trading.rs"]
 mod trading;
 
 /// The client version tested (pinned so the cached virtualenv stays valid).
 pub(crate) const CLIENT: &str = "py-clob-client-v2==1.2.1";
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
-}
-
-/// Whether PyPI answers on its HTTPS port (DNS and TCP only), within 5 s.
-fn pypi_reachable() -> bool {
-    let Ok(mut addrs) = ("pypi.org", 443).to_socket_addrs() else {
-        return false;
-    };
-    addrs.any(|a| std::net::TcpStream::connect_timeout(&a, Duration::from_secs(5)).is_ok())
-}
 
 fn python(venv: &Path) -> PathBuf {
     venv.join("bin/python")
@@ -97,6 +85,14 @@ fn client_venv() -> Result<PathBuf, String> {
     }
 }
 
+/// The client's venv, or `None` (with the reason printed) when PyPI is
+/// unreachable outside CI.
+async fn venv_or_skip() -> Option<PathBuf> {
+    tokio::task::spawn_blocking(|| common::registry::or_skip(client_venv(), "pypi.org", CLIENT))
+        .await
+        .expect("join")
+}
+
 /// The calls: each prints one JSON line `{"call": ..., "result": ...}`; any
 /// exception fails the script.
 const SCRIPT: &str = r#"
@@ -152,21 +148,8 @@ except Exception as e:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_official_python_client_reads_the_sim() {
-    let venv = match tokio::task::spawn_blocking(client_venv)
-        .await
-        .expect("join")
-    {
-        Ok(v) => v,
-        Err(why) => {
-            let reachable = tokio::task::spawn_blocking(pypi_reachable)
-                .await
-                .expect("join");
-            if !reachable && !in_ci() {
-                eprintln!("skipped: PyPI is unreachable and CI is unset ({why})");
-                return;
-            }
-            panic!("cannot install {CLIENT} (PyPI reachable: {reachable}): {why}");
-        }
+    let Some(venv) = venv_or_skip().await else {
+        return;
     };
     let g = Generator::new(
         GeneratorConfig {

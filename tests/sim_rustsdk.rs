@@ -7,13 +7,15 @@
 //! committed lockfile into `target/sdk-rust/`. Without crates.io the test is
 //! skipped (with the reason printed), unless `CI` is set, when it fails.
 
-use std::net::ToSocketAddrs;
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 use std::str::FromStr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use alloy_primitives::Address;
+use common::registry::run_bounded;
 use pqap::venue::sim::exchange::{AccountConfig, ExchangeConfig};
 use pqap::venue::sim::generator::{Generator, GeneratorConfig};
 use pqap::venue::sim::{Activity, SimConfig, SimServer};
@@ -26,19 +28,6 @@ const ADDRESS: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
 /// The account's pUSD, in 6-decimal units ($1 000).
 const FUNDS: u64 = 1_000_000_000;
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
-}
-
-/// Whether the crates.io index answers on its HTTPS port (DNS and TCP only),
-/// within 5 s.
-fn crates_io_reachable() -> bool {
-    let Ok(mut addrs) = ("index.crates.io", 443).to_socket_addrs() else {
-        return false;
-    };
-    addrs.any(|a| std::net::TcpStream::connect_timeout(&a, Duration::from_secs(5)).is_ok())
-}
-
 fn client_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/sdk-rust")
 }
@@ -50,36 +39,6 @@ fn client_target() -> PathBuf {
     tmp.parent().unwrap_or(tmp).join("sdk-rust")
 }
 
-/// Runs `cmd` to completion or until `limit` (then kills it), with its output
-/// in files so a chatty child never blocks on a full pipe. `None` on timeout.
-fn run_bounded(mut cmd: Command, limit: Duration) -> Option<Output> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (out, err) = (dir.path().join("out"), dir.path().join("err"));
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&out).expect("stdout file"))
-        .stderr(std::fs::File::create(&err).expect("stderr file"))
-        .spawn()
-        .unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    Some(Output {
-        status,
-        stdout: std::fs::read(&out).unwrap_or_default(),
-        stderr: std::fs::read(&err).unwrap_or_default(),
-    })
-}
-
 fn cargo() -> Command {
     // The cargo running this test (same toolchain), from the client's directory.
     let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
@@ -87,50 +46,42 @@ fn cargo() -> Command {
     c
 }
 
-/// Builds the client (fetching the SDK first); its path, or why not. A fetch
-/// that fails while crates.io is unreachable is `Err(Skip)`: the only case the
-/// test may skip, and only outside CI.
-fn build_client() -> Result<PathBuf, Problem> {
-    let manifest = client_dir().join("Cargo.toml");
+/// Fetches the SDK and the client's other dependencies (the one step that
+/// needs crates.io); why not, when it fails.
+fn fetch_client() -> Result<(), String> {
     let mut fetch = cargo();
     fetch
         .arg("fetch")
         .arg("--locked")
         .arg("--manifest-path")
-        .arg(&manifest);
+        .arg(client_dir().join("Cargo.toml"));
     let fetched = run_bounded(fetch, Duration::from_secs(300))
-        .ok_or_else(|| Problem::Fail("cargo fetch took over 5 minutes".into()))?;
-    if !fetched.status.success() {
-        let why = String::from_utf8_lossy(&fetched.stderr).into_owned();
-        return Err(if crates_io_reachable() {
-            Problem::Fail(format!(
-                "cargo fetch failed with crates.io reachable: {why}"
-            ))
-        } else {
-            Problem::Skip(why)
-        });
+        .ok_or_else(|| "cargo fetch took over 5 minutes".to_string())?;
+    if fetched.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&fetched.stderr).into_owned())
     }
+}
+
+/// Builds the fetched client offline; its path. A build failure is always
+/// the test's failure.
+fn build_client() -> PathBuf {
     let mut build = cargo();
     build
         .args(["build", "--locked", "--offline", "--manifest-path"])
-        .arg(&manifest)
+        .arg(client_dir().join("Cargo.toml"))
         .arg("--target-dir")
         .arg(client_target());
     // A cold build takes a few minutes on two busy cores; 20 is a hang.
     let built = run_bounded(build, Duration::from_secs(1_200))
-        .ok_or_else(|| Problem::Fail("building the client took over 20 minutes".into()))?;
-    if !built.status.success() {
-        return Err(Problem::Fail(format!(
-            "the client does not build:\n{}",
-            String::from_utf8_lossy(&built.stderr)
-        )));
-    }
-    Ok(client_target().join("debug/pqap-sdk-rust-client"))
-}
-
-enum Problem {
-    Skip(String),
-    Fail(String),
+        .unwrap_or_else(|| panic!("building the client took over 20 minutes"));
+    assert!(
+        built.status.success(),
+        "the client does not build:\n{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    client_target().join("debug/pqap-sdk-rust-client")
 }
 
 /// Collateral units as dollars.
@@ -148,20 +99,21 @@ fn dec(v: &Value) -> Decimal {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_official_rust_sdk_trades_on_the_sim() {
-    let client = match tokio::task::spawn_blocking(build_client)
+    let fetched = tokio::task::spawn_blocking(|| {
+        common::registry::or_skip(
+            fetch_client(),
+            "index.crates.io",
+            "polymarket_client_sdk_v2",
+        )
+    })
+    .await
+    .expect("join");
+    if fetched.is_none() {
+        return;
+    }
+    let client = tokio::task::spawn_blocking(build_client)
         .await
-        .expect("join")
-    {
-        Ok(c) => c,
-        Err(Problem::Skip(why)) if !in_ci() => {
-            eprintln!("skipped: crates.io is unreachable and CI is unset ({why})");
-            return;
-        }
-        Err(Problem::Skip(why)) => {
-            panic!("cannot fetch polymarket_client_sdk_v2 (crates.io unreachable): {why}")
-        }
-        Err(Problem::Fail(why)) => panic!("{why}"),
-    };
+        .expect("join");
 
     let address: Address = ADDRESS.parse().expect("address");
     let mut exchange = ExchangeConfig::default();

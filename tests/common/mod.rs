@@ -7,6 +7,7 @@ pub mod browser;
 pub mod hand;
 pub mod live;
 pub mod live_session;
+pub mod registry;
 pub mod server;
 pub mod session;
 

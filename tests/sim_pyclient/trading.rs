@@ -1,7 +1,7 @@
 //! The official Python client's trading calls against the sim's exchange: API
 //! keys, a resting and a crossing limit buy, open orders, a cancel, trades.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -9,28 +9,7 @@ use pqap::venue::sim::generator::{Generator, GeneratorConfig};
 use pqap::venue::sim::{Activity, SimConfig, SimServer};
 use serde_json::Value;
 
-use super::{CLIENT, client_venv, in_ci, pypi_reachable, python};
-
-/// The client's venv, or `None` (with the reason printed) when PyPI is
-/// unreachable outside CI.
-async fn venv_or_skip() -> Option<PathBuf> {
-    match tokio::task::spawn_blocking(client_venv)
-        .await
-        .expect("join")
-    {
-        Ok(v) => Some(v),
-        Err(why) => {
-            let reachable = tokio::task::spawn_blocking(pypi_reachable)
-                .await
-                .expect("join");
-            if !reachable && !in_ci() {
-                eprintln!("skipped: PyPI is unreachable and CI is unset ({why})");
-                return None;
-            }
-            panic!("cannot install {CLIENT} (PyPI reachable: {reachable}): {why}");
-        }
-    }
-}
+use super::{python, venv_or_skip};
 
 /// Runs `script` with `args` (2 minutes at most); its `{"call","result"}` lines.
 async fn run_script(
