@@ -84,8 +84,29 @@ impl<'a> AttributionFold<'a> {
     pub fn observe(&mut self, e: &Stored) {
         let strategy = self.strategy;
         let before = self.realized();
+        let reversal = self
+            .p
+            .fresh_reversal(e)
+            .filter(|f| f.key.strategy == strategy)
+            .cloned();
         self.p.apply(e);
         let delta = self.realized() - before;
+        // A trade that ended FAILED is taken out of its slices again.
+        if let Some(f) = reversal {
+            let reason = self.reasons.get(&f.key).cloned().unwrap_or_default();
+            let market = self.market_of(&f.token);
+            for slice in [
+                self.a.by_market.entry(market).or_default(),
+                self.a.by_reason.entry(reason).or_default(),
+            ] {
+                slice.fills = slice.fills.saturating_sub(1);
+                slice.volume_shares -= shares(f.size);
+                slice.turnover -= notional(f.price, f.size);
+                slice.fees -= f.fee_value();
+                slice.realized += delta;
+            }
+            return;
+        }
         match &e.entry {
             Entry::Command {
                 strategy: id,

@@ -48,6 +48,10 @@ pub struct SummaryFold {
     s: RunSummary,
     curve: Vec<EquityPoint>,
     trades: Vec<Decimal>,
+    /// Index in `trades` of the trade each closing fill made, by trade id.
+    trade_of: HashMap<String, usize>,
+    /// Indexes in `trades` of trades a reversal undid whole.
+    voided: Vec<usize>,
     opened: HashMap<TokenId, i64>,
     holding_ns: i128,
     in_market_since: Option<i64>,
@@ -65,6 +69,8 @@ impl SummaryFold {
             s: RunSummary::default(),
             curve: Vec::new(),
             trades: Vec::new(),
+            trade_of: HashMap::new(),
+            voided: Vec::new(),
             opened: HashMap::new(),
             holding_ns: 0,
             in_market_since: None,
@@ -102,12 +108,18 @@ impl SummaryFold {
             None => (e.ts_ns, e.ts_ns),
         });
         let before = self.realized();
+        // A trade that ended FAILED is taken out of the summary again.
+        let reversal = self
+            .p
+            .fresh_reversal(e)
+            .filter(|f| f.key.strategy == strategy)
+            .cloned();
         let touched = match &e.entry {
             Entry::Order {
                 event: OrderEvent::Filled(f),
             } if f.key.strategy == strategy => Some(f.token.clone()),
             Entry::Settlement { token, .. } => Some(token.clone()),
-            _ => None,
+            _ => reversal.as_ref().map(|f| f.token.clone()),
         };
         let was_held = touched.as_ref().is_some_and(|t| self.held(t));
         self.p.apply(e);
@@ -164,13 +176,41 @@ impl SummaryFold {
             }),
             _ => {}
         }
+        if let Some(f) = &reversal {
+            s.fills = s.fills.saturating_sub(1);
+            if f.liquidity == Liquidity::Maker {
+                s.maker_fills = s.maker_fills.saturating_sub(1);
+            }
+            s.volume_shares -= shares(f.size);
+            s.turnover -= notional(f.price, f.size);
+            s.fees -= f.fee_value();
+        }
         let after = self.realized();
         // Fees alone (a buy's fee or rebate) are costs, not a closed trade.
         let closing = matches!(&e.entry, Entry::Settlement { .. })
             || matches!(&e.entry, Entry::Order { event: OrderEvent::Filled(f) }
                 if f.key.strategy == strategy && f.side == Side::Sell);
         if closing && after != before {
+            if let Entry::Order {
+                event: OrderEvent::Filled(f),
+            } = &e.entry
+                && let Some(id) = &f.trade_id
+            {
+                self.trade_of.insert(id.clone(), self.trades.len());
+            }
             self.trades.push(after - before);
+        }
+        // A reversed sell's closed trade is corrected by what the reversal
+        // moved, so the trades still add up to the realised PnL.
+        if let Some(f) = &reversal
+            && let Some(i) = f.trade_id.as_ref().and_then(|id| self.trade_of.remove(id))
+            && let Some(t) = self.trades.get_mut(i)
+        {
+            *t += after - before;
+            if t.is_zero() {
+                // Undone whole: the trade never happened.
+                self.voided.push(i);
+            }
         }
     }
 
@@ -198,7 +238,14 @@ impl SummaryFold {
             s.realized_closed = a.realized_closed;
             s.realized_resolution = a.realized_resolution;
         }
-        s.metrics = metrics::compute(&self.curve, &self.trades, self.capital);
+        let trades: Vec<Decimal> = self
+            .trades
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !self.voided.contains(i))
+            .map(|(_, t)| *t)
+            .collect();
+        s.metrics = metrics::compute(&self.curve, &trades, self.capital);
         s
     }
 }

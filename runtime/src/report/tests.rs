@@ -102,7 +102,7 @@ fn trade(
                 liquidity,
                 remaining: Size::ZERO,
                 ts_ns: (ts_s * S) as u64,
-                trade_id: None,
+                trade_id: Some(format!("trade-{id}")),
                 cause: crate::model::FillCause::Reported,
             }),
         },
@@ -246,6 +246,71 @@ fn attribution_by_hand_adds_up() {
     let by_reason: Decimal = a.by_reason.values().map(|s| s.realized).sum();
     assert_eq!(by_market, dec!(4.49));
     assert_eq!(by_reason, dec!(4.49));
+}
+
+/// The journal with the exit (order 2's sell) ending FAILED at t=460: the
+/// fill booked at t=100 is reversed.
+fn journal_with_failed_exit() -> Vec<Stored> {
+    let mut e = journal();
+    let exit = e
+        .iter()
+        .find_map(|s| match &s.entry {
+            Entry::Order {
+                event: OrderEvent::Filled(f),
+            } if f.key.client_id == 2 => Some(f.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let mark = e.pop().unwrap();
+    let mut seq = e.len() as i64;
+    let reversal = Entry::Order {
+        event: OrderEvent::FillReversed {
+            key: exit.key,
+            trade_id: "trade-2".into(),
+            fill: Some(exit),
+            remaining: Size::ZERO,
+            ts_ns: (460 * S) as u64,
+        },
+    };
+    // Told twice (the user channel and a reconciliation): undone once.
+    e.push(at(&mut seq, 460, reversal.clone()));
+    e.push(at(&mut seq, 461, reversal));
+    e.push(Stored {
+        seq: seq + 1,
+        ..mark
+    });
+    e
+}
+
+#[test]
+fn a_reversed_fill_leaves_the_summary_and_the_attribution() {
+    let s = summarize(&journal_with_failed_exit(), 1, None);
+    // The exit's 10 @ 0.50 (taker, fee 0.02) is gone from every figure.
+    assert_eq!((s.orders, s.fills, s.maker_fills), (4, 3, 2));
+    assert_eq!(s.turnover, dec!(6.4));
+    assert_eq!(s.volume_shares, dec!(17));
+    assert_eq!(s.fees, dec!(-0.01));
+    // Only the rebate stays realised before resolution.
+    assert_eq!(s.realized_closed, dec!(0.01));
+    assert_eq!(s.realized_resolution, dec!(3.5));
+    // The exit's trade was undone whole: the resolution is the only trade.
+    assert_eq!(s.metrics.trades, 1);
+    assert_eq!(s.metrics.worst_trade, Some(dec!(3.5)));
+
+    let final_mid = |t: &TokenId| (t == &token("1")).then(|| Price::new(500_000).unwrap());
+    let a = attribute(&journal_with_failed_exit(), 1, &names(), &final_mid);
+    let m1 = &a.by_market["M1"];
+    assert_eq!((m1.orders, m1.fills), (3, 2));
+    assert_eq!(m1.turnover, dec!(4.9));
+    assert_eq!(m1.realized, dec!(0.01));
+    let exit = &a.by_reason["exit"];
+    assert_eq!((exit.orders, exit.fills), (1, 0));
+    assert_eq!(exit.realized, dec!(0));
+    assert_eq!(exit.turnover, dec!(0));
+    let by_market: Decimal = a.by_market.values().map(|s| s.realized).sum();
+    let by_reason: Decimal = a.by_reason.values().map(|s| s.realized).sum();
+    assert_eq!(by_market, s.realized_closed + s.realized_resolution);
+    assert_eq!(by_reason, by_market);
 }
 
 #[test]

@@ -65,6 +65,22 @@ pub struct PortfolioProjection {
 }
 
 impl PortfolioProjection {
+    /// The fill `stored` reverses, when it is a reversal `apply` has not yet
+    /// undone (a repeated reversal of the same trade undoes nothing).
+    pub fn fresh_reversal<'e>(&self, stored: &'e Stored) -> Option<&'e Fill> {
+        match &stored.entry {
+            Entry::Order {
+                event:
+                    OrderEvent::FillReversed {
+                        trade_id,
+                        fill: Some(fill),
+                        ..
+                    },
+            } if !self.reversed.contains(trade_id) => Some(fill),
+            _ => None,
+        }
+    }
+
     pub fn apply(&mut self, stored: &Stored) {
         match &stored.entry {
             Entry::Order {
