@@ -157,6 +157,69 @@ async fn a_failed_trade_is_reversed_and_the_books_match_the_exchange() {
     }
 }
 
+/// A trade booked at MATCHED by one process ends FAILED while no process
+/// runs: the next start follows the trades booked before it through the
+/// venue's trade list and reverses that one (no user channel, no periodic
+/// reconciliation: only the start can find it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trade_that_fails_after_a_restart_is_reversed_by_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    // buy_once's FAK may fill nothing when the book moves before it
+    // arrives: up to three fresh tries for one that fills.
+    for attempt in 1..=3 {
+        // Settlement takes 3 s, so the trade fails after the first process
+        // has stopped.
+        let sim = common::live_session::exchange_configured(START_COLLATERAL, |c| {
+            c.mined_after_ms = 200;
+            c.confirmed_after_ms = 3_000;
+        })
+        .await;
+        let db = dir.path().join(format!("restart-{attempt}.db"));
+        inject(&sim, serde_json::json!({ "fail_trades": 1 })).await;
+        let mut s = session(&sim, &db, true, buy_once(), None).await;
+        run_for(&mut s, 1_500).await;
+        s.finish().await.unwrap();
+        let failing = {
+            let st = sim.state.lock().unwrap();
+            st.exchange.trades.first().map(|t| t.id.clone())
+        };
+        let Some(failing) = failing else {
+            eprintln!("attempt {attempt}: the FAK filled nothing (the book moved)");
+            continue;
+        };
+        let before = reversed(&events(&journal(&db).await));
+        assert!(before.is_empty(), "not failed yet: {before:?}");
+        // Wait (at most 10 s) until the exchange has failed it.
+        let until = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let failed = sim.state.lock().unwrap().exchange.trades[0].status
+                == pqap::venue::sim::exchange::TradeStatus::Failed;
+            if failed {
+                break;
+            }
+            assert!(std::time::Instant::now() < until, "the trade never failed");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let mut s = session(&sim, &db, false, buy_once(), None).await;
+        run_for(&mut s, 1_500).await;
+        s.finish().await.unwrap();
+        let entries = journal(&db).await;
+        let reversals = reversed(&events(&entries));
+        assert_eq!(reversals.len(), 1, "{reversals:?}");
+        assert_eq!(
+            reversals[0].0, failing,
+            "the failed trade is the one reversed"
+        );
+        assert_eq!(
+            host_view(&entries),
+            exchange_view(&sim),
+            "host vs exchange ledger"
+        );
+        return;
+    }
+    panic!("in three tries buy_once's FAK never filled");
+}
+
 /// The user channel drops while the exchange holds fill reports back: new
 /// orders stop; once the channel is back a reconciliation runs at once (the
 /// periodic one is off), trading resumes, and every fill is booked exactly

@@ -32,6 +32,20 @@ pub const START_COLLATERAL: u64 = 1_000_000_000;
 /// `collateral` micro-dollars; it cancels a key's orders after
 /// `heartbeat_timeout_ms` without a heartbeat (`None`: the venue's default).
 pub async fn exchange_with(collateral: u64, heartbeat_timeout_ms: Option<u64>) -> SimServer {
+    exchange_configured(collateral, |c| {
+        if let Some(ms) = heartbeat_timeout_ms {
+            c.heartbeat_timeout_ms = ms;
+        }
+    })
+    .await
+}
+
+/// The exchange with the account holding `collateral` micro-dollars, its
+/// configuration changed by `tweak` (settlement delays, heartbeat timeout).
+pub async fn exchange_configured(
+    collateral: u64,
+    tweak: impl FnOnce(&mut ExchangeConfig),
+) -> SimServer {
     let key = PrivateKey::from_hex(KEY, "test").unwrap();
     let g = Generator::new(
         GeneratorConfig {
@@ -42,23 +56,23 @@ pub async fn exchange_with(collateral: u64, heartbeat_timeout_ms: Option<u64>) -
         },
         pqap::venue::polymarket::websocket::client::now_ms(),
     );
-    let defaults = ExchangeConfig::default();
+    let mut exchange = ExchangeConfig {
+        accounts: [(
+            key.address(),
+            AccountConfig {
+                collateral,
+                ..AccountConfig::default()
+            },
+        )]
+        .into_iter()
+        .collect(),
+        ..ExchangeConfig::default()
+    };
+    tweak(&mut exchange);
     SimServer::start(
         SimConfig {
             step_every: Duration::from_millis(20),
-            exchange: ExchangeConfig {
-                accounts: [(
-                    key.address(),
-                    AccountConfig {
-                        collateral,
-                        ..AccountConfig::default()
-                    },
-                )]
-                .into_iter()
-                .collect(),
-                heartbeat_timeout_ms: heartbeat_timeout_ms.unwrap_or(defaults.heartbeat_timeout_ms),
-                ..defaults
-            },
+            exchange,
             ..SimConfig::default()
         },
         Activity::Synthetic(g),

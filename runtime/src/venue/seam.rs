@@ -24,6 +24,12 @@ pub trait Venue {
     fn reconcile(&mut self, order: &Order, now_ns: u64) -> Reconciliation;
     /// A market the run trades from now on (listed while running).
     fn add_market(&mut self, _spec: &MarketSpec) {}
+    /// At start: a fill an earlier process booked on `order` (its venue trade
+    /// `trade_id`, booked at host time `booked_ns`) whose trade may not have
+    /// settled yet. A venue whose trades can still fail follows it to its end
+    /// and reports a FAILED as a reversal; `over` when the journal holds the
+    /// order as ended. A venue inside the process settles at once.
+    fn follow_booked(&mut self, _order: &Order, _trade_id: &str, _booked_ns: u64, _over: bool) {}
     /// Whether submits and cancels are held until [`Venue::release`]: a venue
     /// outside the process, whose requests must not leave before the journal
     /// entries they follow from are durable (write-ahead). A venue inside the

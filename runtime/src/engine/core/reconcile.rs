@@ -8,6 +8,11 @@ use super::*;
 use crate::model::{FillCause, VenueReject};
 use crate::venue::{OrderFate, Reconciliation};
 
+/// How far back, at start, booked trades are followed to their settlement:
+/// the venue settles a trade on chain within minutes (retries included), so
+/// an hour covers a restart's downtime with room to spare.
+const FOLLOW_BOOKED_NS: u64 = 3_600 * 1_000_000_000;
+
 /// What one reconciliation pass found.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ReconcileReport {
@@ -31,6 +36,7 @@ impl<V: Venue> Engine<V> {
         prior: &Projections,
     ) -> Result<(), EngineError> {
         let orders: Vec<Order> = prior.open_orders().map(|r| r.order.clone()).collect();
+        self.follow_recent_trades(prior);
         if let Err(e) = self.venue.refresh(&orders, self.now_ns).await {
             self.gate(Some(e.to_string()))?;
             // What the journal says stays working until the venue says
@@ -60,6 +66,32 @@ impl<V: Venue> Engine<V> {
             self.settle_order(r.order.key, found)?;
         }
         Ok(())
+    }
+
+    /// Hands the venue the trades booked in the last `FOLLOW_BOOKED_NS` by
+    /// an earlier process: one may still end FAILED (reversed then), and
+    /// after a restart only the venue's trade list can say so.
+    fn follow_recent_trades(&mut self, prior: &Projections) {
+        let since = self.now_ns.saturating_sub(FOLLOW_BOOKED_NS);
+        let open: std::collections::HashSet<OrderKey> =
+            prior.open_orders().map(|r| r.order.key).collect();
+        let mut followed = 0usize;
+        for r in prior.fills.iter().filter(|r| r.fill.ts_ns >= since) {
+            let (Some(trade), Some(order)) = (&r.fill.trade_id, prior.orders.get(&r.fill.key))
+            else {
+                continue;
+            };
+            let over = !open.contains(&r.fill.key);
+            self.venue
+                .follow_booked(&order.order, trade, r.fill.ts_ns, over);
+            followed += 1;
+        }
+        if followed > 0 {
+            tracing::info!(
+                trades = followed,
+                "following the settlement of trades booked before the restart"
+            );
+        }
     }
 
     /// While running: asks the venue's account again and reconciles every

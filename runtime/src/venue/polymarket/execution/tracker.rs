@@ -285,6 +285,30 @@ impl Tracker {
         }
     }
 
+    /// A trade an earlier process booked on `order` (venue id `venue_id`),
+    /// which may still fail: it is known (never booked again) and followed
+    /// until it settles. `over` when the order has ended.
+    pub fn booked_before(
+        &mut self,
+        order: &Order,
+        venue_id: &str,
+        fees: FeeSchedule,
+        trade_id: &str,
+        booked_ns: u64,
+        over: bool,
+    ) {
+        self.track(order, venue_id, fees, false);
+        if let Some(t) = self.orders.get_mut(&order.key) {
+            // It traded, so the venue took it.
+            t.answered = true;
+            t.ended |= over;
+        }
+        if self.trades.insert(trade_id.to_string()) {
+            self.unsettled
+                .insert(trade_id.to_string(), (order.key, booked_ns));
+        }
+    }
+
     /// The trade settled on chain: it can no longer fail.
     pub fn confirmed(&mut self, trade_id: &str) {
         self.unsettled.remove(trade_id);

@@ -282,6 +282,19 @@ impl Venue for PolymarketVenue {
         self.drain()
     }
 
+    fn follow_booked(&mut self, order: &Order, trade_id: &str, booked_ns: u64, over: bool) {
+        let Some(r) = &order.venue_ref else {
+            return;
+        };
+        let fees = self
+            .signer
+            .terms(&order.token)
+            .map(|m| m.fees)
+            .unwrap_or_default();
+        self.shared
+            .with(|t| t.booked_before(order, &r.id, fees, trade_id, booked_ns, over));
+    }
+
     fn add_market(&mut self, spec: &MarketSpec) {
         self.signer.add_market(spec);
     }

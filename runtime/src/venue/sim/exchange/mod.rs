@@ -27,3 +27,4 @@ pub mod user_ws;
 
 pub use config::{AccountConfig, Bucket, ExchangeConfig, parse_fund};
 pub use engine::{Clock, ExchangeState};
+pub use records::TradeStatus;
