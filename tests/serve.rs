@@ -119,6 +119,7 @@ fn serves_health_metrics_and_the_api_while_trading() {
     );
 
     let (code, metrics) = request(addr, "GET", "/metrics");
+    // On loopback the metrics are open (a scraper on this machine).
     assert_eq!(code, 200);
     assert!(metrics.contains("pqap_feed_connected 1\n"), "{metrics}");
     assert!(metrics.contains("pqap_strategy_fuel_total{strategy=\"market_maker\"}"));
@@ -427,4 +428,67 @@ fn serves_health_metrics_and_the_api_while_trading() {
     });
     assert_eq!(report.broken, None);
     assert!(report.entries > 0);
+}
+
+/// Off loopback (or when configured so) `/metrics` needs a token: strategy
+/// names, PnL and exposure are not for anonymous clients. Every answer tells
+/// the browser not to let other sites frame the dashboard or run scripts
+/// from elsewhere.
+#[test]
+fn metrics_can_require_a_token_and_every_answer_carries_the_security_headers() {
+    let wasm = common::guest("strategies/market-maker", GuestTarget::UnknownUnknown);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("serve.db");
+    admin(
+        &["user", "add", "vic", "--role", "viewer"],
+        &db,
+        Some("viewer password 12"),
+    );
+    let viewer = admin(&["token", "create", "vic"], &db, None);
+    let (guard, addr) = common::server::start_serve_with(
+        &[wasm.to_str().unwrap()],
+        &db,
+        dir.path(),
+        None,
+        &[("PQAP_SERVER_METRICS_PUBLIC", "false")],
+    );
+    let (code, body) = request(addr, "GET", "/metrics");
+    assert_eq!(code, 401, "{body}");
+    assert!(!body.contains("market_maker"), "{body}");
+    let (code, body) = call(addr, "GET", "/metrics", Some(&viewer), "");
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("pqap_feed_connected"), "{body}");
+    // Health stays open for the supervisor and the load balancer.
+    assert_eq!(request(addr, "GET", "/healthz").0, 200);
+    for path in ["/", "/login", "/api/v1/status", "/metrics", "/healthz"] {
+        let head = raw_head(addr, path);
+        for expected in [
+            "content-security-policy: default-src 'self'; script-src 'self';",
+            "frame-ancestors 'none'",
+            "x-frame-options: deny",
+            "x-content-type-options: nosniff",
+            "referrer-policy: no-referrer",
+        ] {
+            assert!(head.contains(expected), "{path}: no {expected} in\n{head}");
+        }
+    }
+    common::server::stop_serve(guard);
+}
+
+/// The status line and headers of a GET, lower-cased.
+fn raw_head(addr: SocketAddr, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let raw = String::from_utf8_lossy(&raw).to_lowercase();
+    raw.split_once("\r\n\r\n")
+        .map_or(raw.clone(), |(h, _)| h.to_string())
 }

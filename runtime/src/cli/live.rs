@@ -257,7 +257,7 @@ pub async fn live(args: LiveArgs) -> anyhow::Result<ExitCode> {
                 live_view.clone(),
                 &db,
                 library.clone(),
-                config.server.base_url().starts_with("https://"),
+                &config.server,
             )
             .await?,
         ),

@@ -418,14 +418,7 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
     );
     let server = match args.serve {
         Some(addr) => Some(
-            RunningServer::start(
-                addr,
-                live.clone(),
-                &db,
-                library.clone(),
-                config.server.base_url().starts_with("https://"),
-            )
-            .await?,
+            RunningServer::start(addr, live.clone(), &db, library.clone(), &config.server).await?,
         ),
         None => None,
     };

@@ -98,7 +98,7 @@ impl RunningServer {
         live: Live,
         db: &std::path::Path,
         library: Option<Arc<ArtifactLibrary>>,
-        secure_cookies: bool,
+        server: &pqap::config::ServerConfig,
     ) -> anyhow::Result<RunningServer> {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
@@ -108,7 +108,8 @@ impl RunningServer {
             limiter: FailureLimiter::default(),
             artifacts: library,
             view: Default::default(),
-            secure_cookies,
+            secure_cookies: server.secure_cookies(),
+            metrics_public: server.metrics_public(addr),
             backtests_dir: db
                 .parent()
                 .map_or_else(|| "backtests".into(), |d| d.join("backtests")),

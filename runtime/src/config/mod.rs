@@ -69,6 +69,9 @@ pub struct ServerConfig {
     pub url: Option<String>,
     /// What happens to resting orders when the server stops (SIGTERM).
     pub on_shutdown: ShutdownOrders,
+    /// Whether `/metrics` (strategy names, PnL, exposure) answers without
+    /// an API token. Unset: only when the server listens on loopback alone.
+    pub metrics_public: Option<bool>,
 }
 
 /// Resting orders at a graceful stop.
@@ -88,6 +91,7 @@ impl Default for ServerConfig {
             bind: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
             url: None,
             on_shutdown: ShutdownOrders::Keep,
+            metrics_public: None,
         }
     }
 }
@@ -101,6 +105,19 @@ pub struct AlertsConfig {
 }
 
 impl ServerConfig {
+    /// Whether `/metrics` answers without a token: as configured, else only
+    /// on a loopback bind (where only this machine can ask).
+    pub fn metrics_public(&self, bound: std::net::SocketAddr) -> bool {
+        self.metrics_public
+            .unwrap_or_else(|| bound.ip().is_loopback())
+    }
+
+    /// Whether the server is reached over TLS (its base URL is https), so
+    /// session cookies must be `Secure`.
+    pub fn secure_cookies(&self) -> bool {
+        self.base_url().starts_with("https://")
+    }
+
     /// The base URL the CLI talks to.
     pub fn base_url(&self) -> String {
         self.url
@@ -247,6 +264,13 @@ impl Config {
                     "cancel" => ShutdownOrders::Cancel,
                     _ => return Err(bad("expected keep or cancel".into())),
                 }
+            }
+            "PQAP_SERVER_METRICS_PUBLIC" => {
+                self.server.metrics_public = Some(match value {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(bad("expected true or false".into())),
+                })
             }
             "PQAP_SERVER_BIND" => {
                 self.server.bind = value

@@ -1,4 +1,5 @@
-//! The HTTP surface: `/healthz`, `/readyz`, `/metrics` (open), and the JSON API
+//! The HTTP surface: `/healthz`, `/readyz` (open), `/metrics` (open on
+//! loopback, else per `server.metrics_public`), and the JSON API
 //! under `/api/v1`, which needs an API token: reads for any role; trading-state
 //! changes for operators, each written to the audit log.
 
@@ -40,6 +41,8 @@ pub struct ServerState {
     pub backtests_dir: std::path::PathBuf,
     /// Uploaded strategy components, if this server takes uploads.
     pub artifacts: Option<Arc<crate::strategy::ArtifactLibrary>>,
+    /// `/metrics` answers without a token (see `server.metrics_public`).
+    pub metrics_public: bool,
 }
 
 pub(super) fn now_ms() -> u64 {
@@ -96,7 +99,28 @@ pub fn router(state: ServerState) -> Router {
         .route("/api/v1/alerts", get(alerts))
         .merge(super::ui::router(upload_limit))
         .fallback(not_found)
+        .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
+}
+
+/// What every answer tells the browser: scripts only from this server, no
+/// framing by other sites (clickjacking), no MIME sniffing, no referrer.
+/// Inline styles stay allowed: reports colour their chart legends inline.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+    style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; \
+    base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+async fn security_headers(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    let set = |h: &mut axum::http::HeaderMap, name: header::HeaderName, value: &'static str| {
+        h.entry(name)
+            .or_insert(axum::http::HeaderValue::from_static(value));
+    };
+    set(h, header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY);
+    set(h, header::X_FRAME_OPTIONS, "DENY");
+    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(h, header::REFERRER_POLICY, "no-referrer");
+    response
 }
 
 pub(super) fn error(status: StatusCode, message: impl Into<String>) -> Response {
@@ -139,7 +163,19 @@ async fn readyz(State(s): State<ServerState>) -> Response {
     }
 }
 
-async fn metrics_text(State(s): State<ServerState>) -> Response {
+async fn metrics_text(State(s): State<ServerState>, request: axum::extract::Request) -> Response {
+    if !s.metrics_public {
+        // Strategy names, PnL and exposure: for callers with a token.
+        let (mut parts, _) = request.into_parts();
+        if let Err(refused) =
+            <Caller as axum::extract::FromRequestParts<ServerState>>::from_request_parts(
+                &mut parts, &s,
+            )
+            .await
+        {
+            return refused;
+        }
+    }
     let Ok(live) = s.live.read().map(|l| l.clone()) else {
         return error(StatusCode::SERVICE_UNAVAILABLE, "status unavailable");
     };
