@@ -304,6 +304,7 @@ impl Config {
         if s.memory_bytes < 1 << 20 {
             return Err("sandbox.memory_bytes must be at least 1 MiB".into());
         }
+        s.check_ceilings()?;
         if s.max_faults == 0 {
             return Err("sandbox.max_faults must be at least 1".into());
         }
@@ -421,5 +422,27 @@ mod tests {
                 .to_string()
                 .contains("max_faults")
         );
+        // Raising a sandbox limit past its ceiling is refused, in the file or
+        // through the environment.
+        let f = write("environment: dev\ndatabase: x\nsandbox:\n  memory_bytes: 4294967296\n");
+        let e = Config::load(f.path(), []).unwrap_err().to_string();
+        assert!(
+            e.contains("sandbox.memory_bytes") && e.contains("ceiling"),
+            "{e}"
+        );
+        let ok = write("environment: dev\ndatabase: x\n");
+        let env = [("PQAP_SANDBOX_DEADLINE_MS".to_string(), "60000".to_string())];
+        let e = Config::load(ok.path(), env).unwrap_err().to_string();
+        assert!(e.contains("sandbox.deadline_ms is 60000"), "{e}");
+        let metrics = [("PQAP_SERVER_METRICS_PUBLIC".to_string(), "true".to_string())];
+        let c = Config::load(ok.path(), metrics).unwrap();
+        let lan: std::net::SocketAddr = "10.0.0.5:8080".parse().unwrap();
+        assert!(c.server.metrics_public(lan));
+        let c = Config::load(ok.path(), []).unwrap();
+        assert!(
+            !c.server.metrics_public(lan),
+            "off loopback: a token by default"
+        );
+        assert!(c.server.metrics_public("127.0.0.1:8080".parse().unwrap()));
     }
 }

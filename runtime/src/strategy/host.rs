@@ -95,32 +95,52 @@ pub struct GuestOutput {
 
 /// Error a denied memory growth traps with, so the fault can say "memory limit".
 #[derive(Debug, thiserror::Error)]
-#[error("linear memory would grow to {requested} bytes, over the {limit} byte limit")]
+#[error("linear memory would grow to {requested} bytes in all, over the {limit} byte limit")]
 pub struct MemoryLimitExceeded {
     pub requested: usize,
     pub limit: usize,
 }
 
-/// Caps linear memory and the number of instances, tables and memories.
+/// Caps linear memory (all of a guest's memories together) and the number
+/// of instances, tables and memories.
 pub struct GuestLimiter {
     memory_limit: usize,
+    /// Bytes of linear memory granted so far, over every memory: a guest
+    /// with two memories shares one budget, never gets two.
+    memory_total: usize,
+}
+
+impl GuestLimiter {
+    pub fn new(memory_limit: usize) -> GuestLimiter {
+        GuestLimiter {
+            memory_limit,
+            memory_total: 0,
+        }
+    }
 }
 
 impl ResourceLimiter for GuestLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.memory_limit {
+        let total = self
+            .memory_total
+            .saturating_sub(current)
+            .saturating_add(desired);
+        if total > self.memory_limit {
             // Trap instead of returning -1: a Rust guest would abort on a failed
             // allocation anyway, and this way the fault names the cause.
             return Err(wasmtime::Error::new(MemoryLimitExceeded {
-                requested: desired,
+                requested: total,
                 limit: self.memory_limit,
             }));
         }
+        // A growth granted here and then failing in wasmtime stays counted:
+        // the budget errs on the safe side.
+        self.memory_total = total;
         Ok(true)
     }
 
@@ -179,7 +199,7 @@ impl HostState {
         seed: u64,
     ) -> HostState {
         HostState {
-            limiter: GuestLimiter { memory_limit },
+            limiter: GuestLimiter::new(memory_limit),
             view: HostView::default(),
             output: GuestOutput::default(),
             panic_message: None,
@@ -326,5 +346,28 @@ impl Host for HostState {
                 .fair_values
                 .push((instrument, probability.min(1_000_000)));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: usize = 1 << 20;
+
+    #[test]
+    fn every_memory_of_a_guest_draws_on_one_budget() {
+        let mut l = GuestLimiter::new(64 * MIB);
+        // One memory grows to 40 MiB in two steps.
+        assert!(l.memory_growing(0, 16 * MIB, None).unwrap());
+        assert!(l.memory_growing(16 * MIB, 40 * MIB, None).unwrap());
+        // A second memory may take what is left, not another 64 MiB.
+        assert!(l.memory_growing(0, 24 * MIB, None).unwrap());
+        let e = l.memory_growing(24 * MIB, 25 * MIB, None).unwrap_err();
+        let e = e.downcast::<MemoryLimitExceeded>().unwrap();
+        assert_eq!((e.requested, e.limit), (65 * MIB, 64 * MIB));
+        // The refused growth took nothing.
+        assert!(l.memory_growing(40 * MIB, 40 * MIB, None).unwrap());
+        assert_eq!(l.memory_total, 64 * MIB);
     }
 }

@@ -77,6 +77,76 @@ impl Default for SandboxLimits {
     }
 }
 
+/// The most an operator may raise each limit to. A limit set past it would
+/// let one strategy take the machine from the others (memory, the engine
+/// loop's time, the journal's disk), which isolation exists to prevent.
+pub const CEILINGS: &[(&str, u64)] = &[
+    // About 0.8 s of guest CPU per call, 8 s for init.
+    ("fuel_per_call", 10_000_000_000),
+    ("fuel_init", 100_000_000_000),
+    ("memory_bytes", 1 << 30),
+    ("deadline_ms", 2_000),
+    ("max_commands_per_call", 100_000),
+    ("max_artifact_bytes", 64 << 20),
+    ("max_log_bytes", 64 << 10),
+    ("max_logs_per_call", 10_000),
+    ("max_log_bytes_per_minute", 64 << 20),
+    ("max_journal_bytes_per_minute", 1 << 30),
+    ("max_timers", 100_000),
+    ("max_timers_per_second", 10_000),
+    ("max_commands_per_second", 100_000),
+    ("max_journal_entries_per_second", 100_000),
+    ("max_state_bytes", 64 << 20),
+];
+
+impl SandboxLimits {
+    /// Each limit with a ceiling, by name.
+    fn capped(&self) -> [(&'static str, u64); 15] {
+        let n = |v: usize| v as u64;
+        [
+            ("fuel_per_call", self.fuel_per_call),
+            ("fuel_init", self.fuel_init),
+            ("memory_bytes", n(self.memory_bytes)),
+            ("deadline_ms", self.deadline_ms),
+            ("max_commands_per_call", n(self.max_commands_per_call)),
+            ("max_artifact_bytes", n(self.max_artifact_bytes)),
+            ("max_log_bytes", n(self.max_log_bytes)),
+            ("max_logs_per_call", n(self.max_logs_per_call)),
+            ("max_log_bytes_per_minute", n(self.max_log_bytes_per_minute)),
+            (
+                "max_journal_bytes_per_minute",
+                self.max_journal_bytes_per_minute,
+            ),
+            ("max_timers", n(self.max_timers)),
+            ("max_timers_per_second", self.max_timers_per_second),
+            ("max_commands_per_second", self.max_commands_per_second),
+            (
+                "max_journal_entries_per_second",
+                self.max_journal_entries_per_second,
+            ),
+            ("max_state_bytes", n(self.max_state_bytes)),
+        ]
+    }
+
+    /// Every limit at or under its ceiling ([`CEILINGS`]), else which is
+    /// over and by how much.
+    pub fn check_ceilings(&self) -> Result<(), String> {
+        for (name, value) in self.capped() {
+            let ceiling = CEILINGS
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map_or(u64::MAX, |(_, c)| *c);
+            if value > ceiling {
+                return Err(format!(
+                    "sandbox.{name} is {value}, over its ceiling of {ceiling}: one strategy \
+                     could take the machine from the others"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Which clock bounds guest calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -85,4 +155,36 @@ pub enum ClockMode {
     Simulated,
     /// Paper and live: fuel plus a wall-clock deadline.
     Wall,
+}
+
+#[cfg(test)]
+mod ceiling_tests {
+    use super::*;
+
+    #[test]
+    fn defaults_sit_under_every_ceiling_and_each_ceiling_is_enforced() {
+        SandboxLimits::default().check_ceilings().unwrap();
+        assert_eq!(CEILINGS.len(), SandboxLimits::default().capped().len());
+        let over = SandboxLimits {
+            memory_bytes: (1 << 30) + 1,
+            ..SandboxLimits::default()
+        };
+        let e = over.check_ceilings().unwrap_err();
+        assert!(
+            e.contains("sandbox.memory_bytes is 1073741825, over its ceiling of 1073741824"),
+            "{e}"
+        );
+        let at = SandboxLimits {
+            deadline_ms: 2_000,
+            fuel_per_call: 10_000_000_000,
+            ..SandboxLimits::default()
+        };
+        at.check_ceilings().unwrap();
+        for (name, _) in SandboxLimits::default().capped() {
+            assert!(
+                CEILINGS.iter().any(|(n, _)| *n == name),
+                "{name} has no ceiling"
+            );
+        }
+    }
 }
