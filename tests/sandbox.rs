@@ -173,9 +173,19 @@ fn compiled_code_cache_is_reused_and_checked() {
             .to_string_lossy()
             .starts_with(&first.sha256)
     );
-    // A corrupted entry is detected by its checksum and recompiled, not loaded.
+    // A corrupted entry is detected by its MAC and recompiled, not loaded.
     std::fs::write(code, b"garbage").unwrap();
     let again = engine.load(&bytes, &SandboxLimits::default()).unwrap();
     assert_eq!(again.sha256, first.sha256);
     assert_ne!(std::fs::read(code).unwrap(), b"garbage");
+    // An entry with a plain checksum beside it (anyone who can write the
+    // directory could make one) is not trusted either: only the host's key
+    // makes an entry loadable.
+    use sha2::Digest;
+    let mac = code.with_extension("mac");
+    std::fs::write(code, b"forged").unwrap();
+    std::fs::write(&mac, hex::encode(sha2::Sha256::digest(b"forged"))).unwrap();
+    let third = engine.load(&bytes, &SandboxLimits::default()).unwrap();
+    assert_eq!(third.sha256, first.sha256);
+    assert_ne!(std::fs::read(code).unwrap(), b"forged");
 }
