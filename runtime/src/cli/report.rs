@@ -418,6 +418,10 @@ pub fn journal(cmd: JournalCommand) -> anyhow::Result<ExitCode> {
             } else {
                 println!("entries   {}", report["entries"]);
                 println!("head      #{} {}", report["head_seq"], report["head_hash"]);
+                match report["sealed_seq"].as_i64() {
+                    Some(seq) => println!("sealed    at #{seq} (signed head outside the database)"),
+                    None => println!("sealed    never (no journal key: only the chain is checked)"),
+                }
                 match report["broken"].as_array() {
                     None => println!("chain     intact"),
                     Some(b) => println!("chain     BROKEN at #{}: {}", b[0], b[1]),
@@ -456,6 +460,10 @@ pub fn journal(cmd: JournalCommand) -> anyhow::Result<ExitCode> {
         } else {
             println!("entries   {}", report.entries);
             println!("head      #{} {}", report.head_seq, report.head_hash);
+            match report.sealed_seq {
+                Some(seq) => println!("sealed    at #{seq} (signed head outside the database)"),
+                None => println!("sealed    never (no journal key: only the chain is checked)"),
+            }
             match &report.broken {
                 None => println!("chain     intact"),
                 Some((seq, why)) => println!("chain     BROKEN at #{seq}: {why}"),

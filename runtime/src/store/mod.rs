@@ -11,7 +11,10 @@ pub mod projection;
 pub mod sessions;
 
 pub use entry::{CommandAction, Entry};
-pub use journal::{GENESIS, Journal, StoreError, Stored, VerifyReport, chain_hash};
+pub use journal::{
+    GENESIS, Journal, SealPaths, SealState, SealedHead, StoreError, Stored, VerifyReport,
+    chain_hash, read_seal,
+};
 pub use lock::EngineLock;
 pub use projection::{
     FillRecord, OrderRecord, OrderStatus, PortfolioProjection, Projections, SnapshotRef,

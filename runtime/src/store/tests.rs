@@ -153,7 +153,127 @@ async fn a_journal_written_behind_holds_the_same_chain_and_readers_see_every_flu
     assert_eq!(a, b);
     assert_eq!(behind.verify().await.unwrap().broken, None);
     behind.finish().await.unwrap();
+    now.finish().await.unwrap();
     assert_eq!(now.verify().await.unwrap(), behind.verify().await.unwrap());
+    assert_eq!(behind.verify().await.unwrap().sealed_seq, Some(110));
+}
+
+/// Opens a journal of five entries at `path`, committed and sealed.
+async fn sealed_journal(path: &std::path::Path) -> Journal {
+    let mut j = Journal::open(path).await.unwrap();
+    for n in 0..5 {
+        j.append(n, None, &entry(n)).unwrap();
+    }
+    j.commit().await.unwrap();
+    j.finish().await.unwrap();
+    let report = j.verify().await.unwrap();
+    assert_eq!((report.broken, report.sealed_seq), (None, Some(5)));
+    j
+}
+
+#[tokio::test]
+async fn a_history_rewritten_and_chained_again_is_caught_by_the_sealed_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.db");
+    let j = sealed_journal(&path).await;
+    let key = std::fs::metadata(SealPaths::of(&path).key).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&key.permissions()) & 0o777,
+        0o600
+    );
+    // Someone with the database but not the key edits entry 3 and chains
+    // every later entry again: the chain alone would verify.
+    j.pool()
+        .execute("DROP TRIGGER journal_no_update")
+        .await
+        .unwrap();
+    let rows = j.read_from(1).await.unwrap();
+    let mut prev = rows[1].hash.clone();
+    for r in &rows[2..] {
+        let row = sqlx::query("SELECT ts_ns, kind, strategy, body FROM journal WHERE seq = ?")
+            .bind(r.seq)
+            .fetch_one(j.pool())
+            .await
+            .unwrap();
+        use sqlx::Row;
+        let body: String = row.get("body");
+        let body = body.replace("run-2", "run-X");
+        let hash = chain_hash(
+            &prev,
+            r.seq,
+            row.get("ts_ns"),
+            row.get::<String, _>("kind").as_str(),
+            row.get("strategy"),
+            &body,
+        );
+        sqlx::query("UPDATE journal SET body = ?, prev_hash = ?, hash = ? WHERE seq = ?")
+            .bind(&body)
+            .bind(&prev)
+            .bind(&hash)
+            .bind(r.seq)
+            .execute(j.pool())
+            .await
+            .unwrap();
+        prev = hash;
+    }
+    let report = j.verify().await.unwrap();
+    let (seq, why) = report.broken.expect("caught");
+    assert_eq!(seq, 5);
+    assert!(why.contains("history was rewritten"), "{why}");
+}
+
+#[tokio::test]
+async fn a_cut_off_tail_and_a_forged_head_are_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.db");
+    let j = sealed_journal(&path).await;
+    j.pool()
+        .execute("DROP TRIGGER journal_no_delete")
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM journal WHERE seq > 3")
+        .execute(j.pool())
+        .await
+        .unwrap();
+    let (seq, why) = j.verify().await.unwrap().broken.expect("caught");
+    assert_eq!(seq, 3);
+    assert!(why.contains("cut off"), "{why}");
+    // Resealing at entry 3 without the key: the signature gives it away.
+    let head_path = SealPaths::of(&path).head;
+    let mut head: SealedHead = serde_json::from_slice(&std::fs::read(&head_path).unwrap()).unwrap();
+    head.seq = 3;
+    head.hash = j.read_from(3).await.unwrap()[0].hash.clone();
+    std::fs::write(&head_path, serde_json::to_vec(&head).unwrap()).unwrap();
+    let (_, why) = j.verify().await.unwrap().broken.expect("caught");
+    assert!(why.contains("forged"), "{why}");
+    // Deleting the head while the key is there is caught too.
+    std::fs::remove_file(&head_path).unwrap();
+    let (_, why) = j.verify().await.unwrap().broken.expect("caught");
+    assert!(why.contains("missing"), "{why}");
+}
+
+#[tokio::test]
+async fn a_busy_journal_reseals_at_most_once_a_second_and_on_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.db");
+    let mut j = Journal::open(&path).await.unwrap();
+    for n in 0..50 {
+        j.append(n, None, &entry(n)).unwrap();
+        j.commit().await.unwrap();
+    }
+    // The first commit sealed; the rest fell inside the same second.
+    let head: SealedHead =
+        serde_json::from_slice(&std::fs::read(SealPaths::of(&path).head).unwrap()).unwrap();
+    assert!(head.seq < 50, "sealed {}", head.seq);
+    let report = j.verify().await.unwrap();
+    assert_eq!(report.broken, None, "a seal behind the end is fine");
+    drop(j);
+    let j = Journal::open(&path).await.unwrap();
+    assert_eq!(
+        j.verify().await.unwrap().sealed_seq,
+        Some(50),
+        "sealed on close"
+    );
 }
 
 #[tokio::test]

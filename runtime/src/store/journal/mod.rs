@@ -1,10 +1,15 @@
 //! The append-only journal in SQLite (WAL): entries get a sequence number and a
 //! SHA-256 hash chained to the previous entry, are buffered, and become durable
-//! together in one transaction on `commit`. `verify` walks the whole chain.
+//! together in one transaction on `commit`. The head is sealed outside the
+//! database (`seal`), so `verify`, which walks the whole chain, also catches
+//! a rewritten or cut-off history.
 //! It also counts the bytes each strategy's entries take, for storage budgets.
 
+mod seal;
 mod snapshots;
 mod writer;
+
+pub use seal::{SealPaths, SealState, SealedHead, read_seal};
 
 use std::path::Path;
 use std::str::FromStr;
@@ -130,6 +135,16 @@ async fn write(
     Ok(())
 }
 
+impl Drop for Journal {
+    /// A journal closed without `finish` still seals what it wrote (a seal
+    /// skipped by the once-a-second limit would otherwise trail the end).
+    fn drop(&mut self) {
+        if self.writer.is_none() {
+            self.seal_written(true);
+        }
+    }
+}
+
 /// The outcome of a full chain check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VerifyReport {
@@ -138,6 +153,8 @@ pub struct VerifyReport {
     pub head_hash: String,
     /// The first broken entry, if any, and why.
     pub broken: Option<(i64, String)>,
+    /// The entry the sealed head names (`None`: the journal was never sealed).
+    pub sealed_seq: Option<i64>,
 }
 
 /// An open journal.
@@ -161,6 +178,14 @@ pub struct Journal {
     entries_by_strategy: std::collections::HashMap<u32, u64>,
     /// Writes batches on a thread of its own (see [`Journal::write_behind`]).
     writer: Option<writer::Writer>,
+    /// The database file, whose head is sealed beside it.
+    path: std::path::PathBuf,
+    /// Reseals the head as entries are written (a durable journal once a
+    /// second; a rerunnable one when it finishes).
+    sealer: seal::Sealer,
+    durable: bool,
+    /// The last entry written to the database (sequence number, hash).
+    written_head: Option<(i64, String)>,
 }
 
 impl Journal {
@@ -231,7 +256,21 @@ impl Journal {
             bytes_by_strategy: std::collections::HashMap::new(),
             entries_by_strategy: std::collections::HashMap::new(),
             writer: None,
+            path: path.to_path_buf(),
+            sealer: seal::Sealer::new(path),
+            durable,
+            written_head: None,
         })
+    }
+
+    /// Seals the last entry written (see `seal`); a seal that cannot be
+    /// written is logged, never a reason to stop journaling.
+    fn seal_written(&mut self, force: bool) {
+        if let Some((seq, hash)) = &self.written_head
+            && let Err(e) = self.sealer.seal(*seq, hash, force)
+        {
+            tracing::warn!(error = %e, "the journal head could not be sealed");
+        }
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -372,8 +411,14 @@ impl Journal {
 
     async fn flush_now(&mut self) -> Result<(), StoreError> {
         write(&self.pool, &self.pending, &self.pending_blobs).await?;
+        if let Some(last) = self.pending.last() {
+            self.written_head = Some((last.seq, last.hash.clone()));
+        }
         self.pending.clear();
         self.pending_blobs.clear();
+        if self.durable {
+            self.seal_written(false);
+        }
         Ok(())
     }
 
@@ -389,7 +434,11 @@ impl Journal {
         self.flush().await?;
         if let Some(mut w) = self.writer.take() {
             self.head_hash = w.finish()?;
+            if self.next_seq > 1 {
+                self.written_head = Some((self.next_seq - 1, self.head_hash.clone()));
+            }
         }
+        self.seal_written(true);
         Ok(())
     }
 
@@ -442,6 +491,7 @@ impl Journal {
     /// Recomputes the whole chain from the stored rows.
     pub async fn verify(&self) -> Result<VerifyReport, StoreError> {
         self.written()?;
+        let seal = seal::read_seal(&self.path);
         let rows = sqlx::query(
             "SELECT seq, ts_ns, kind, strategy, body, prev_hash, hash FROM journal ORDER BY seq",
         )
@@ -450,6 +500,7 @@ impl Journal {
         let mut prev = GENESIS.to_string();
         let mut expect_seq = 1i64;
         let mut broken = None;
+        let mut at_seal = None;
         for r in &rows {
             let seq: i64 = r.try_get("seq")?;
             let stored_prev: String = r.try_get("prev_hash")?;
@@ -479,14 +530,43 @@ impl Journal {
                 broken = Some((seq, p));
                 break;
             }
+            if matches!(&seal, SealState::Sealed { seq: s, .. } if *s == seq) {
+                at_seal = Some(hash.clone());
+            }
             prev = hash;
             expect_seq += 1;
         }
+        let head_seq = expect_seq - 1;
+        let sealed_seq = match &seal {
+            SealState::Sealed { seq, .. } => Some(*seq),
+            _ => None,
+        };
+        if broken.is_none() {
+            broken = match seal {
+                SealState::Unsealed => None,
+                SealState::Broken(why) => Some((head_seq, why)),
+                SealState::Sealed { seq, .. } if seq > head_seq => Some((
+                    head_seq,
+                    format!(
+                        "the journal ends at entry {head_seq} but its head was sealed at entry {seq}: entries were cut off"
+                    ),
+                )),
+                SealState::Sealed { seq, hash } => (at_seal.as_deref() != Some(hash.as_str()))
+                    .then(|| {
+                        (
+                            seq,
+                            "the entry differs from the sealed head: history was rewritten"
+                                .to_string(),
+                        )
+                    }),
+            };
+        }
         Ok(VerifyReport {
             entries: rows.len() as i64,
-            head_seq: expect_seq - 1,
+            head_seq,
             head_hash: prev,
             broken,
+            sealed_seq,
         })
     }
 }
