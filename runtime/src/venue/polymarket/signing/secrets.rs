@@ -42,7 +42,15 @@ pub enum SecretError {
 #[derive(Clone)]
 pub struct PrivateKey {
     key: SigningKey,
+    /// The same key for libsecp256k1, which signs (erased on drop).
+    secret: secp256k1::SecretKey,
     address: Address,
+}
+
+impl Drop for PrivateKey {
+    fn drop(&mut self) {
+        self.secret.non_secure_erase();
+    }
 }
 
 impl PrivateKey {
@@ -58,12 +66,19 @@ impl PrivateKey {
             });
         }
         let key = SigningKey::from_slice(&bytes);
+        let secret = secp256k1::SecretKey::from_byte_array(bytes);
         bytes.fill(0);
-        let key = key.map_err(|_| SecretError::KeyRange {
+        let range = || SecretError::KeyRange {
             origin: origin.to_string(),
-        })?;
+        };
+        let key = key.map_err(|_| range())?;
+        let secret = secret.map_err(|_| range())?;
         let address = secret_key_to_address(&key);
-        Ok(PrivateKey { key, address })
+        Ok(PrivateKey {
+            key,
+            secret,
+            address,
+        })
     }
 
     /// The key in environment variable `var`.
@@ -89,6 +104,18 @@ impl PrivateKey {
     /// Signs a 32-byte digest (RFC 6979 nonce, low-s); [`Signature::as_bytes`] gives
     /// r‖s‖v with v = 27/28.
     pub fn sign_hash(&self, digest: &B256) -> Result<Signature, SecretError> {
+        let message = secp256k1::Message::from_digest(digest.0);
+        let signed = secp256k1::SECP256K1.sign_ecdsa_recoverable(message, &self.secret);
+        let (id, rs) = signed.serialize_compact();
+        let parity = i32::from(id) == 1;
+        let r = alloy_primitives::U256::from_be_slice(&rs[..32]);
+        let s = alloy_primitives::U256::from_be_slice(&rs[32..]);
+        Ok(Signature::new(r, s, parity))
+    }
+
+    /// The same signature through k256 (pure Rust): the reference the fast
+    /// path is checked against.
+    pub fn sign_hash_k256(&self, digest: &B256) -> Result<Signature, SecretError> {
         self.key
             .sign_prehash_recoverable(digest.as_slice())
             .map(Signature::from)
@@ -261,6 +288,17 @@ mod tests {
         std::fs::write(&path, text).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
         path
+    }
+
+    proptest::proptest! {
+        /// libsecp256k1 and k256 give the very same RFC 6979 signature
+        /// (r, s, parity) for any key and digest.
+        #[test]
+        fn both_signers_agree(key in proptest::array::uniform32(1u8..), digest in proptest::array::uniform32(proptest::num::u8::ANY)) {
+            let k = PrivateKey::from_hex(&hex::encode(key), "test").unwrap();
+            let d = B256::from(digest);
+            proptest::prop_assert_eq!(k.sign_hash(&d).unwrap(), k.sign_hash_k256(&d).unwrap());
+        }
     }
 
     #[test]
