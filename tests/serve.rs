@@ -414,6 +414,10 @@ fn serves_health_metrics_and_the_api_while_trading() {
         last = get(addr, "/api/v1/status", Some("pqap_wrong")).0;
     }
     assert_eq!(last, 429);
+    // A valid token from that same address still works: only failures are
+    // throttled, never a caller who proves who they are.
+    assert_eq!(get(addr, "/api/v1/status", op).0, 200);
+    assert_eq!(get(addr, "/api/v1/status", ad).0, 200);
 
     // SIGTERM: a clean stop, the journal verifies.
     stop_serve(guard);
@@ -491,4 +495,84 @@ fn raw_head(addr: SocketAddr, path: &str) -> String {
     let raw = String::from_utf8_lossy(&raw).to_lowercase();
     raw.split_once("\r\n\r\n")
         .map_or(raw.clone(), |(h, _)| h.to_string())
+}
+
+/// One form post to `/login` as the client `client` (through the trusted
+/// proxy on loopback); the status.
+fn login_as(addr: SocketAddr, client: &str, user: &str, password: &str) -> u16 {
+    use std::io::{Read, Write};
+    let body = format!("username={user}&password={}", password.replace(' ', "+"));
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "POST /login HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nX-Forwarded-For: {client}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    String::from_utf8_lossy(&raw)
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A burst of bad logins from one client: the first twenty are checked and
+/// refused, the rest refused without a password check; the audit log gets
+/// two rows for it, not thirty; the same user logs in from another client,
+/// and an API token keeps working throughout.
+#[test]
+fn a_login_flood_is_throttled_per_client_and_audited_once_per_burst() {
+    let wasm = common::guest("strategies/market-maker", GuestTarget::UnknownUnknown);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("serve.db");
+    admin(
+        &["user", "add", "ada", "--role", "admin"],
+        &db,
+        Some("admin password 123"),
+    );
+    let token = admin(&["token", "create", "ada"], &db, None);
+    let (guard, addr) = common::server::start_serve_with(
+        &[wasm.to_str().unwrap()],
+        &db,
+        dir.path(),
+        None,
+        &[("PQAP_SERVER_TRUSTED_PROXIES", "127.0.0.1")],
+    );
+    let codes: Vec<u16> = (0..30)
+        .map(|_| login_as(addr, "203.0.113.5", "ada", "not the password"))
+        .collect();
+    assert!(codes[..20].iter().all(|c| *c == 401), "{codes:?}");
+    assert!(codes[20..].iter().all(|c| *c == 429), "{codes:?}");
+    assert_eq!(
+        call(addr, "GET", "/api/v1/status", Some(&token), "").0,
+        200,
+        "the token is not throttled"
+    );
+    // The same user, from another client: logged in (a redirect to /).
+    assert_eq!(
+        login_as(addr, "198.51.100.7", "ada", "admin password 123"),
+        303
+    );
+    let (_, log) = call(addr, "GET", "/api/v1/audit?last=100", Some(&token), "");
+    let rows = json(&log);
+    let refused: Vec<&serde_json::Value> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["action"] == "login" && e["outcome"].as_str().unwrap_or("").starts_with("rejected")
+        })
+        .collect();
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert!(
+        refused
+            .iter()
+            .all(|e| e["detail"] == "203.0.113.5" || e.to_string().contains("203.0.113.5")),
+        "{refused:?}"
+    );
+    common::server::stop_serve(guard);
 }

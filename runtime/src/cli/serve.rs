@@ -110,6 +110,7 @@ impl RunningServer {
             view: Default::default(),
             secure_cookies: server.secure_cookies(),
             metrics_public: server.metrics_public(addr),
+            trusted_proxies: server.trusted_proxies.clone().into(),
             backtests_dir: db
                 .parent()
                 .map_or_else(|| "backtests".into(), |d| d.join("backtests")),

@@ -72,6 +72,10 @@ pub struct ServerConfig {
     /// Whether `/metrics` (strategy names, PnL, exposure) answers without
     /// an API token. Unset: only when the server listens on loopback alone.
     pub metrics_public: Option<bool>,
+    /// Reverse proxies (their addresses) whose `X-Forwarded-For` header names
+    /// the client, for throttling failed logins per client. Empty: the
+    /// header is ignored and the peer's address counts.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// Resting orders at a graceful stop.
@@ -92,6 +96,7 @@ impl Default for ServerConfig {
             url: None,
             on_shutdown: ShutdownOrders::Keep,
             metrics_public: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -271,6 +276,17 @@ impl Config {
                     "false" => false,
                     _ => return Err(bad("expected true or false".into())),
                 })
+            }
+            "PQAP_SERVER_TRUSTED_PROXIES" => {
+                self.server.trusted_proxies = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|a| !a.is_empty())
+                    .map(|a| {
+                        a.parse()
+                            .map_err(|e: std::net::AddrParseError| bad(format!("{a}: {e}")))
+                    })
+                    .collect::<Result<_, _>>()?
             }
             "PQAP_SERVER_BIND" => {
                 self.server.bind = value

@@ -134,7 +134,32 @@ pub(crate) fn principal(name: String, role: &str) -> Option<Principal> {
     })
 }
 
-/// The user if `password` is theirs.
+/// Password checks (argon2, ~20–40 ms of CPU each) that may run at once; the
+/// rest wait, so a flood of logins cannot take every core from the engine.
+pub const MAX_CONCURRENT_PASSWORD_CHECKS: usize = 2;
+
+static PASSWORD_CHECKS: tokio::sync::Semaphore =
+    tokio::sync::Semaphore::const_new(MAX_CONCURRENT_PASSWORD_CHECKS);
+
+/// A hash no password matches, checked for unknown users so that they take
+/// as long as known ones (no user enumeration by timing).
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| {
+        let salt = SaltString::encode_b64(b"pqap-decoy-salt!").unwrap_or_else(|_| {
+            // 16 bytes always encode; keep a usable salt regardless.
+            SaltString::from_b64("cHFhcGRlY295c2FsdA").expect("a valid fixed salt")
+        });
+        Argon2::default()
+            .hash_password(b"no password is this one", &salt)
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    })
+}
+
+/// The user if `password` is theirs. The argon2 check runs on the blocking
+/// pool, at most [`MAX_CONCURRENT_PASSWORD_CHECKS`] at a time, and an
+/// unknown user costs the same check as a known one.
 pub async fn check_password(
     pool: &SqlitePool,
     name: &str,
@@ -144,18 +169,31 @@ pub async fn check_password(
         .bind(name)
         .fetch_optional(pool)
         .await?;
-    let Some(row) = row else {
-        return Ok(None);
+    let (stored, role) = match row {
+        Some(row) => (
+            row.try_get::<String, _>("password_hash")?,
+            Some(row.try_get::<String, _>("role")?),
+        ),
+        None => (decoy_hash().to_string(), None),
     };
-    let stored: String = row.try_get("password_hash")?;
-    let role: String = row.try_get("role")?;
-    let Ok(hash) = PasswordHash::new(&stored) else {
-        return Ok(None);
-    };
-    Ok(Argon2::default()
-        .verify_password(password.as_bytes(), &hash)
-        .ok()
-        .and_then(|()| principal(name.to_string(), &role)))
+    let _permit = PASSWORD_CHECKS
+        .acquire()
+        .await
+        .map_err(|e| AuthError::Hash(e.to_string()))?;
+    let password = password.to_string();
+    let matches = tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&stored).is_ok_and(|hash| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &hash)
+                .is_ok()
+        })
+    })
+    .await
+    .map_err(|e| AuthError::Hash(e.to_string()))?;
+    Ok(match (matches, role) {
+        (true, Some(role)) => principal(name.to_string(), &role),
+        _ => None,
+    })
 }
 
 pub(crate) fn token_digest(token: &str) -> String {

@@ -43,6 +43,8 @@ pub struct ServerState {
     pub artifacts: Option<Arc<crate::strategy::ArtifactLibrary>>,
     /// `/metrics` answers without a token (see `server.metrics_public`).
     pub metrics_public: bool,
+    /// Proxies whose `X-Forwarded-For` names the client (`server.trusted_proxies`).
+    pub trusted_proxies: Arc<[std::net::IpAddr]>,
 }
 
 pub(super) fn now_ms() -> u64 {

@@ -9,6 +9,7 @@ pub mod deploy;
 pub mod journal_view;
 pub mod live;
 pub mod metrics;
+pub mod throttle;
 pub mod ui;
 
 use std::future::Future;

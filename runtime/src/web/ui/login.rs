@@ -1,6 +1,7 @@
 //! Browser login and logout: a password checked against the user's argon2
-//! hash, failures rate-limited per address and audited, a session cookie
-//! (HttpOnly, SameSite=Strict, Secure behind TLS) on success.
+//! hash, failures throttled per address and per account (and audited once
+//! per burst, not per attempt), a session cookie (HttpOnly, SameSite=Strict,
+//! Secure behind TLS) on success.
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -15,6 +16,7 @@ use super::{COOKIE, esc, same_origin};
 use crate::store::auth::{audit, check_password};
 use crate::store::sessions;
 use crate::web::api::{ServerState, now_ms};
+use crate::web::throttle::Failure;
 
 /// How long a browser session lasts.
 const SESSION_NS: u64 = 12 * 3_600 * 1_000_000_000;
@@ -53,27 +55,18 @@ pub(super) async fn submit(
     if !same_origin(&headers) {
         return (StatusCode::FORBIDDEN, "cross-site login refused").into_response();
     }
-    let ip = peer.ip();
+    let ip = crate::web::throttle::client_ip(peer, &headers, &s.trusted_proxies);
     let now = Instant::now();
     // Whatever was typed is the actor of a failed login: recorded, bounded.
     let typed: String = c.username.chars().take(64).collect();
     let pool = s.journal.pool();
     let now_ns = now_ms() * 1_000_000;
-    if s.limiter.blocked(ip, now) {
-        let _ = audit(
-            pool,
-            now_ns,
-            &typed,
-            "login",
-            &ip.to_string(),
-            "rejected: rate limited",
-        )
-        .await;
+    // Refused before any password is checked, and not audited one by one:
+    // the row written when the limit was reached stands for them.
+    if s.limiter.address_blocked(ip, now) || s.limiter.account_blocked(&typed, now) {
         return (
             StatusCode::TOO_MANY_REQUESTS,
-            login_page(Some(&format!(
-                "Too many failed logins from {ip}; wait a minute."
-            ))),
+            login_page(Some("Too many failed logins; wait a minute.")),
         )
             .into_response();
     }
@@ -88,16 +81,16 @@ pub(super) async fn submit(
         }
     };
     let Some(user) = user else {
-        s.limiter.failed(ip, now);
-        let _ = audit(
-            pool,
-            now_ns,
-            &typed,
-            "login",
-            &ip.to_string(),
-            "rejected: wrong user or password",
-        )
-        .await;
+        let outcome = match s.limiter.failed(ip, Some(&typed), now) {
+            Failure::First => Some("rejected: wrong user or password".to_string()),
+            Failure::NowBlocked => Some(format!(
+                "rejected: wrong user or password; limit reached, logins from {ip} or as {typed} refused for a minute"
+            )),
+            Failure::Counted => None,
+        };
+        if let Some(outcome) = outcome {
+            let _ = audit(pool, now_ns, &typed, "login", &ip.to_string(), &outcome).await;
+        }
         return (
             StatusCode::UNAUTHORIZED,
             login_page(Some("Wrong user or password.")),
