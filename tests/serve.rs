@@ -471,7 +471,7 @@ fn metrics_can_require_a_token_and_every_answer_carries_the_security_headers() {
             "frame-ancestors 'none'",
             "x-frame-options: deny",
             "x-content-type-options: nosniff",
-            "referrer-policy: no-referrer",
+            "referrer-policy: same-origin",
         ] {
             assert!(head.contains(expected), "{path}: no {expected} in\n{head}");
         }

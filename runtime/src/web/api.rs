@@ -106,8 +106,11 @@ pub fn router(state: ServerState) -> Router {
 }
 
 /// What every answer tells the browser: scripts only from this server, no
-/// framing by other sites (clickjacking), no MIME sniffing, no referrer.
-/// Inline styles stay allowed: reports colour their chart legends inline.
+/// framing by other sites (clickjacking), no MIME sniffing, and no referrer
+/// sent to other sites. Not `no-referrer`: under it browsers send
+/// `Origin: null` on the dashboard's own form posts, which the same-origin
+/// check of login and every form must then refuse. Inline styles stay
+/// allowed: reports colour their chart legends inline.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
     style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; \
     base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
@@ -121,7 +124,7 @@ async fn security_headers(mut response: Response) -> Response {
     set(h, header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY);
     set(h, header::X_FRAME_OPTIONS, "DENY");
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(h, header::REFERRER_POLICY, "no-referrer");
+    set(h, header::REFERRER_POLICY, "same-origin");
     response
 }
 
