@@ -575,4 +575,19 @@ fn a_login_flood_is_throttled_per_client_and_audited_once_per_burst() {
         "{refused:?}"
     );
     common::server::stop_serve(guard);
+    // None of it touched the trading database: users, sessions and the
+    // audit log live in the auth database beside it.
+    assert!(dir.path().join("serve.auth.db").exists());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let in_journal_db: i64 = rt.block_on(async {
+        let j = pqap::store::Journal::open(&db).await.unwrap();
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
+            .fetch_one(j.pool())
+            .await
+            .unwrap()
+    });
+    assert_eq!(in_journal_db, 0, "no audit row in the journal's database");
 }

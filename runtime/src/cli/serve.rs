@@ -102,7 +102,9 @@ impl RunningServer {
     ) -> anyhow::Result<RunningServer> {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
+        let auth = pqap::store::auth_db::open_auth(db).await?;
         let state = ServerState {
+            auth,
             live,
             journal: Arc::new(Journal::open(db).await?),
             limiter: FailureLimiter::default(),

@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use pqap::config::Config;
-use pqap::store::Journal;
 use pqap::store::auth::{Role, add_user, audit, create_token, revoke_access};
 
 #[derive(Debug, Args)]
@@ -21,12 +20,13 @@ pub struct Env {
 }
 
 impl Env {
-    async fn open(&self) -> anyhow::Result<Journal> {
+    /// The environment's auth database (users, tokens, sessions, audit).
+    async fn open(&self) -> anyhow::Result<sqlx::SqlitePool> {
         let path = match &self.db {
             Some(p) => p.clone(),
             None => Config::load(&self.config, std::env::vars())?.database,
         };
-        Ok(Journal::open(&path).await?)
+        Ok(pqap::store::auth_db::open_auth(&path).await?)
     }
 }
 
@@ -90,10 +90,10 @@ pub fn user(cmd: UserCommand) -> anyhow::Result<ExitCode> {
         }
     };
     runtime()?.block_on(async {
-        let journal = env.open().await?;
-        add_user(journal.pool(), &name, role, &password, now_ns()).await?;
+        let auth = env.open().await?;
+        add_user(&auth, &name, role, &password, now_ns()).await?;
         audit(
-            journal.pool(),
+            &auth,
             now_ns(),
             "cli",
             "user_add",
@@ -111,10 +111,10 @@ pub fn token(cmd: TokenCommand) -> anyhow::Result<ExitCode> {
         TokenCommand::Create { user, label, env } => (user, label, env),
         TokenCommand::Revoke { user, env } => {
             return runtime()?.block_on(async {
-                let journal = env.open().await?;
-                let n = revoke_access(journal.pool(), &user).await?;
+                let auth = env.open().await?;
+                let n = revoke_access(&auth, &user).await?;
                 audit(
-                    journal.pool(),
+                    &auth,
                     now_ns(),
                     "cli",
                     "token_revoke",
@@ -128,10 +128,10 @@ pub fn token(cmd: TokenCommand) -> anyhow::Result<ExitCode> {
         }
     };
     runtime()?.block_on(async {
-        let journal = env.open().await?;
-        let token = create_token(journal.pool(), &user, &label, now_ns()).await?;
+        let auth = env.open().await?;
+        let token = create_token(&auth, &user, &label, now_ns()).await?;
         audit(
-            journal.pool(),
+            &auth,
             now_ns(),
             "cli",
             "token_create",

@@ -2,6 +2,7 @@
 //! built from it, the projections that commands and reports read.
 
 pub mod auth;
+pub mod auth_db;
 pub mod control;
 pub mod deploys;
 pub mod entry;

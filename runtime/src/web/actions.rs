@@ -43,7 +43,7 @@ impl Audited<'_> {
     async fn record(&self, detail: &str, outcome: &str) {
         let now_ns = now_ms() * 1_000_000;
         if let Err(e) = audit(
-            self.s.journal.pool(),
+            &self.s.auth,
             now_ns,
             &self.who.name,
             self.action,

@@ -43,6 +43,9 @@ pub struct ServerState {
     pub artifacts: Option<Arc<crate::strategy::ArtifactLibrary>>,
     /// `/metrics` answers without a token (see `server.metrics_public`).
     pub metrics_public: bool,
+    /// Users, API tokens, sessions and the audit log (`store::auth_db`): a
+    /// database apart from the journal's.
+    pub auth: sqlx::SqlitePool,
     /// Proxies whose `X-Forwarded-For` names the client (`server.trusted_proxies`).
     pub trusted_proxies: Arc<[std::net::IpAddr]>,
 }
@@ -430,7 +433,7 @@ async fn audit_entries(
     if let Err(r) = caller.require(Role::Operator) {
         return *r;
     }
-    match audit_log(s.journal.pool(), q.last.unwrap_or(100).min(10_000)).await {
+    match audit_log(&s.auth, q.last.unwrap_or(100).min(10_000)).await {
         Ok(entries) => Json(json!(entries)).into_response(),
         Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, format!("audit log: {e}")),
     }

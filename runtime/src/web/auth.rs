@@ -64,7 +64,7 @@ impl FromRequestParts<ServerState> for Caller {
         // A valid token passes whatever other clients at this address did;
         // only failures are throttled.
         let found = match token {
-            Some(t) => match token_principal(state.journal.pool(), t).await {
+            Some(t) => match token_principal(&state.auth, t).await {
                 Ok(found) => found,
                 Err(e) => {
                     return Err(refuse(

@@ -59,7 +59,7 @@ pub(super) async fn submit(
     let now = Instant::now();
     // Whatever was typed is the actor of a failed login: recorded, bounded.
     let typed: String = c.username.chars().take(64).collect();
-    let pool = s.journal.pool();
+    let pool = &s.auth;
     let now_ns = now_ms() * 1_000_000;
     // Refused before any password is checked, and not audited one by one:
     // the row written when the limit was reached stands for them.
@@ -147,7 +147,7 @@ pub(super) async fn logout(
     if !super::csrf_ok(&viewer, &f.csrf, &headers) {
         return super::csrf_refused();
     }
-    let pool = s.journal.pool();
+    let pool = &s.auth;
     if let Some(cookie) = super::cookie_of(&headers) {
         let _ = sessions::end(pool, &cookie).await;
     }

@@ -108,7 +108,7 @@ impl FromRequestParts<ServerState> for Viewer {
         let Some(cookie) = cookie_of(&parts.headers) else {
             return Err(to_login());
         };
-        match sessions::find(state.journal.pool(), &cookie, now_ms() * 1_000_000).await {
+        match sessions::find(&state.auth, &cookie, now_ms() * 1_000_000).await {
             Ok(Some(s)) => Ok(Viewer {
                 principal: s.principal,
                 csrf: s.csrf,

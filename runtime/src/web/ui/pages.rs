@@ -417,7 +417,7 @@ pub(super) async fn audit(
         )
             .into_response();
     }
-    let entries = match audit_log(s.journal.pool(), 500).await {
+    let entries = match audit_log(&s.auth, 500).await {
         Ok(e) => e,
         Err(e) => {
             return (StatusCode::SERVICE_UNAVAILABLE, format!("audit log: {e}")).into_response();
