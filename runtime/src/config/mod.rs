@@ -2,6 +2,7 @@
 //! `PQAP_*` environment overrides, validated once at start. Secrets never live in
 //! YAML; they come from the environment or from files named here.
 
+pub mod key_file;
 mod live;
 
 pub use live::{LiveConfig, TradingMode, WalletKind};

@@ -7,7 +7,7 @@
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -162,37 +162,7 @@ fn open_key(dir: &Path) -> Result<[u8; 32], String> {
             meta.mode() & 0o777
         ));
     }
-    let path = dir.join(KEY_FILE);
-    match fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&path)
-    {
-        Ok(mut f) => {
-            let mut key = [0u8; 32];
-            getrandom::fill(&mut key).map_err(|e| format!("random key: {e}"))?;
-            f.write_all(hex::encode(key).as_bytes())
-                .and_then(|()| f.sync_all())
-                .map_err(|e| format!("writing {}: {e}", path.display()))?;
-            return Ok(key);
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(format!("creating {}: {e}", path.display())),
-    }
-    let meta = fs::metadata(&path).map_err(|e| e.to_string())?;
-    if meta.uid() != me || meta.mode() & 0o077 != 0 {
-        return Err(format!(
-            "{} must be this user's with mode 0600 (it is {:o}, uid {})",
-            path.display(),
-            meta.mode() & 0o777,
-            meta.uid()
-        ));
-    }
-    let text = fs::read_to_string(&path).map_err(|e| e.to_string())?;
-    let bytes = hex::decode(text.trim()).map_err(|e| format!("{}: {e}", path.display()))?;
-    <[u8; 32]>::try_from(bytes.as_slice())
-        .map_err(|_| format!("{}: not a 32-byte key", path.display()))
+    crate::config::key_file::read_or_make(&dir.join(KEY_FILE))
 }
 
 fn tempfile_in(dir: &Path, bytes: &[u8]) -> std::io::Result<PathBuf> {

@@ -12,7 +12,6 @@
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -69,47 +68,6 @@ fn mac_of(key: &[u8; 32], seq: i64, hash: &str) -> HmacSha256 {
     m
 }
 
-/// Reads the key at `path`, refusing one others can read.
-fn read_key(path: &Path) -> Result<[u8; 32], String> {
-    let meta = fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    if meta.mode() & 0o077 != 0 {
-        return Err(format!(
-            "{} is readable by others (mode {:o}); chmod 600 it",
-            path.display(),
-            meta.mode() & 0o777
-        ));
-    }
-    let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let bytes = hex::decode(text.trim()).map_err(|e| format!("{}: {e}", path.display()))?;
-    <[u8; 32]>::try_from(bytes.as_slice())
-        .map_err(|_| format!("{}: not a 32-byte key", path.display()))
-}
-
-/// The key at `path`, made (0600) when there is none yet.
-fn read_or_make_key(path: &Path) -> Result<[u8; 32], String> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    }
-    match fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-    {
-        Ok(mut f) => {
-            let mut key = [0u8; 32];
-            getrandom::fill(&mut key).map_err(|e| format!("random key: {e}"))?;
-            f.write_all(hex::encode(key).as_bytes())
-                .and_then(|()| f.sync_all())
-                .map_err(|e| format!("writing {}: {e}", path.display()))?;
-            tracing::info!(key = %path.display(), "made the journal key (keep it, and back it up apart from the database)");
-            Ok(key)
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read_key(path),
-        Err(e) => Err(format!("creating {}: {e}", path.display())),
-    }
-}
-
 /// Seals a journal's head as it grows.
 #[derive(Debug)]
 pub struct Sealer {
@@ -141,7 +99,7 @@ impl Sealer {
         let key = match self.key {
             Some(k) => k,
             None => {
-                let k = read_or_make_key(&self.paths.key)?;
+                let k = crate::config::key_file::read_or_make(&self.paths.key)?;
                 self.key = Some(k);
                 k
             }
@@ -207,7 +165,7 @@ pub fn read_seal(db: &Path) -> SealState {
         Ok(h) => h,
         Err(e) => return SealState::Broken(format!("{}: {e}", paths.head.display())),
     };
-    let key = match read_key(&paths.key) {
+    let key = match crate::config::key_file::read(&paths.key) {
         Ok(k) => k,
         Err(e) => {
             return SealState::Broken(format!("the sealed head cannot be checked: {e}"));
