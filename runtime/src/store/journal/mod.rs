@@ -492,23 +492,16 @@ impl Journal {
     pub async fn verify(&self) -> Result<VerifyReport, StoreError> {
         self.written()?;
         let seal = seal::read_seal(&self.path);
-        use futures_util::TryStreamExt;
-        // Streamed row by row: memory stays flat however long the journal is.
-        let mut rows = sqlx::query(
+        let rows = sqlx::query(
             "SELECT seq, ts_ns, kind, strategy, body, prev_hash, hash FROM journal ORDER BY seq",
         )
-        .fetch(&self.pool);
+        .fetch_all(&self.pool)
+        .await?;
         let mut prev = GENESIS.to_string();
         let mut expect_seq = 1i64;
         let mut broken = None;
         let mut at_seal = None;
-        let mut entries = 0i64;
-        while let Some(r) = rows.try_next().await? {
-            entries += 1;
-            if broken.is_some() {
-                // Past the first break only the count goes on.
-                continue;
-            }
+        for r in &rows {
             let seq: i64 = r.try_get("seq")?;
             let stored_prev: String = r.try_get("prev_hash")?;
             let hash: String = r.try_get("hash")?;
@@ -535,7 +528,7 @@ impl Journal {
             };
             if let Some(p) = problem {
                 broken = Some((seq, p));
-                continue;
+                break;
             }
             if matches!(&seal, SealState::Sealed { seq: s, .. } if *s == seq) {
                 at_seal = Some(hash.clone());
@@ -568,9 +561,8 @@ impl Journal {
                     }),
             };
         }
-        drop(rows);
         Ok(VerifyReport {
-            entries,
+            entries: rows.len() as i64,
             head_seq,
             head_hash: prev,
             broken,
