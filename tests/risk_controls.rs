@@ -233,6 +233,15 @@ async fn daily_loss_counts_from_the_days_equity_and_its_halt_survives_a_restart(
     engine.on_update(&books.at(20, t), t).await.unwrap();
     assert!(engine.is_halted(1), "a $3 loss today passed a $2 limit");
     engine.shutdown().await.unwrap();
+    // The stop checkpointed the projections at the journal's head, so the
+    // restart below starts from them and replays nothing.
+    let head = engine.journal().head().0;
+    let checkpointed: Option<i64> =
+        sqlx::query_scalar("SELECT max(seq) FROM projection_checkpoints")
+            .fetch_one(engine.journal().pool())
+            .await
+            .unwrap();
+    assert_eq!(checkpointed, Some(head));
     drop(engine);
 
     // Restarted the same day: still halted.
@@ -272,6 +281,10 @@ async fn daily_loss_counts_from_the_days_equity_and_its_halt_survives_a_restart(
         })
         .collect();
     assert_eq!(reasons, ["day", "day", "operator resume"]);
+    // Every checkpoint the restarts started from equals the full replay.
+    let report = engine.journal().verify().await.unwrap();
+    assert_eq!(report.broken, None);
+    assert!(report.checkpoints >= 1, "{report:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,8 @@
 //! Finding 1 of the hardening issue as a measurement: `pqap serve` (no
-//! strategies, the in-process simulator) takes 2,000 bad logins in under a
-//! minute from one client (through a trusted proxy on loopback, four
-//! connections at a time) while `/healthz` is probed every 20 ms and the
+//! strategies, the in-process simulator) takes 2,000 bad logins spread over
+//! a minute (`PQAP_FLOOD_SECS`; 0 sends them as fast as they are answered)
+//! from one client (through a trusted proxy on loopback, four connections at
+//! a time) while `/healthz` is probed every 20 ms and the
 //! admin's API token asks for the status every 200 ms. Printed: the probe's
 //! latency percentiles, how the logins were answered, whether the token ever
 //! failed, whether a good login from another client succeeds, and the audit
@@ -127,13 +128,23 @@ fn main() {
             }
         })
     };
+    let secs: u64 = std::env::var("PQAP_FLOOD_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    // Each of the four connections sends its share at an even pace.
+    let gap = Duration::from_secs(secs) / (BAD_LOGINS as u32 / 4);
     let began = Instant::now();
     let answers: Vec<u16> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..4)
             .map(|_| {
                 s.spawn(|| {
                     (0..BAD_LOGINS / 4)
-                        .map(|_| login(addr, "203.0.113.5", "not the password"))
+                        .map(|i| {
+                            let due = began + gap * i as u32;
+                            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+                            login(addr, "203.0.113.5", "not the password")
+                        })
                         .collect::<Vec<u16>>()
                 })
             })
@@ -159,6 +170,18 @@ fn main() {
         libc::kill(child.id() as i32, libc::SIGTERM);
     }
     let _ = child.wait();
+    let journal_rows: i64 = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(async {
+            let url = format!("sqlite://{}", dir.path().join("flood.db").display());
+            let pool = sqlx::SqlitePool::connect(&url).await.expect("journal db");
+            sqlx::query_scalar("SELECT count(*) FROM audit_log")
+                .fetch_one(&pool)
+                .await
+                .expect("audit_log")
+        });
 
     let mut p = probes.lock().expect("probes").clone();
     p.sort();
@@ -187,4 +210,5 @@ fn main() {
     );
     println!("  good login from another client: {good} (303 = logged in)");
     println!("  login rows in the audit log (auth database): {audit_rows}");
+    println!("  audit rows in the journal's database: {journal_rows}");
 }

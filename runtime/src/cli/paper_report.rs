@@ -52,8 +52,7 @@ pub struct FillPrinter {
 
 impl FillPrinter {
     pub async fn new(journal: &Journal) -> anyhow::Result<FillPrinter> {
-        let history = journal.read_from(1).await?;
-        let projections = Projections::replay(&history);
+        let projections = journal.projections().await?;
         Ok(FillPrinter {
             next: projections.last_seq + 1,
             projections,
@@ -132,8 +131,7 @@ pub async fn summarize(
     updates: u64,
     reconnects: u64,
 ) -> anyhow::Result<Summary> {
-    let history = engine.journal().read_from(1).await?;
-    let replay = Projections::replay(&history);
+    let replay = engine.journal().projections().await?;
     let mark = |t: &pqap::model::TokenId| engine.books().book(t).and_then(|b| b.mid());
     let bid = |t: &pqap::model::TokenId| {
         Some(

@@ -12,7 +12,7 @@ use pqap::config::Config;
 use pqap::model::money::{price_dollars, shares};
 use pqap::report::views;
 use pqap::risk::TradingState;
-use pqap::store::{CommandAction, Entry, Journal, Projections, Stored};
+use pqap::store::{Journal, Projections, Stored};
 use serde_json::json;
 
 use super::remote::Remote;
@@ -74,11 +74,10 @@ async fn open_existing(target: &Target) -> anyhow::Result<Journal> {
     Ok(Journal::open(&path).await?)
 }
 
-async fn load(target: &Target) -> anyhow::Result<(Journal, Vec<Stored>, Projections)> {
+async fn load(target: &Target) -> anyhow::Result<(Journal, Projections)> {
     let journal = open_existing(target).await?;
-    let entries = journal.read_from(1).await?;
-    let projections = Projections::replay(&entries);
-    Ok((journal, entries, projections))
+    let projections = journal.projections().await?;
+    Ok((journal, projections))
 }
 
 fn short(token: &str) -> String {
@@ -101,7 +100,7 @@ pub fn status(target: Target) -> anyhow::Result<ExitCode> {
                 doc
             }
             None => {
-                let (journal, _, p) = load(&target).await?;
+                let (journal, p) = load(&target).await?;
                 let mut doc = views::status(&p, journal.next_seq());
                 doc["database"] = json!(target.db()?);
                 doc
@@ -157,7 +156,7 @@ pub fn positions(target: Target) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
         let rows = match target.fetch("/api/v1/positions").await? {
             Some(doc) => doc.as_array().cloned().unwrap_or_default(),
-            None => views::positions(&load(&target).await?.2),
+            None => views::positions(&load(&target).await?.1),
         };
         if target.json {
             print::json(&rows)?;
@@ -218,9 +217,9 @@ pub fn trades(args: TradesArgs) -> anyhow::Result<ExitCode> {
         let fills = match remote {
             Some(doc) => doc.as_array().cloned().unwrap_or_default(),
             None => {
-                let (_, entries, p) = load(&args.target).await?;
+                let (journal, p) = load(&args.target).await?;
                 if let Some(seq) = args.explain {
-                    return explain(&args.target, &entries, &p, seq);
+                    return explain(&args.target, &journal, &p, seq).await;
                 }
                 views::trades(&p, args.last)
             }
@@ -261,18 +260,26 @@ pub fn trades(args: TradesArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn explain(
+async fn explain(
     target: &Target,
-    entries: &[Stored],
+    journal: &Journal,
     p: &Projections,
     seq: i64,
 ) -> anyhow::Result<ExitCode> {
     let (command, cause) = views::explain_sources(p, seq).with_context(|| {
         format!("journal entry {seq} is not a fill (see `pqap trades` for fill sequences)")
     })?;
-    let find = |s: Option<i64>| s.and_then(|s| entries.iter().find(|e| e.seq == s));
-    let doc = views::explain(p, seq, find(command), find(cause)).unwrap_or_default();
+    let command = one_entry(journal, command).await?;
+    let cause = one_entry(journal, cause).await?;
+    let doc = views::explain(p, seq, command.as_ref(), cause.as_ref()).unwrap_or_default();
     print_explain(target, &doc)
+}
+
+async fn one_entry(journal: &Journal, seq: Option<i64>) -> anyhow::Result<Option<Stored>> {
+    Ok(match seq {
+        Some(s) => journal.read_range(s, s).await?.into_iter().next(),
+        None => None,
+    })
 }
 
 /// A fill's story as `views::explain` tells it (from the journal here, or from
@@ -357,7 +364,7 @@ pub fn performance(args: PerformanceArgs) -> anyhow::Result<ExitCode> {
         {
             Some(doc) => (doc.as_array().cloned().unwrap_or_default(), None),
             None => {
-                let (_, _, p) = load(&args.target).await?;
+                let (_, p) = load(&args.target).await?;
                 let period = i64::try_from(args.period.as_nanos()).unwrap_or(i64::MAX);
                 (views::performance(&p, period), Some(p.last_ts_ns))
             }
@@ -433,28 +440,18 @@ pub fn journal(cmd: JournalCommand) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             });
         }
-        let (journal, entries, p) = load(&target).await?;
-        let report = journal.verify().await?;
+        let journal = open_existing(&target).await?;
+        let audit = journal.audit().await?;
+        let (report, p, commands) = (audit.report, audit.projections, audit.place_commands);
         let ok = report.broken.is_none() && p.anomalies.is_empty();
-        let commands = entries
-            .iter()
-            .filter(|e| {
-                matches!(
-                    e.entry,
-                    Entry::Command {
-                        command: CommandAction::Place { .. },
-                        ..
-                    }
-                )
-            })
-            .count();
         if target.json {
             print::json(&json!({
                 "ok": ok,
                 "chain": report,
                 "anomalies": p.anomalies,
-                "orders": p.orders.len(),
-                "fills": p.fills.len(),
+                "anomalies_total": p.anomalies_total,
+                "orders": p.orders_total,
+                "fills": p.fills_total,
                 "place_commands": commands,
             }))?;
         } else {
@@ -468,11 +465,14 @@ pub fn journal(cmd: JournalCommand) -> anyhow::Result<ExitCode> {
                 None => println!("chain     intact"),
                 Some((seq, why)) => println!("chain     BROKEN at #{seq}: {why}"),
             }
+            println!(
+                "checkpts  {} equal to the replay at their entry",
+                report.checkpoints
+            );
             if p.anomalies.is_empty() {
                 println!(
                     "replay    consistent ({} orders, {} fills)",
-                    p.orders.len(),
-                    p.fills.len()
+                    p.orders_total, p.fills_total
                 );
             } else {
                 for a in &p.anomalies {

@@ -132,7 +132,7 @@ pub struct OfflineChange {
 
 /// The id of strategy `name` in a stopped server's journal, if it is not retired.
 async fn offline_target(journal: &crate::store::Journal, name: &str) -> Result<u32, OfflineError> {
-    let p = crate::store::Projections::replay(&journal.read_from(1).await?);
+    let p = journal.projections().await?;
     let id = p
         .strategies
         .iter()

@@ -1,10 +1,10 @@
 //! One strategy's account: cash, positions per token with cost basis, realised
 //! PnL split into closed-early and held-to-resolution, and fees. All `Decimal`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::money::{notional, shares};
 use crate::model::{Fill, Price, Side, Size, TokenId};
@@ -13,6 +13,11 @@ use crate::model::{Fill, Price, Side, Size, TokenId};
 /// holding. Proportional cost can have endless decimals; rounding the allocated
 /// part, and keeping the exact remainder, keeps every sum exact.
 const COST_DP: u32 = 10;
+
+/// Sales whose cost is kept for a reversal: trades fail within minutes of
+/// matching, so the newest ten thousand cover any that still can, and an
+/// account of a long run stays the same size.
+pub const SALE_COSTS_KEPT: usize = 10_000;
 
 fn allocated_cost(cost: Decimal, part: Decimal, whole: Decimal) -> Decimal {
     (cost * part / whole)
@@ -39,7 +44,7 @@ pub enum PortfolioError {
 }
 
 /// Shares of one token held.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Holding {
     #[serde(with = "crate::model::units_serde::size")]
     pub size: Size,
@@ -59,7 +64,7 @@ impl Holding {
 }
 
 /// A strategy's money.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
     pub cash: Decimal,
     pub holdings: BTreeMap<TokenId, Holding>,
@@ -78,8 +83,8 @@ pub struct Account {
     pub realized_by_token: BTreeMap<TokenId, Decimal>,
     /// What each sale with a venue trade id took out of its holding's cost:
     /// reversing the sale (its trade failed to settle) puts that cost back.
-    #[serde(skip)]
-    pub sale_costs: BTreeMap<String, Decimal>,
+    /// Oldest first, at most [`SALE_COSTS_KEPT`].
+    pub sale_costs: VecDeque<(String, Decimal)>,
 }
 
 impl Account {
@@ -132,7 +137,10 @@ impl Account {
                         .or_default() += value - cost_out;
                     self.cash += value;
                     if let Some(trade) = &fill.trade_id {
-                        self.sale_costs.insert(trade.clone(), cost_out);
+                        if self.sale_costs.len() >= SALE_COSTS_KEPT {
+                            self.sale_costs.pop_front();
+                        }
+                        self.sale_costs.push_back((trade.clone(), cost_out));
                     }
                     if h.size.is_zero() {
                         self.holdings.remove(&fill.token);

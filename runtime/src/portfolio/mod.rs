@@ -10,7 +10,7 @@ pub use account::{Account, Holding, PortfolioError};
 use crate::model::{Fill, Price, StrategyId, TokenId};
 
 /// Every strategy's account.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Portfolio {
     accounts: BTreeMap<StrategyId, Account>,
 }

@@ -22,7 +22,7 @@ pub fn status(p: &Projections, next_seq: i64) -> Value {
         "next_seq": next_seq,
         "strategies": p.strategies.iter().map(|(id, (n, v))| strategy_status(p, *id, n, v)).collect::<Vec<_>>(),
         "open_orders": p.open_orders().count(),
-        "fills": p.fills.len(),
+        "fills": p.fills_total,
         "risk_rejections": p.rejections,
         "faults": p.faults.len(),
         "halts": p.halts.len(),

@@ -13,7 +13,7 @@ pub mod sessions;
 
 pub use entry::{CommandAction, Entry};
 pub use journal::{
-    GENESIS, Journal, SealPaths, SealState, SealedHead, StoreError, Stored, VerifyReport,
+    Audit, GENESIS, Journal, SealPaths, SealState, SealedHead, StoreError, Stored, VerifyReport,
     chain_hash, read_seal,
 };
 pub use lock::EngineLock;
@@ -22,6 +22,8 @@ pub use projection::{
     SnapshotState,
 };
 
+#[cfg(test)]
+mod checkpoint_tests;
 #[cfg(test)]
 mod reversal_tests;
 #[cfg(test)]

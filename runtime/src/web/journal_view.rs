@@ -20,9 +20,14 @@ impl JournalView {
         journal: &Journal,
     ) -> Result<MutexGuard<'_, Projections>, StoreError> {
         let mut p = self.0.lock().await;
-        let new = journal.read_from(p.last_seq + 1).await?;
-        for stored in &new {
-            p.apply(stored);
+        if p.entries == 0 {
+            // The first read starts from the newest checkpoint.
+            *p = journal.projections().await?;
+        } else {
+            let from = p.last_seq + 1;
+            journal
+                .for_each_from(from, |stored| p.apply(stored))
+                .await?;
         }
         Ok(p)
     }

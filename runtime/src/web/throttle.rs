@@ -106,14 +106,32 @@ impl FailureLimiter {
         let Ok(mut c) = self.0.lock() else {
             return Failure::Counted;
         };
-        let from_address = bump(&mut c.by_address, &ip, now);
-        let on_account = account.map_or(0, |a| bump(&mut c.by_account, &a.to_string(), now));
-        if from_address == MAX_FAILURES || on_account == MAX_ACCOUNT_FAILURES {
-            Failure::NowBlocked
-        } else if from_address == 1 {
-            Failure::First
-        } else {
-            Failure::Counted
+        record(&mut c, ip, account, now)
+    }
+
+    /// Reserves a login attempt from `ip` as `account`, counted as a failure
+    /// at once: attempts in flight together cannot pass the limit while
+    /// their passwords are checked. `None` when a limit is reached; else
+    /// what the failure would mean for the audit log. A login that succeeds
+    /// gives its attempt back ([`FailureLimiter::forgive`]).
+    pub fn attempt(&self, ip: IpAddr, account: &str, now: Instant) -> Option<Failure> {
+        let mut c = self.0.lock().ok()?;
+        if count(&c.by_address, &ip, now) >= MAX_FAILURES
+            || count(&c.by_account, &account.to_string(), now) >= MAX_ACCOUNT_FAILURES
+        {
+            return None;
+        }
+        Some(record(&mut c, ip, Some(account), now))
+    }
+
+    /// Takes back an attempt that turned out a good login.
+    pub fn forgive(&self, ip: IpAddr, account: &str, now: Instant) {
+        let Ok(mut c) = self.0.lock() else { return };
+        if let Some(w) = c.by_address.get_mut(&ip).filter(|w| live(w, now)) {
+            w.failures = w.failures.saturating_sub(1);
+        }
+        if let Some(w) = c.by_account.get_mut(account).filter(|w| live(w, now)) {
+            w.failures = w.failures.saturating_sub(1);
         }
     }
 
@@ -122,6 +140,18 @@ impl FailureLimiter {
         self.0
             .lock()
             .map_or((0, 0), |c| (c.by_address.len(), c.by_account.len()))
+    }
+}
+
+fn record(c: &mut Counters, ip: IpAddr, account: Option<&str>, now: Instant) -> Failure {
+    let from_address = bump(&mut c.by_address, &ip, now);
+    let on_account = account.map_or(0, |a| bump(&mut c.by_account, &a.to_string(), now));
+    if from_address == MAX_FAILURES || on_account == MAX_ACCOUNT_FAILURES {
+        Failure::NowBlocked
+    } else if from_address == 1 {
+        Failure::First
+    } else {
+        Failure::Counted
     }
 }
 
@@ -188,6 +218,24 @@ mod tests {
         }
         assert!(l.account_blocked("ada", t0));
         assert!(!l.account_blocked("bob", t0));
+    }
+
+    #[test]
+    fn attempts_in_flight_together_cannot_pass_the_limit_and_a_good_login_gives_one_back() {
+        let l = FailureLimiter::default();
+        let ip = IpAddr::from([203, 0, 113, 9]);
+        let t0 = Instant::now();
+        // Twenty logins reserved before any password check has answered.
+        let reserved: Vec<_> = (0..MAX_FAILURES)
+            .map(|_| l.attempt(ip, "ada", t0))
+            .collect();
+        assert!(reserved.iter().all(Option::is_some));
+        assert_eq!(reserved[0], Some(Failure::First));
+        assert_eq!(l.attempt(ip, "ada", t0), None, "the 21st waits a minute");
+        // One of them was the right password: its slot comes back.
+        l.forgive(ip, "ada", t0);
+        assert!(l.attempt(ip, "ada", t0).is_some());
+        assert_eq!(l.attempt(ip, "ada", t0), None);
     }
 
     #[test]

@@ -19,8 +19,14 @@ impl<V: Venue> Engine<V> {
         setups: Vec<StrategySetup>,
         start_ns: u64,
     ) -> Result<Engine<V>, EngineError> {
-        let history = journal.read_from(1).await?;
-        let prior = Projections::replay(&history);
+        // The newest checkpoint and what follows it: a start costs the same
+        // after a year of trading as after a day.
+        let prior = journal.projections().await?;
+        // A rerunnable journal (a backtest's) is never restarted from.
+        if journal.is_durable() {
+            journal.track_projections(prior.clone(), crate::store::journal::CHECKPOINT_EVERY);
+        }
+        let history = Self::since_snapshots(&journal, &prior, &setups).await?;
         // A restarted strategy must not regenerate the order ids of the previous
         // run, so each run has its own seed (run 0 keeps the configured one).
         let seed = config
@@ -125,6 +131,49 @@ impl<V: Venue> Engine<V> {
         engine.reconcile_at_start(&prior).await?;
         engine.commit_round().await?;
         Ok(engine)
+    }
+
+    /// The order events and refusals journaled since the oldest snapshot of
+    /// the strategies being started: what a restored strategy had not yet
+    /// heard. Nothing else of the history is read.
+    async fn since_snapshots(
+        journal: &Journal,
+        prior: &Projections,
+        setups: &[StrategySetup],
+    ) -> Result<Vec<Stored>, EngineError> {
+        let starting: BTreeSet<&str> = setups
+            .iter()
+            .map(|s| s.artifact.info.name.as_str())
+            .collect();
+        let oldest = prior
+            .snapshots
+            .iter()
+            .filter(|(id, _)| {
+                prior
+                    .strategies
+                    .get(id)
+                    .is_some_and(|(name, _)| starting.contains(name.as_str()))
+            })
+            .map(|(_, s)| s.seq)
+            .min();
+        let mut kept = Vec::new();
+        if let Some(oldest) = oldest {
+            journal
+                .for_each_from(oldest + 1, |s| {
+                    if matches!(
+                        s.entry,
+                        Entry::Order { .. }
+                            | Entry::RiskVerdict {
+                                accepted: false,
+                                ..
+                            }
+                    ) {
+                        kept.push(s.clone());
+                    }
+                })
+                .await?;
+        }
+        Ok(kept)
     }
 
     /// Starts one strategy under `id`, restoring it when the journal has a
@@ -400,6 +449,8 @@ impl<V: Venue> Engine<V> {
             }
         }
         self.journal.flush().await?;
+        // The next start then replays nothing.
+        self.journal.checkpoint_now().await?;
         Ok(())
     }
 

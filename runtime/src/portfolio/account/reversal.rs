@@ -51,10 +51,10 @@ impl Account {
                 // The cost the sale took out comes back; a sale booked without
                 // a record of it comes back at the average cost held, or at
                 // its own price (no PnL) when nothing is held.
-                let recorded = fill
-                    .trade_id
-                    .as_ref()
-                    .and_then(|t| self.sale_costs.remove(t));
+                let recorded = fill.trade_id.as_ref().and_then(|t| {
+                    let at = self.sale_costs.iter().position(|(id, _)| id == t)?;
+                    self.sale_costs.remove(at).map(|(_, cost)| cost)
+                });
                 let cost_back = recorded.unwrap_or_else(|| {
                     self.holdings
                         .get(&fill.token)

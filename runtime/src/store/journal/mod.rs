@@ -5,21 +5,28 @@
 //! a rewritten or cut-off history.
 //! It also counts the bytes each strategy's entries take, for storage budgets.
 
+mod checkpoint;
 mod seal;
 mod snapshots;
+mod verify;
 mod writer;
+
+pub use checkpoint::{EVERY as CHECKPOINT_EVERY, FORMAT as CHECKPOINT_FORMAT, Unusable};
+#[cfg(test)]
+pub(crate) use checkpoint::{Tracker as CheckpointTracker, write as write_checkpoint_for_tests};
+pub use verify::{Audit, VerifyReport};
 
 pub use seal::{SealPaths, SealState, SealedHead, read_seal};
 
 use std::path::Path;
 use std::str::FromStr;
 
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
 use super::entry::Entry;
+use super::projection::Projections;
 
 /// The hash before the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -88,11 +95,13 @@ pub fn chain_hash(
     hex::encode(h.finalize())
 }
 
-/// Writes entries (and the snapshot blobs they name) in one transaction.
+/// Writes entries (and the snapshot blobs they name, and the projections
+/// checkpoint that follows them) in one transaction.
 async fn write(
     pool: &SqlitePool,
     pending: &[Pending],
     blobs: &[(String, Vec<u8>)],
+    checkpoint: Option<&checkpoint::Checkpoint>,
 ) -> Result<(), StoreError> {
     // Multi-row inserts: each statement is a round trip to SQLite's worker
     // thread, which costs more than the rows themselves.
@@ -131,6 +140,9 @@ async fn write(
         }
         q.execute(&mut *tx).await?;
     }
+    if let Some(c) = checkpoint {
+        checkpoint::write(&mut tx, c).await?;
+    }
     tx.commit().await?;
     Ok(())
 }
@@ -143,18 +155,6 @@ impl Drop for Journal {
             self.seal_written(true);
         }
     }
-}
-
-/// The outcome of a full chain check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct VerifyReport {
-    pub entries: i64,
-    pub head_seq: i64,
-    pub head_hash: String,
-    /// The first broken entry, if any, and why.
-    pub broken: Option<(i64, String)>,
-    /// The entry the sealed head names (`None`: the journal was never sealed).
-    pub sealed_seq: Option<i64>,
 }
 
 /// An open journal.
@@ -186,6 +186,8 @@ pub struct Journal {
     durable: bool,
     /// The last entry written to the database (sequence number, hash).
     written_head: Option<(i64, String)>,
+    /// Projections kept current and checkpointed (`track_projections`).
+    tracked: Option<checkpoint::Tracker>,
 }
 
 impl Journal {
@@ -260,6 +262,7 @@ impl Journal {
             sealer: seal::Sealer::new(path),
             durable,
             written_head: None,
+            tracked: None,
         })
     }
 
@@ -275,6 +278,11 @@ impl Journal {
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// Whether every commit is fsync'd (see [`Journal::open_with`]).
+    pub fn is_durable(&self) -> bool {
+        self.durable
     }
 
     /// Sequence number the next entry will get.
@@ -316,6 +324,16 @@ impl Journal {
                 entry: entry.clone(),
                 hash: hash.clone(),
             });
+        }
+        if let Some(t) = self.tracked.as_mut() {
+            t.projections.apply(&Stored {
+                seq,
+                ts_ns,
+                strategy,
+                entry: entry.clone(),
+                hash: String::new(),
+            });
+            t.applied();
         }
         self.pending.push(Pending {
             seq,
@@ -410,7 +428,17 @@ impl Journal {
     }
 
     async fn flush_now(&mut self) -> Result<(), StoreError> {
-        write(&self.pool, &self.pending, &self.pending_blobs).await?;
+        let checkpoint = match (self.tracked.as_mut(), self.pending.last()) {
+            (Some(t), Some(last)) => t.due(last.seq, &last.hash, false)?,
+            _ => None,
+        };
+        write(
+            &self.pool,
+            &self.pending,
+            &self.pending_blobs,
+            checkpoint.as_ref(),
+        )
+        .await?;
         if let Some(last) = self.pending.last() {
             self.written_head = Some((last.seq, last.hash.clone()));
         }
@@ -432,6 +460,7 @@ impl Journal {
     /// thread, whose error it reports).
     pub async fn finish(&mut self) -> Result<(), StoreError> {
         self.flush().await?;
+        self.checkpoint_now().await?;
         if let Some(mut w) = self.writer.take() {
             self.head_hash = w.finish()?;
             if self.next_seq > 1 {
@@ -461,12 +490,24 @@ impl Journal {
 
     /// Reads committed entries with `from <= seq <= to`, in order.
     pub async fn read_range(&self, from: i64, to: i64) -> Result<Vec<Stored>, StoreError> {
+        self.read_page(from, to, i64::MAX).await
+    }
+
+    /// Reads up to `limit` committed entries with `from <= seq <= to`, in
+    /// order: long reads go page by page, so memory stays that of a page.
+    pub async fn read_page(
+        &self,
+        from: i64,
+        to: i64,
+        limit: i64,
+    ) -> Result<Vec<Stored>, StoreError> {
         self.written()?;
         let rows = sqlx::query(
-            "SELECT seq, ts_ns, strategy, body, hash FROM journal WHERE seq >= ? AND seq <= ? ORDER BY seq",
+            "SELECT seq, ts_ns, strategy, body, hash FROM journal WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?",
         )
         .bind(from)
         .bind(to)
+        .bind(limit)
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
@@ -488,85 +529,98 @@ impl Journal {
             .collect()
     }
 
-    /// Recomputes the whole chain from the stored rows.
-    pub async fn verify(&self) -> Result<VerifyReport, StoreError> {
+    /// Applies every committed entry with `seq >= from` to `f`, in order, a
+    /// page at a time.
+    pub async fn for_each_from(
+        &self,
+        from: i64,
+        mut f: impl FnMut(&Stored),
+    ) -> Result<u64, StoreError> {
+        let mut next = from;
+        let mut seen = 0u64;
+        loop {
+            let page = self.read_page(next, i64::MAX, PAGE).await?;
+            let Some(last) = page.last() else {
+                return Ok(seen);
+            };
+            next = last.seq + 1;
+            seen += page.len() as u64;
+            page.iter().for_each(&mut f);
+        }
+    }
+
+    /// The projections as of the last committed entry: the newest checkpoint
+    /// that checks, and the entries after it replayed (all of them when no
+    /// checkpoint can be used). Memory is that of the projections and a page.
+    pub async fn projections(&self) -> Result<Projections, StoreError> {
         self.written()?;
-        let seal = seal::read_seal(&self.path);
-        let rows = sqlx::query(
-            "SELECT seq, ts_ns, kind, strategy, body, prev_hash, hash FROM journal ORDER BY seq",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        let mut prev = GENESIS.to_string();
-        let mut expect_seq = 1i64;
-        let mut broken = None;
-        let mut at_seal = None;
-        for r in &rows {
-            let seq: i64 = r.try_get("seq")?;
-            let stored_prev: String = r.try_get("prev_hash")?;
-            let hash: String = r.try_get("hash")?;
-            let kind: String = r.try_get("kind")?;
-            let body: String = r.try_get("body")?;
-            let computed = chain_hash(
-                &prev,
-                seq,
-                r.try_get("ts_ns")?,
-                &kind,
-                r.try_get("strategy")?,
-                &body,
+        let key = checkpoint::key(&self.path);
+        let mut base = None;
+        for c in checkpoint::stored(&self.pool).await? {
+            match c.open(&self.pool, key.as_ref()).await? {
+                Ok(p) => {
+                    base = Some((c.seq, p));
+                    break;
+                }
+                Err(why) => tracing::warn!(
+                    checkpoint = c.seq,
+                    reason = %why,
+                    "a projections checkpoint is not used; replaying from an earlier point"
+                ),
+            }
+        }
+        let (from, mut p) = base.unwrap_or_default();
+        let replayed = self.for_each_from(from + 1, |s| p.apply(s)).await?;
+        tracing::debug!(checkpoint = from, replayed, "projections loaded");
+        Ok(p)
+    }
+
+    /// From now on keeps `base` (the projections as of the last entry, from
+    /// [`Journal::projections`]) current as entries are appended, and
+    /// checkpoints it with the entries every `every` of them and when the
+    /// journal finishes. Only for a journal written in place (not behind).
+    pub fn track_projections(&mut self, base: Projections, every: u64) {
+        // Projections of another point would be checkpointed as this one's.
+        if base.last_seq != self.next_seq - 1 {
+            tracing::error!(
+                projections_at = base.last_seq,
+                journal_at = self.next_seq - 1,
+                "projections of another point in the journal are not tracked"
             );
-            let problem = if seq != expect_seq {
-                Some(format!("sequence gap: expected {expect_seq}"))
-            } else if stored_prev != prev {
-                Some("previous-hash link broken".to_string())
-            } else if computed != hash {
-                Some("hash does not match the entry's content".to_string())
-            } else if kind == "snapshot" {
-                self.check_snapshot_blob(&body).await?
-            } else {
-                None
-            };
-            if let Some(p) = problem {
-                broken = Some((seq, p));
-                break;
-            }
-            if matches!(&seal, SealState::Sealed { seq: s, .. } if *s == seq) {
-                at_seal = Some(hash.clone());
-            }
-            prev = hash;
-            expect_seq += 1;
+            self.tracked = None;
+            return;
         }
-        let head_seq = expect_seq - 1;
-        let sealed_seq = match &seal {
-            SealState::Sealed { seq, .. } => Some(*seq),
-            _ => None,
+        self.tracked = checkpoint::Tracker::start(&self.path, base, every);
+    }
+
+    /// The projections as tracked (see [`Journal::track_projections`]).
+    pub fn tracked_projections(&self) -> Option<&Projections> {
+        self.tracked.as_ref().map(|t| &t.projections)
+    }
+
+    /// Writes a checkpoint of the tracked projections now, if anything was
+    /// appended since the last one (pending entries are written first).
+    pub async fn checkpoint_now(&mut self) -> Result<(), StoreError> {
+        if self.writer.is_some() {
+            return Ok(());
+        }
+        self.flush().await?;
+        let (seq, hash) = (self.next_seq - 1, self.head_hash.clone());
+        let Some(c) = self
+            .tracked
+            .as_mut()
+            .map(|t| t.due(seq, &hash, true))
+            .transpose()?
+            .flatten()
+        else {
+            return Ok(());
         };
-        if broken.is_none() {
-            broken = match seal {
-                SealState::Unsealed => None,
-                SealState::Broken(why) => Some((head_seq, why)),
-                SealState::Sealed { seq, .. } if seq > head_seq => Some((
-                    head_seq,
-                    format!(
-                        "the journal ends at entry {head_seq} but its head was sealed at entry {seq}: entries were cut off"
-                    ),
-                )),
-                SealState::Sealed { seq, hash } => (at_seal.as_deref() != Some(hash.as_str()))
-                    .then(|| {
-                        (
-                            seq,
-                            "the entry differs from the sealed head: history was rewritten"
-                                .to_string(),
-                        )
-                    }),
-            };
-        }
-        Ok(VerifyReport {
-            entries: rows.len() as i64,
-            head_seq,
-            head_hash: prev,
-            broken,
-            sealed_seq,
-        })
+        let mut tx = self.pool.begin().await?;
+        checkpoint::write(&mut tx, &c).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }
+
+/// Entries read per query by the long readers.
+const PAGE: i64 = 5_000;

@@ -116,7 +116,7 @@ fn run(pool: SqlitePool, mut head: String, jobs: Receiver<Job>) -> Result<String
                             super::chain_hash(&head, p.seq, p.ts_ns, p.kind, p.strategy, &p.body);
                         p.prev = std::mem::replace(&mut head, p.hash.clone());
                     }
-                    super::write(&pool, &entries, &blobs).await?;
+                    super::write(&pool, &entries, &blobs, None).await?;
                 }
                 Job::Sync(ack) => {
                     let _ = ack.send(());

@@ -63,13 +63,15 @@ pub(super) async fn submit(
     let now_ns = now_ms() * 1_000_000;
     // Refused before any password is checked, and not audited one by one:
     // the row written when the limit was reached stands for them.
-    if s.limiter.address_blocked(ip, now) || s.limiter.account_blocked(&typed, now) {
+    // The attempt is counted before the password is checked, so attempts in
+    // flight together cannot get past the limit.
+    let Some(if_failed) = s.limiter.attempt(ip, &typed, now) else {
         return (
             StatusCode::TOO_MANY_REQUESTS,
             login_page(Some("Too many failed logins; wait a minute.")),
         )
             .into_response();
-    }
+    };
     let user = match check_password(pool, &c.username, &c.password).await {
         Ok(u) => u,
         Err(e) => {
@@ -81,7 +83,7 @@ pub(super) async fn submit(
         }
     };
     let Some(user) = user else {
-        let outcome = match s.limiter.failed(ip, Some(&typed), now) {
+        let outcome = match if_failed {
             Failure::First => Some("rejected: wrong user or password".to_string()),
             Failure::NowBlocked => Some(format!(
                 "rejected: wrong user or password; limit reached, logins from {ip} or as {typed} refused for a minute"
@@ -97,6 +99,7 @@ pub(super) async fn submit(
         )
             .into_response();
     };
+    s.limiter.forgive(ip, &typed, now);
     let (cookie, _) = match sessions::create(pool, &user.name, now_ns, SESSION_NS).await {
         Ok(x) => x,
         Err(e) => {

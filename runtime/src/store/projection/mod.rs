@@ -1,11 +1,16 @@
 //! Projections rebuilt by replaying the journal: orders with their status and
 //! reason, fills, positions and PnL per strategy, risk verdicts, faults, the
-//! trading state. Replay is the definition; anything stored must equal it.
+//! trading state. Replay is the definition; anything stored (a checkpoint)
+//! must equal it. What they keep of history is bounded (`retention`).
 
-use std::collections::BTreeMap;
+mod retention;
+
+use std::collections::{BTreeMap, VecDeque};
 
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+pub use retention::{KEPT_ENDED_ORDERS, KEPT_EVENTS, KEPT_FILLS, RECENT_NS};
 
 use super::entry::{CommandAction, Entry};
 use super::journal::Stored;
@@ -16,7 +21,7 @@ use crate::portfolio::{Portfolio, PortfolioError};
 use crate::risk::TradingState;
 
 /// Where an order stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum OrderStatus {
     /// Sent; the venue has not answered (after a crash: unknown until reconciled).
@@ -35,7 +40,7 @@ pub enum OrderStatus {
 }
 
 /// An order with its history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderRecord {
     pub order: Order,
     pub status: OrderStatus,
@@ -48,7 +53,7 @@ pub struct OrderRecord {
 }
 
 /// A fill with its journal sequence.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FillRecord {
     pub seq: i64,
     pub fill: Fill,
@@ -113,22 +118,33 @@ impl PortfolioProjection {
     }
 }
 
-/// Everything replay knows.
-#[derive(Debug, Clone, Default)]
+/// Everything replay knows. Serialised whole, it is a checkpoint.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Projections {
     pub strategies: BTreeMap<StrategyId, (String, String)>,
+    /// Every working order, and the newest [`KEPT_ENDED_ORDERS`] ended ones
+    /// (and those of the fills kept).
     pub orders: BTreeMap<OrderKey, OrderRecord>,
-    /// Fills that stand: a reversed one leaves this list for `reversals`.
-    pub fills: Vec<FillRecord>,
-    /// Fills reversed (their trades failed to settle), at the reversal's
-    /// sequence: their trade ids stay known, so none is booked again.
-    pub reversals: Vec<FillRecord>,
+    /// Orders ever sent.
+    pub orders_total: u64,
+    /// Fills that stand (a reversed one leaves this list for `reversals`):
+    /// the newest [`KEPT_FILLS`], those of the last hour and those of
+    /// working orders.
+    pub fills: VecDeque<FillRecord>,
+    /// Fills that stand, in all.
+    pub fills_total: u64,
+    /// The newest fills reversed (their trades failed to settle), at the
+    /// reversal's sequence: their trade ids stay known, so none is booked again.
+    pub reversals: VecDeque<FillRecord>,
     pub portfolio: Portfolio,
     pub rejections: u64,
-    pub faults: Vec<(i64, StrategyId, serde_json::Value)>,
-    /// Equity marks (ts_ns, strategy, equity, realised, unrealised): the curve.
+    /// The newest [`KEPT_EVENTS`] faults.
+    pub faults: VecDeque<(i64, StrategyId, serde_json::Value)>,
+    /// Equity marks (ts_ns, strategy, equity, realised, unrealised): the curve,
+    /// thinned with age (`retention`).
     pub marks: Vec<(i64, StrategyId, Decimal, Decimal, Decimal)>,
-    pub halts: Vec<(i64, StrategyId, String)>,
+    /// The newest [`KEPT_EVENTS`] halts.
+    pub halts: VecDeque<(i64, StrategyId, String)>,
     /// Strategies an operator paused (and has not resumed).
     pub paused: std::collections::BTreeSet<StrategyId>,
     /// Strategies an operator retired (and nobody has deployed since).
@@ -143,8 +159,11 @@ pub struct Projections {
     pub last_run: Option<(String, String)>,
     pub last_ts_ns: i64,
     pub first_ts_ns: Option<i64>,
-    /// Problems replay found (a fill the portfolio refused, ...).
-    pub anomalies: Vec<String>,
+    /// Problems replay found (a fill the portfolio refused, ...): the newest
+    /// [`KEPT_EVENTS`].
+    pub anomalies: VecDeque<String>,
+    /// Problems replay found, in all.
+    pub anomalies_total: u64,
     /// Runs the journal holds (each start or restart is one).
     pub runs: u64,
     /// Resolved tokens and their payout per share, in micro-dollars.
@@ -160,10 +179,12 @@ pub struct Projections {
     /// happened; a later baseline of that day (an operator resume) lifts one.
     pub loss_halts: BTreeMap<Option<StrategyId>, u64>,
     pending_command: BTreeMap<OrderKey, (i64, String, Option<i64>)>,
+    /// When each bounded collection is next trimmed (`retention`).
+    trim_at: retention::TrimMarks,
 }
 
 /// Where a strategy's last restart point is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnapshotRef {
     /// The journal entry that recorded it.
     pub seq: i64,
@@ -173,7 +194,7 @@ pub struct SnapshotRef {
 }
 
 /// A restart point's bytes, or the blob that holds them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SnapshotState {
     /// Held in the entry itself (journals written before blobs).
     Inline(Vec<u8>),
@@ -236,6 +257,7 @@ impl Projections {
                     Some((s, r, c)) => (Some(s), r, c),
                     None => (None, String::new(), None),
                 };
+                self.orders_total += 1;
                 self.orders.insert(
                     order.key,
                     OrderRecord {
@@ -260,7 +282,7 @@ impl Projections {
                 }
             }
             Entry::Fault { strategy, fault } => {
-                self.faults.push((stored.seq, *strategy, fault.clone()))
+                retention::push_capped(&mut self.faults, (stored.seq, *strategy, fault.clone()))
             }
             Entry::TradingState { state, .. } => self.trading_state = *state,
             Entry::RunStarted { run_id, mode, .. } => {
@@ -289,9 +311,7 @@ impl Projections {
                             },
                         );
                     }
-                    None => self
-                        .anomalies
-                        .push(format!("entry {}: snapshot is not hex", stored.seq)),
+                    None => self.anomaly(format!("entry {}: snapshot is not hex", stored.seq)),
                 }
             }
             Entry::Command {
@@ -311,7 +331,7 @@ impl Projections {
                 .marks
                 .push((stored.ts_ns, *strategy, *equity, *realized, *unrealized)),
             Entry::StrategyHalted { strategy, reason } => {
-                self.halts.push((stored.seq, *strategy, reason.clone()));
+                retention::push_capped(&mut self.halts, (stored.seq, *strategy, reason.clone()));
                 let day = u64::try_from(stored.ts_ns).unwrap_or(0) / 86_400_000_000_000;
                 self.loss_halts.insert(Some(*strategy), day);
             }
@@ -343,6 +363,7 @@ impl Projections {
             }
             _ => {}
         }
+        self.trim();
     }
 
     fn order_event(&mut self, seq: i64, event: &OrderEvent) {
@@ -390,11 +411,12 @@ impl Projections {
                 if let Err(PortfolioError::Oversell { token, sold, held }) =
                     self.portfolio.apply_fill(fill)
                 {
-                    self.anomalies.push(format!(
+                    self.anomaly(format!(
                         "entry {seq}: sell of {sold} {token} exceeds {held} held"
                     ));
                 }
-                self.fills.push(FillRecord {
+                self.fills_total += 1;
+                self.fills.push_back(FillRecord {
                     seq,
                     fill: fill.clone(),
                 });
@@ -413,7 +435,7 @@ impl Projections {
             .cloned()
             .or_else(|| self.fills.iter().find(|r| same(r)).map(|r| r.fill.clone()))
         else {
-            self.anomalies.push(format!(
+            self.anomaly(format!(
                 "entry {seq}: reversal of trade {trade_id}, which was never booked"
             ));
             return;
@@ -428,10 +450,16 @@ impl Projections {
             }
         }
         if let Err(e) = self.portfolio.reverse_fill(&fill) {
-            self.anomalies.push(format!("entry {seq}: {e}"));
+            self.anomaly(format!("entry {seq}: {e}"));
         }
         self.fills.retain(|r| !same(r));
-        self.reversals.push(FillRecord { seq, fill });
+        self.fills_total = self.fills_total.saturating_sub(1);
+        retention::push_capped_to(&mut self.reversals, FillRecord { seq, fill }, KEPT_FILLS);
+    }
+
+    fn anomaly(&mut self, what: String) {
+        self.anomalies_total += 1;
+        retention::push_capped(&mut self.anomalies, what);
     }
 
     /// Whether a strategy's order id was ever sent to a venue.
