@@ -266,6 +266,14 @@ async fn explain(
     p: &Projections,
     seq: i64,
 ) -> anyhow::Result<ExitCode> {
+    // A fill older than what the projections keep is read back from the journal.
+    let older;
+    let p = if views::explain_sources(p, seq).is_some() {
+        p
+    } else {
+        older = journal.fill_history(seq).await?;
+        older.as_ref().unwrap_or(p)
+    };
     let (command, cause) = views::explain_sources(p, seq).with_context(|| {
         format!("journal entry {seq} is not a fill (see `pqap trades` for fill sequences)")
     })?;

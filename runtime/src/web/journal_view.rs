@@ -39,8 +39,21 @@ impl JournalView {
         journal: &Journal,
         seq: i64,
     ) -> Result<Option<serde_json::Value>, StoreError> {
-        let p = self.current(journal).await?;
-        let Some((command, cause)) = views::explain_sources(&p, seq) else {
+        let kept = self.current(journal).await?;
+        // A fill older than what the projections keep is read back from the journal.
+        let older;
+        let p: &Projections = if views::explain_sources(&kept, seq).is_some() {
+            &kept
+        } else {
+            match journal.fill_history(seq).await? {
+                Some(h) => {
+                    older = h;
+                    &older
+                }
+                None => return Ok(None),
+            }
+        };
+        let Some((command, cause)) = views::explain_sources(p, seq) else {
             return Ok(None);
         };
         let one = |s: Option<i64>| async move {
@@ -51,7 +64,7 @@ impl JournalView {
         };
         let command = one(command).await?;
         let cause = one(cause).await?;
-        Ok(views::explain(&p, seq, command.as_ref(), cause.as_ref()))
+        Ok(views::explain(p, seq, command.as_ref(), cause.as_ref()))
     }
 }
 

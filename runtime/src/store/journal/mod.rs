@@ -6,6 +6,7 @@
 //! It also counts the bytes each strategy's entries take, for storage budgets.
 
 mod checkpoint;
+mod fill_history;
 mod seal;
 mod snapshots;
 mod verify;
