@@ -175,14 +175,20 @@ pub fn start_serve_with(
     let stderr = child.stderr.take().expect("stderr");
     let guard = Guard(child);
     let mut lines = BufReader::new(stderr).lines();
+    // What it said, to show if it ends before serving.
+    let mut said = Vec::new();
     let addr: SocketAddr = loop {
-        let line = lines
-            .next()
-            .expect("pqap serve ended before serving")
-            .expect("stderr line");
+        let Some(line) = lines.next() else {
+            panic!(
+                "pqap serve ended before serving; it said:\n{}",
+                said.join("\n")
+            );
+        };
+        let line = line.expect("stderr line");
         if let Some(a) = line.strip_prefix("serving http://") {
             break a.trim().parse().expect("address");
         }
+        said.push(line);
     };
     // Keep draining stderr so the server never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});

@@ -1,14 +1,17 @@
 //! Alerts: what an operator must hear about while the server runs — a strategy
 //! faulting, quarantined or halted by its daily loss limit, the market feed
 //! dropping or coming back, trading halted. Detected by comparing successive
-//! live statuses, then logged, stored, shown and (optionally) sent to a webhook.
+//! live statuses, then logged, stored, shown and (optionally) sent to a webhook
+//! and to Telegram chats.
 
 mod detect;
 mod store;
-mod webhook;
+pub mod telegram;
+pub(crate) mod webhook;
 
 pub use detect::detect;
 pub use store::{recent, record};
+pub use telegram::{Telegram, TelegramError};
 pub use webhook::Webhook;
 
 use serde::Serialize;
@@ -51,6 +54,7 @@ pub struct Alerter {
     previous: Option<LiveStatus>,
     pool: sqlx::SqlitePool,
     webhook: Option<Webhook>,
+    telegram: Option<Telegram>,
 }
 
 impl Alerter {
@@ -59,7 +63,18 @@ impl Alerter {
             previous: None,
             pool,
             webhook,
+            telegram: None,
         }
+    }
+
+    /// Alerts stored in `pool` and sent where `config` says.
+    pub fn from_config(
+        pool: sqlx::SqlitePool,
+        config: &crate::config::AlertsConfig,
+    ) -> Result<Alerter, TelegramError> {
+        let mut a = Alerter::new(pool, config.webhook_url.clone().map(Webhook::new));
+        a.telegram = config.telegram.as_ref().map(Telegram::start).transpose()?;
+        Ok(a)
     }
 
     /// Compares `now` with the last status seen; raises what changed.
@@ -86,6 +101,9 @@ impl Alerter {
             }
             if let Some(w) = &self.webhook {
                 w.send(a);
+            }
+            if let Some(t) = &self.telegram {
+                t.send(a);
             }
         }
         alerts

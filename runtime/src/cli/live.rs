@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use pqap::alerts::{Alerter, Webhook};
+use pqap::alerts::Alerter;
 use pqap::config::{Config, TradingMode};
 use pqap::data::feed::FeedCounters;
 use pqap::engine::runner::{Session, wall_ns};
@@ -264,12 +264,13 @@ pub async fn live(args: LiveArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let mut observer = PaperObserver {
-        alerter: args.serve.map(|_| {
-            Alerter::new(
+        alerter: match args.serve {
+            Some(_) => Some(Alerter::from_config(
                 engine.journal().pool().clone(),
-                config.alerts.webhook_url.clone().map(Webhook::new),
-            )
-        }),
+                &config.alerts,
+            )?),
+            None => None,
+        },
         ..PaperObserver::quiet(FillPrinter::new(engine.journal()).await?)
     };
     observer.live = live_view;

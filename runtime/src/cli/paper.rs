@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use pqap::alerts::{Alerter, Webhook};
+use pqap::alerts::Alerter;
 use pqap::config::{Config, ShutdownOrders};
 use pqap::data::archive::{Archive, MarketMeta};
 use pqap::data::feed::FeedCounters;
@@ -437,12 +437,13 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
     }
 
     let mut observer = PaperObserver {
-        alerter: args.serve.map(|_| {
-            Alerter::new(
+        alerter: match args.serve {
+            Some(_) => Some(Alerter::from_config(
                 engine.journal().pool().clone(),
-                config.alerts.webhook_url.clone().map(Webhook::new),
-            )
-        }),
+                &config.alerts,
+            )?),
+            None => None,
+        },
         printer: FillPrinter::new(engine.journal()).await?,
         live,
         loud,

@@ -4,8 +4,10 @@
 
 pub mod key_file;
 mod live;
+pub mod telegram;
 
 pub use live::{LiveConfig, TradingMode, WalletKind};
+pub use telegram::{ChatRole, TelegramChat, TelegramConfig};
 
 use std::path::{Path, PathBuf};
 
@@ -108,6 +110,8 @@ impl Default for ServerConfig {
 pub struct AlertsConfig {
     /// Each alert is POSTed here as JSON (best effort, 5 s timeout).
     pub webhook_url: Option<String>,
+    /// Alerts sent to whitelisted Telegram chats (token: `PQAP_TELEGRAM_TOKEN`).
+    pub telegram: Option<TelegramConfig>,
 }
 
 impl ServerConfig {
@@ -264,6 +268,18 @@ impl Config {
             }
             "PQAP_SERVER_URL" => self.server.url = Some(value.to_string()),
             "PQAP_ALERTS_WEBHOOK_URL" => self.alerts.webhook_url = Some(value.to_string()),
+            "PQAP_ALERTS_TELEGRAM_CHATS" => {
+                self.alerts
+                    .telegram
+                    .get_or_insert_with(TelegramConfig::default)
+                    .chats = telegram::parse_chats(value).map_err(bad)?
+            }
+            "PQAP_ALERTS_TELEGRAM_API_URL" => {
+                self.alerts
+                    .telegram
+                    .get_or_insert_with(TelegramConfig::default)
+                    .api_url = value.to_string()
+            }
             "PQAP_SERVER_ON_SHUTDOWN" => {
                 self.server.on_shutdown = match value {
                     "keep" => ShutdownOrders::Keep,
@@ -343,6 +359,9 @@ impl Config {
             return Err("venue.sim_step_ms must be at least 1".into());
         }
         self.live.validate()?;
+        if let Some(t) = &self.alerts.telegram {
+            t.validate()?;
+        }
         if self.trading == TradingMode::Live && set == 0 {
             return Err("trading: live needs the venue's clob_url, gamma_url and ws_url".into());
         }
