@@ -3,11 +3,15 @@
 //! `alerts.telegram.chats`, through the Bot API at `alerts.telegram.api_url`
 //! with the token from `PQAP_TELEGRAM_TOKEN`. Sending runs on a task of its
 //! own; the engine only hands alerts over, and never waits on Telegram.
+//! The same chats may command the server (`listener`), each with its role.
 
 mod bot;
+pub mod commands;
+mod listener;
 mod outbox;
 
 pub use bot::{BotApi, BotError};
+pub use listener::Listener;
 pub use outbox::Outbox;
 
 use std::time::{Duration, Instant};
@@ -39,14 +43,27 @@ pub struct Telegram {
     alerts: mpsc::Sender<Alert>,
 }
 
+fn token() -> Result<String, TelegramError> {
+    std::env::var(TOKEN_VAR)
+        .ok()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .ok_or(TelegramError::NoToken)
+}
+
+/// Starts answering the whitelisted chats' commands for the server `state`.
+pub fn listen(
+    config: &TelegramConfig,
+    state: crate::web::ServerState,
+) -> Result<tokio::task::JoinHandle<()>, TelegramError> {
+    let listener = Listener::new(config, &token()?, state);
+    Ok(tokio::spawn(listener.run()))
+}
+
 impl Telegram {
     /// Starts the sending task, with the token from the environment.
     pub fn start(config: &TelegramConfig) -> Result<Telegram, TelegramError> {
-        let token = std::env::var(TOKEN_VAR)
-            .ok()
-            .filter(|t| !t.trim().is_empty())
-            .ok_or(TelegramError::NoToken)?;
-        let bot = BotApi::new(&config.api_url, token.trim(), 0);
+        let bot = BotApi::new(&config.api_url, &token()?, 0);
         Ok(Telegram::with_bot(config, bot))
     }
 

@@ -252,14 +252,7 @@ pub async fn live(args: LiveArgs) -> anyhow::Result<ExitCode> {
     );
     let server = match args.serve {
         Some(addr) => Some(
-            RunningServer::start(
-                addr,
-                live_view.clone(),
-                &db,
-                library.clone(),
-                &config.server,
-            )
-            .await?,
+            RunningServer::start(addr, live_view.clone(), &db, library.clone(), &config).await?,
         ),
         None => None,
     };

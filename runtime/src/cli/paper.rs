@@ -417,9 +417,9 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
         wall_ns() / 1_000_000,
     );
     let server = match args.serve {
-        Some(addr) => Some(
-            RunningServer::start(addr, live.clone(), &db, library.clone(), &config.server).await?,
-        ),
+        Some(addr) => {
+            Some(RunningServer::start(addr, live.clone(), &db, library.clone(), &config).await?)
+        }
         None => None,
     };
     if loud {

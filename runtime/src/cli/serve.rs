@@ -88,6 +88,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 pub struct RunningServer {
     stop: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<Result<(), WebError>>,
+    /// Answers Telegram commands while the server runs.
+    telegram: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -98,8 +100,9 @@ impl RunningServer {
         live: Live,
         db: &std::path::Path,
         library: Option<Arc<ArtifactLibrary>>,
-        server: &pqap::config::ServerConfig,
+        config: &pqap::config::Config,
     ) -> anyhow::Result<RunningServer> {
+        let server = &config.server;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
         let auth = pqap::store::auth_db::open_auth(db).await?;
@@ -117,6 +120,10 @@ impl RunningServer {
                 .parent()
                 .map_or_else(|| "backtests".into(), |d| d.join("backtests")),
         };
+        let telegram = match &config.alerts.telegram {
+            Some(t) => Some(pqap::alerts::telegram::listen(t, state.clone())?),
+            None => None,
+        };
         let task = tokio::spawn(pqap::web::serve(addr, state, bound_tx, async {
             let _ = stopped.await;
         }));
@@ -125,11 +132,18 @@ impl RunningServer {
             .map_err(|_| anyhow::anyhow!("the HTTP server did not start on {addr}"))?;
         // Machine-readable for scripts and tests, even with --quiet.
         eprintln!("serving http://{bound}");
-        Ok(RunningServer { stop, task })
+        Ok(RunningServer {
+            stop,
+            task,
+            telegram,
+        })
     }
 
     /// Stops accepting, lets requests in flight finish (at most 10 s).
     pub async fn stop(self) {
+        if let Some(t) = &self.telegram {
+            t.abort();
+        }
         let _ = self.stop.send(());
         match tokio::time::timeout(Duration::from_secs(10), self.task).await {
             Ok(Ok(Err(e))) => tracing::warn!(error = %e, "the HTTP server stopped with an error"),
