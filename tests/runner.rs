@@ -117,6 +117,24 @@ impl SessionObserver<FillSimulator> for Seen {
     }
 }
 
+/// Sends the stop signal at the first report with orders working.
+struct StopWhenQuoting(Option<tokio::sync::oneshot::Sender<()>>);
+
+impl SessionObserver<FillSimulator> for StopWhenQuoting {
+    async fn on_report(
+        &mut self,
+        engine: &Engine<FillSimulator>,
+        _: FeedCounters,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        if engine.working_orders() > 0
+            && let Some(stop) = self.0.take()
+        {
+            let _ = stop.send(());
+        }
+        Ok(())
+    }
+}
+
 async fn order_events(db: &std::path::Path) -> Vec<OrderEvent> {
     Journal::open(db)
         .await
@@ -196,13 +214,11 @@ async fn a_stop_signal_ends_the_session_and_cancel_all_leaves_nothing_working() 
     let sim = sim(None).await;
     let (mut session, _) = session(&sim, &db).await;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let stopper = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_secs(3)).await;
-        let _ = stop_tx.send(());
-    });
-    let mut seen = Seen::default();
+    // Stopped once quotes are working, however long a loaded machine takes
+    // to get there (the timeout bounds it).
+    let mut seen = StopWhenQuoting(Some(stop_tx));
     let ended = tokio::time::timeout(
-        Duration::from_secs(20),
+        Duration::from_secs(30),
         session.run(
             async {
                 let _ = stop_rx.await;
@@ -213,7 +229,6 @@ async fn a_stop_signal_ends_the_session_and_cancel_all_leaves_nothing_working() 
     .await
     .expect("the session stops when told")
     .unwrap();
-    stopper.await.unwrap();
     assert_eq!(ended, Ended::Stopped);
     assert!(
         session.engine().working_orders() > 0,

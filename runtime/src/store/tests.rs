@@ -316,3 +316,32 @@ async fn the_journal_keeps_its_indexes_and_triggers_but_no_index_on_the_hash() {
     assert!(j.pool().execute("DELETE FROM journal").await.is_err());
     assert_eq!(j.verify().await.unwrap().broken, None);
 }
+
+#[tokio::test]
+async fn reading_by_kind_equals_filtering_every_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut j = Journal::open(&dir.path().join("j.db")).await.unwrap();
+    for n in 0..12u64 {
+        let e = if n % 3 == 0 {
+            Entry::TradingState {
+                state: TradingState::Halted,
+                actor: format!("op-{n}"),
+            }
+        } else {
+            entry(n)
+        };
+        j.append(n, None, &e).unwrap();
+    }
+    j.commit().await.unwrap();
+    let all = j.read_from(1).await.unwrap();
+    for from in [1, 5, 12, 13] {
+        let kinds = ["trading_state", "run_started"];
+        let want: Vec<_> = all
+            .iter()
+            .filter(|s| s.seq >= from && kinds.contains(&s.entry.kind()))
+            .cloned()
+            .collect();
+        assert_eq!(j.read_kinds_from(from, &kinds).await.unwrap(), want);
+    }
+    assert!(j.read_kinds_from(1, &["order"]).await.unwrap().is_empty());
+}

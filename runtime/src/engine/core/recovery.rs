@@ -156,23 +156,13 @@ impl<V: Venue> Engine<V> {
             })
             .map(|(_, s)| s.seq)
             .min();
-        let mut kept = Vec::new();
-        if let Some(oldest) = oldest {
-            journal
-                .for_each_from(oldest + 1, |s| {
-                    if matches!(
-                        s.entry,
-                        Entry::Order { .. }
-                            | Entry::RiskVerdict {
-                                accepted: false,
-                                ..
-                            }
-                    ) {
-                        kept.push(s.clone());
-                    }
-                })
-                .await?;
-        }
+        let Some(oldest) = oldest else {
+            return Ok(Vec::new());
+        };
+        let mut kept = journal
+            .read_kinds_from(oldest + 1, &["order", "risk_verdict"])
+            .await?;
+        kept.retain(|s| !matches!(s.entry, Entry::RiskVerdict { accepted: true, .. }));
         Ok(kept)
     }
 
