@@ -2,6 +2,7 @@
 //! command prints a human table by default and JSON with `--json`.
 
 mod backtest;
+mod backup;
 mod data;
 mod demo;
 mod deploy;
@@ -91,6 +92,9 @@ enum Command {
     Journal(report::JournalCommand),
     /// Switch the global trading state of the running engine: halt, reduce, resume.
     Risk(report::RiskArgs),
+    /// Backups of the environment: take one while it runs, list, check, restore.
+    #[command(subcommand)]
+    Backup(backup::BackupCommand),
 }
 
 pub fn main() -> ExitCode {
@@ -121,6 +125,7 @@ pub fn main() -> ExitCode {
         Command::Performance(a) => report::performance(a),
         Command::Journal(c) => report::journal(c),
         Command::Risk(a) => report::risk(a),
+        Command::Backup(c) => backup::run(c),
     };
     match result {
         Ok(code) => code,

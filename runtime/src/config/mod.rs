@@ -2,6 +2,7 @@
 //! `PQAP_*` environment overrides, validated once at start. Secrets never live in
 //! YAML; they come from the environment or from files named here.
 
+pub mod backups;
 pub mod key_file;
 mod live;
 pub mod telegram;
@@ -61,6 +62,8 @@ pub struct Config {
     pub trading: TradingMode,
     #[serde(default)]
     pub live: LiveConfig,
+    #[serde(default)]
+    pub backups: backups::BackupsConfig,
 }
 
 /// Where `pqap serve` listens, and where `--env` commands find it.
@@ -267,6 +270,10 @@ impl Config {
                 }
             }
             "PQAP_SERVER_URL" => self.server.url = Some(value.to_string()),
+            "PQAP_BACKUPS_DIR" => self.backups.dir = Some(PathBuf::from(value)),
+            "PQAP_BACKUPS_KEEP" => {
+                self.backups.keep = usize::try_from(num(value)?).unwrap_or(usize::MAX)
+            }
             "PQAP_ALERTS_WEBHOOK_URL" => self.alerts.webhook_url = Some(value.to_string()),
             "PQAP_ALERTS_TELEGRAM_CHATS" => {
                 self.alerts

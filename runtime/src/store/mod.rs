@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod auth_db;
+pub mod backup;
 pub mod control;
 pub mod deploys;
 pub mod entry;
