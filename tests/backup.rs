@@ -136,7 +136,11 @@ fn backups_taken_while_trading_restore_to_a_verified_journal_with_the_same_posit
         &["performance"][..],
     ] {
         let source = json(&pqap(view, &db, &backups));
-        assert_eq!(json(&pqap(view, &restored_db, &backups)), source, "{view:?}");
+        assert_eq!(
+            json(&pqap(view, &restored_db, &backups)),
+            source,
+            "{view:?}"
+        );
     }
     let trades = json(&pqap(&["trades", "--last", "50"], &db, &backups));
     assert!(!trades.as_array().unwrap().is_empty());
