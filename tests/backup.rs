@@ -1,6 +1,7 @@
 //! `pqap backup`: taken while `pqap paper` trades, and again after; each
 //! restores into an empty directory where `pqap journal verify` passes and
-//! positions and trades equal the source's.
+//! positions and trades equal the source's. A server takes them on its
+//! schedule and raises an alert when one fails.
 
 mod common;
 
@@ -179,4 +180,66 @@ fn backups_taken_while_trading_restore_to_a_verified_journal_with_the_same_posit
         err.contains("not empty") && err.contains("restored"),
         "{err}"
     );
+}
+
+#[test]
+fn a_server_backs_up_on_schedule_and_alerts_when_a_backup_fails() {
+    use common::server::{admin, call, start_serve_with, stop_serve, wait_for};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("prod.db");
+    let backups = dir.path().join("backups");
+    admin(
+        &["user", "add", "ada", "--role", "admin"],
+        &db,
+        Some("admin password 123"),
+    );
+    let token = admin(&["token", "create", "ada"], &db, None);
+    let mm = common::guest(
+        "strategies/market-maker",
+        pqap::strategy::build::GuestTarget::UnknownUnknown,
+    );
+    let (guard, addr) = start_serve_with(
+        &[mm.to_str().unwrap()],
+        &db,
+        dir.path(),
+        None,
+        &[
+            ("PQAP_BACKUPS_EVERY_S", "1"),
+            ("PQAP_BACKUPS_KEEP", "3"),
+            ("PQAP_BACKUPS_DIR", backups.to_str().unwrap()),
+        ],
+    );
+    // Taken on schedule, and only the newest three kept.
+    let ids = || -> Vec<String> {
+        json(&pqap(&["backup", "list"], &db, &backups))
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let first = wait_for(30, "a scheduled backup", || ids().first().cloned());
+    wait_for(30, "the first backup deleted by retention", || {
+        let now = ids();
+        (now.len() == 3 && !now.contains(&first)).then_some(())
+    });
+    let listed = json(&pqap(&["backup", "list"], &db, &backups));
+    assert!(
+        listed[0]["journal_head"][0].as_i64().unwrap() > 0,
+        "{listed}"
+    );
+
+    // The backup directory becomes unusable: the next backup fails, loudly.
+    std::fs::remove_dir_all(&backups).unwrap();
+    std::fs::write(&backups, b"not a directory").unwrap();
+    let alerts = wait_for(30, "a backup_failed alert", || {
+        let (_, body) = call(addr, "GET", "/api/v1/alerts", Some(&token), "");
+        let a = common::server::json(&body);
+        a.as_array()
+            .and_then(|a| a.iter().find(|x| x["kind"] == "backup_failed").cloned())
+    });
+    assert_eq!(alerts["severity"], "critical", "{alerts}");
+    let message = alerts["message"].as_str().unwrap();
+    assert!(message.contains(backups.to_str().unwrap()), "{message}");
+    stop_serve(guard);
 }

@@ -43,13 +43,14 @@ pub struct Alert {
     pub ts_ms: u64,
     pub severity: Severity,
     /// `strategy_fault`, `strategy_quarantined`, `strategy_halted`,
-    /// `feed_down`, `feed_up`, `trading_state`.
+    /// `feed_down`, `feed_up`, `trading_state`, `backup_failed`.
     pub kind: &'static str,
     pub strategy: Option<String>,
     pub message: String,
 }
 
 /// Watches the live status the engine publishes and raises alerts on changes.
+#[derive(Clone)]
 pub struct Alerter {
     previous: Option<LiveStatus>,
     pool: sqlx::SqlitePool,
@@ -85,27 +86,33 @@ impl Alerter {
         };
         self.previous = Some(now.clone());
         for a in &alerts {
-            match a.severity {
-                Severity::Critical => {
-                    tracing::error!(kind = a.kind, strategy = ?a.strategy, "{}", a.message)
-                }
-                Severity::Warning => {
-                    tracing::warn!(kind = a.kind, strategy = ?a.strategy, "{}", a.message)
-                }
-                Severity::Info => {
-                    tracing::info!(kind = a.kind, strategy = ?a.strategy, "{}", a.message)
-                }
-            }
-            if let Err(e) = record(&self.pool, a).await {
-                tracing::error!(error = %e, "storing an alert");
-            }
-            if let Some(w) = &self.webhook {
-                w.send(a);
-            }
-            if let Some(t) = &self.telegram {
-                t.send(a);
-            }
+            self.raise(a).await;
         }
         alerts
+    }
+
+    /// Logs, stores and sends one alert (also for jobs beside the engine,
+    /// such as scheduled backups).
+    pub async fn raise(&self, a: &Alert) {
+        match a.severity {
+            Severity::Critical => {
+                tracing::error!(kind = a.kind, strategy = ?a.strategy, "{}", a.message)
+            }
+            Severity::Warning => {
+                tracing::warn!(kind = a.kind, strategy = ?a.strategy, "{}", a.message)
+            }
+            Severity::Info => {
+                tracing::info!(kind = a.kind, strategy = ?a.strategy, "{}", a.message)
+            }
+        }
+        if let Err(e) = record(&self.pool, a).await {
+            tracing::error!(error = %e, "storing an alert");
+        }
+        if let Some(w) = &self.webhook {
+            w.send(a);
+        }
+        if let Some(t) = &self.telegram {
+            t.send(a);
+        }
     }
 }

@@ -199,3 +199,49 @@ pub fn run(cmd: BackupCommand) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// Backs the environment of `db` up every `every` while a server runs,
+/// applying retention; a failure raises a `backup_failed` alert (and the
+/// next attempt comes at the next interval).
+pub fn schedule(
+    db: PathBuf,
+    config: BackupsConfig,
+    every: std::time::Duration,
+    alerter: pqap::alerts::Alerter,
+) -> tokio::task::JoinHandle<()> {
+    let dir = config.dir_for(&db);
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let now = pqap::model::time::wall_ns();
+            let taken = match backup::take(&db, &dir, now).await {
+                Ok(m) => backup::prune(&dir, config.keep).map(|gone| (m, gone)),
+                Err(e) => Err(e),
+            };
+            match taken {
+                Ok((m, gone)) => tracing::info!(
+                    backup = %m.id,
+                    stored_bytes = m.stored_bytes(),
+                    deleted = gone.len(),
+                    "scheduled backup taken"
+                ),
+                Err(e) => {
+                    alerter
+                        .raise(&pqap::alerts::Alert {
+                            ts_ms: now / 1_000_000,
+                            severity: pqap::alerts::Severity::Critical,
+                            kind: "backup_failed",
+                            strategy: None,
+                            message: format!(
+                                "the scheduled backup into {} failed: {e}",
+                                dir.display()
+                            ),
+                        })
+                        .await
+                }
+            }
+        }
+    })
+}

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use pqap::alerts::Alerter;
 use pqap::config::{Config, TradingMode};
 use pqap::data::feed::FeedCounters;
 use pqap::engine::runner::{Session, wall_ns};
@@ -257,13 +256,7 @@ pub async fn live(args: LiveArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let mut observer = PaperObserver {
-        alerter: match args.serve {
-            Some(_) => Some(Alerter::from_config(
-                engine.journal().pool().clone(),
-                &config.alerts,
-            )?),
-            None => None,
-        },
+        alerter: server.as_ref().map(|s| s.alerter.clone()),
         ..PaperObserver::quiet(FillPrinter::new(engine.journal()).await?)
     };
     observer.live = live_view;

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use pqap::alerts::Alerter;
 use pqap::config::{Config, ShutdownOrders};
 use pqap::data::archive::{Archive, MarketMeta};
 use pqap::data::feed::FeedCounters;
@@ -437,13 +436,7 @@ pub async fn paper(args: PaperArgs) -> anyhow::Result<ExitCode> {
     }
 
     let mut observer = PaperObserver {
-        alerter: match args.serve {
-            Some(_) => Some(Alerter::from_config(
-                engine.journal().pool().clone(),
-                &config.alerts,
-            )?),
-            None => None,
-        },
+        alerter: server.as_ref().map(|s| s.alerter.clone()),
         printer: FillPrinter::new(engine.journal()).await?,
         live,
         loud,

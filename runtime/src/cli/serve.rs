@@ -90,6 +90,10 @@ pub struct RunningServer {
     task: tokio::task::JoinHandle<Result<(), WebError>>,
     /// Answers Telegram commands while the server runs.
     telegram: Option<tokio::task::JoinHandle<()>>,
+    /// Takes the scheduled backups (`backups.every_s`).
+    backups: Option<tokio::task::JoinHandle<()>>,
+    /// Where the server's alerts go (the session's observer raises them too).
+    pub alerter: pqap::alerts::Alerter,
 }
 
 impl RunningServer {
@@ -120,6 +124,16 @@ impl RunningServer {
                 .parent()
                 .map_or_else(|| "backtests".into(), |d| d.join("backtests")),
         };
+        let alerter =
+            pqap::alerts::Alerter::from_config(state.journal.pool().clone(), &config.alerts)?;
+        let backups = config.backups.every_s.map(|every| {
+            super::backup::schedule(
+                db.to_path_buf(),
+                config.backups.clone(),
+                Duration::from_secs(every),
+                alerter.clone(),
+            )
+        });
         let telegram = match &config.alerts.telegram {
             Some(t) => Some(pqap::alerts::telegram::listen(t, state.clone())?),
             None => None,
@@ -136,6 +150,8 @@ impl RunningServer {
             stop,
             task,
             telegram,
+            backups,
+            alerter,
         })
     }
 
@@ -143,6 +159,9 @@ impl RunningServer {
     pub async fn stop(self) {
         if let Some(t) = &self.telegram {
             t.abort();
+        }
+        if let Some(b) = &self.backups {
+            b.abort();
         }
         let _ = self.stop.send(());
         match tokio::time::timeout(Duration::from_secs(10), self.task).await {

@@ -13,6 +13,9 @@ pub struct BackupsConfig {
     pub dir: Option<PathBuf>,
     /// Complete backups kept; older ones are deleted after each new one.
     pub keep: usize,
+    /// A server (`pqap serve`) takes one this often, and raises a
+    /// `backup_failed` alert when one fails. Unset: only `pqap backup now`.
+    pub every_s: Option<u64>,
 }
 
 impl Default for BackupsConfig {
@@ -20,6 +23,7 @@ impl Default for BackupsConfig {
         BackupsConfig {
             dir: None,
             keep: 14,
+            every_s: None,
         }
     }
 }

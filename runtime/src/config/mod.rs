@@ -271,6 +271,7 @@ impl Config {
             }
             "PQAP_SERVER_URL" => self.server.url = Some(value.to_string()),
             "PQAP_BACKUPS_DIR" => self.backups.dir = Some(PathBuf::from(value)),
+            "PQAP_BACKUPS_EVERY_S" => self.backups.every_s = Some(num(value)?.max(1)),
             "PQAP_BACKUPS_KEEP" => {
                 self.backups.keep = usize::try_from(num(value)?).unwrap_or(usize::MAX)
             }
