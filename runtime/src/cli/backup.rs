@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::{Args, Subcommand};
 use pqap::config::Config;
 use pqap::config::backups::BackupsConfig;
@@ -12,7 +11,7 @@ use pqap::store::Journal;
 use pqap::store::backup::{self, Manifest};
 use serde_json::json;
 
-use super::print;
+use super::print::{self, runtime};
 
 #[derive(Debug, Subcommand)]
 pub enum BackupCommand {
@@ -62,28 +61,21 @@ pub struct Place {
 impl Place {
     /// The database, the backup directory and the retention.
     fn resolve(&self) -> anyhow::Result<(PathBuf, PathBuf, usize)> {
+        // The config is read only for what the flags leave open.
         let config = match (&self.db, &self.dir) {
             (Some(_), Some(_)) => None,
             _ => Some(Config::load(&self.config, std::env::vars())?),
         };
-        let backups = config
-            .as_ref()
-            .map_or_else(BackupsConfig::default, |c| c.backups.clone());
-        let db = match (&self.db, &config) {
-            (Some(db), _) => db.clone(),
-            (None, Some(c)) => c.database.clone(),
-            (None, None) => unreachable!("the config is loaded when --db is missing"),
+        let (db, backups) = match config {
+            Some(c) => (self.db.clone().unwrap_or(c.database), c.backups),
+            None => (
+                self.db.clone().unwrap_or_default(),
+                BackupsConfig::default(),
+            ),
         };
         let dir = self.dir.clone().unwrap_or_else(|| backups.dir_for(&db));
         Ok((db, dir, backups.keep))
     }
-}
-
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
 }
 
 fn row(m: &Manifest) -> Vec<String> {

@@ -15,6 +15,7 @@ use pqap::risk::TradingState;
 use pqap::store::{Journal, Projections, Stored};
 use serde_json::json;
 
+use super::print::runtime;
 use super::remote::Remote;
 use super::{duration, print};
 
@@ -54,13 +55,6 @@ impl Target {
         }
         Ok(Config::load(&self.config, std::env::vars())?.database)
     }
-}
-
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
 }
 
 /// The journal of the target's database, which must exist.

@@ -10,6 +10,8 @@ use clap::{Args, Subcommand};
 use pqap::config::Config;
 use pqap::store::auth::{Role, add_user, audit, create_token, revoke_access};
 
+use super::print::runtime;
+
 #[derive(Debug, Args)]
 pub struct Env {
     #[arg(long, default_value = "configs/dev.yaml", global = true)]
@@ -64,13 +66,6 @@ fn now_ns() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-}
-
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
 }
 
 pub fn user(cmd: UserCommand) -> anyhow::Result<ExitCode> {
